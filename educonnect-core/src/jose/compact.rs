@@ -1,0 +1,106 @@
+//! Splitting and decoding a compact JWS (RFC 7515 §7.1).
+
+use serde_json::{Map, Value};
+
+use super::json::parse_object;
+use super::{Algorithm, Error, Malformed, Part, b64};
+
+/// Default largest token accepted: 16 KiB. FranceConnect's ID tokens and
+/// userinfo are well under 2 KiB.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// A compact JWS cut into its parts, header decoded, nothing verified.
+pub(crate) struct Compact<'a> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+    /// `header.payload`, what the signature covers.
+    pub(crate) signing_input: &'a [u8],
+    pub(crate) payload: &'a [u8],
+    pub(crate) signature: &'a [u8],
+}
+
+/// The three segments, checked for count and size only.
+fn split(token: &[u8], max_len: usize) -> Result<[&[u8]; 3], Malformed> {
+    if token.len() > max_len {
+        return Err(Malformed::TooLarge {
+            len: token.len(),
+            limit: max_len,
+        });
+    }
+    let mut parts = token.splitn(4, |&b| b == b'.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
+        _ => Err(Malformed::SegmentCount(token.split(|&b| b == b'.').count())),
+    }
+}
+
+impl<'a> Compact<'a> {
+    /// Splits the token and reads the header: `alg` (never `none`), `kid`,
+    /// and `crit`, which fails the token since no extension is understood.
+    pub(crate) fn parse(token: &'a [u8], max_len: usize, max_depth: usize) -> Result<Self, Error> {
+        let [header_b64, payload, signature] = split(token, max_len)?;
+        let header_json = b64::decode(header_b64).map_err(|()| Malformed::Base64(Part::Header))?;
+        let header = parse_object(&header_json, Part::Header, max_depth)?;
+        let alg = match header.get("alg") {
+            Some(Value::String(name)) => Algorithm::from_header(name)?,
+            _ => return Err(Malformed::HeaderMember("alg").into()),
+        };
+        if header.contains_key("crit") {
+            return Err(Error::CriticalHeader);
+        }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.clone()),
+            Some(_) => return Err(Malformed::HeaderMember("kid").into()),
+        };
+        Ok(Self {
+            alg,
+            kid,
+            signing_input: &token[..header_b64.len() + 1 + payload.len()],
+            payload,
+            signature,
+        })
+    }
+}
+
+/// A token's header and claims, decoded but **not verified**: for display and
+/// diagnosis only, never for a decision.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Unverified {
+    /// The JOSE header.
+    pub header: Map<String, Value>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+}
+
+/// Decodes a compact JWS without verifying anything but its shape (three
+/// segments, strict base64url, JSON objects without duplicate members, size and
+/// depth limits). Use it to show a token to a person, never to trust one.
+pub fn decode_unverified(token: &[u8]) -> Result<Unverified, Error> {
+    let max_depth = super::json::DEFAULT_MAX_DEPTH;
+    let [header, payload, signature] = split(token, DEFAULT_MAX_TOKEN_LEN)?;
+    let header = b64::decode(header).map_err(|()| Malformed::Base64(Part::Header))?;
+    let header = parse_object(&header, Part::Header, max_depth)?;
+    let payload = b64::decode(payload).map_err(|()| Malformed::Base64(Part::Payload))?;
+    let claims = parse_object(&payload, Part::Payload, max_depth)?;
+    b64::decode(signature).map_err(|()| Malformed::Base64(Part::Signature))?;
+    Ok(Unverified { header, claims })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_counts_segments() {
+        assert_eq!(split(b"a.b", 100), Err(Malformed::SegmentCount(2)));
+        assert_eq!(split(b"a.b.c.d", 100), Err(Malformed::SegmentCount(4)));
+        assert_eq!(split(b"", 100), Err(Malformed::SegmentCount(1)));
+        assert_eq!(split(b"a.b.c", 100).unwrap(), [&b"a"[..], b"b", b"c"]);
+        assert_eq!(
+            split(&[b'.'; 200], 100),
+            Err(Malformed::TooLarge { len: 200, limit: 100 })
+        );
+    }
+}

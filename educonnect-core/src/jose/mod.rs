@@ -1,0 +1,42 @@
+//! Compact JWS, JWK and JWKS on `ring`: the single path through which every
+//! token the library accepts is checked (upstream ID tokens, signed userinfo,
+//! family assertions), and the signing of family assertions.
+//!
+//! ```
+//! use educonnect_core::jose::{Algorithm, KeySet, SigningKey, Validation};
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), educonnect_core::jose::Error> {
+//! let key = SigningKey::generate(Algorithm::ES256, "2026-11")?;
+//! let now = std::time::SystemTime::now()
+//!     .duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+//! let token = key.sign(&json!({
+//!     "iss": "https://ent.example", "aud": "bourse", "sub": "p-123",
+//!     "iat": now, "exp": now + 300,
+//! }))?;
+//!
+//! let keys = KeySet::from_jwks_json(key.public_jwks_json().as_bytes())?;
+//! let verified = Validation::new("https://ent.example", "bourse")
+//!     .verify::<serde_json::Value>(&token, &keys)?;
+//! assert_eq!(verified.registered().sub, "p-123");
+//! # Ok(())
+//! # }
+//! ```
+
+mod alg;
+mod b64;
+mod claims;
+mod compact;
+mod error;
+mod json;
+mod jwk;
+mod sign;
+mod validation;
+
+pub use alg::{Algorithm, AlgorithmSet};
+pub use claims::{Acr, RegisteredClaims, UnknownAcr, Verified};
+pub use compact::{DEFAULT_MAX_TOKEN_LEN, Unverified, decode_unverified};
+pub use error::{Claim, ClaimError, Error, KeyError, Malformed, Part};
+pub use jwk::{DEFAULT_MAX_JWKS_LEN, HmacSecret, KeySet, SkippedKey, VerifyingKey};
+pub use sign::SigningKey;
+pub use validation::{DEFAULT_LEEWAY, Validation};

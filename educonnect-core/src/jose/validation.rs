@@ -1,0 +1,186 @@
+//! The verification policy and the one verification path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+use serde::de::DeserializeOwned;
+
+use super::claims::{Acr, RegisteredClaims, Verified};
+use super::compact::{Compact, DEFAULT_MAX_TOKEN_LEN};
+use super::json::{DEFAULT_MAX_DEPTH, parse_object};
+use super::{Algorithm, AlgorithmSet, ClaimError, Error, KeySet, Malformed, Part, b64};
+use crate::clock::{Clock, SystemClock};
+
+/// Default clock leeway for `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// What a token must satisfy to be accepted, and the clock to judge it by.
+///
+/// Built for one issuer and one audience (the client id, or the service for
+/// family assertions); [`nonce`](Self::nonce) and [`min_acr`](Self::min_acr)
+/// are set per login. Checks, in order:
+///
+/// 1. size, three segments, strict base64url, header a JSON object without
+///    duplicates; `alg` allowed (never `none`), no `crit`;
+/// 2. one key selected by `alg` and `kid` alone (`jku`, `x5u`, `jwk`, `x5c`
+///    are ignored), HS256 only with the configured secret;
+/// 3. the signature, before the payload is even parsed;
+/// 4. `iss` exact, `aud` contains the audience (several: `azp` required and
+///    equal), `exp`, `nbf`, `iat` with leeway, `sub` present, `nonce` and
+///    `acr` if asked for.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    issuer: String,
+    audience: String,
+    algorithms: AlgorithmSet,
+    leeway: Duration,
+    nonce: Option<String>,
+    min_acr: Option<Acr>,
+    max_token_len: usize,
+    max_depth: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Validation {
+    /// A policy for tokens from `issuer` (compared as an exact string) meant
+    /// for `audience`, with the asymmetric algorithms allowed, 60 s of leeway,
+    /// a 16 KiB size limit and the system clock.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            algorithms: AlgorithmSet::ASYMMETRIC,
+            leeway: DEFAULT_LEEWAY,
+            nonce: None,
+            min_acr: None,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            max_depth: DEFAULT_MAX_DEPTH,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the allowed algorithms. HS256 also needs a secret in the key set.
+    #[must_use]
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Replaces the leeway on `exp`, `nbf` and `iat`.
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Requires `nonce` to equal this value (compared in constant time).
+    #[must_use]
+    pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+
+    /// Requires `acr` to be at least this eIDAS level.
+    #[must_use]
+    pub fn min_acr(mut self, acr: Acr) -> Self {
+        self.min_acr = Some(acr);
+        self
+    }
+
+    /// Replaces the size limit on the whole compact token (default 16 KiB).
+    #[must_use]
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.max_token_len = bytes;
+        self
+    }
+
+    /// Replaces the clock.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The expected issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The expected audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Verifies a compact JWS and reads its claims: the registered ones, and
+    /// the caller's type `T` from the same payload (use
+    /// `serde_json::Map<String, Value>` to keep everything).
+    pub fn verify<T: DeserializeOwned>(&self, token: impl AsRef<[u8]>, keys: &KeySet) -> Result<Verified<T>, Error> {
+        let jws = Compact::parse(token.as_ref(), self.max_token_len, self.max_depth)?;
+        if !self.algorithms.contains(jws.alg) {
+            return Err(Error::AlgorithmNotAllowed(jws.alg));
+        }
+        let signature = b64::decode(jws.signature).map_err(|()| Malformed::Base64(Part::Signature))?;
+        if jws.alg == Algorithm::HS256 {
+            keys.hmac()
+                .ok_or(Error::NoHmacSecret)?
+                .verify(jws.signing_input, &signature)?;
+        } else {
+            keys.select(jws.alg, jws.kid.as_deref())?
+                .verify(jws.alg, jws.signing_input, &signature)?;
+        }
+
+        let payload = b64::decode(jws.payload).map_err(|()| Malformed::Base64(Part::Payload))?;
+        let claims = parse_object(&payload, Part::Payload, self.max_depth)?;
+        let registered = RegisteredClaims::read(&claims)?;
+        self.check(&registered)?;
+        let custom = T::deserialize(serde_json::Value::Object(claims)).map_err(|_| ClaimError::Shape)?;
+        Ok(Verified {
+            alg: jws.alg,
+            kid: jws.kid,
+            registered,
+            claims: custom,
+        })
+    }
+
+    fn check(&self, c: &RegisteredClaims) -> Result<(), ClaimError> {
+        if c.iss != self.issuer {
+            return Err(ClaimError::IssuerMismatch);
+        }
+        if !c.aud.iter().any(|a| *a == self.audience) {
+            return Err(ClaimError::AudienceMismatch);
+        }
+        match &c.azp {
+            Some(azp) if *azp != self.audience => return Err(ClaimError::AzpMismatch),
+            None if c.aud.len() > 1 => return Err(ClaimError::AzpMissing),
+            _ => {}
+        }
+
+        let now = self.clock.unix_seconds();
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        if now.saturating_sub(leeway) >= c.exp {
+            return Err(ClaimError::Expired);
+        }
+        if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(ClaimError::NotYetValid);
+        }
+        if c.iat > now.saturating_add(leeway) {
+            return Err(ClaimError::IssuedInFuture);
+        }
+
+        if let Some(expected) = &self.nonce {
+            let sent = c.nonce.as_deref().ok_or(ClaimError::Missing(super::Claim::Nonce))?;
+            if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+                return Err(ClaimError::NonceMismatch);
+            }
+        }
+        if let Some(min) = self.min_acr {
+            let acr = c.acr.as_deref().ok_or(ClaimError::Missing(super::Claim::Acr))?;
+            match acr.parse::<Acr>() {
+                Ok(level) if level >= min => {}
+                _ => return Err(ClaimError::AcrTooLow),
+            }
+        }
+        Ok(())
+    }
+}

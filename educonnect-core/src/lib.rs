@@ -1,0 +1,47 @@
+//! # EduConnect-rs core
+//!
+//! Everything that matters for logging parents and pupils in through
+//! FranceConnect or EduConnect, proving guardianship, and checking family
+//! claims, with no web framework and no async runtime. Adapters (axum,
+//! actix-web, the C ABI) only convert types around this crate.
+//!
+//! ## What is here today
+//!
+//! - [`jose`]: compact JWS parsing, JWK and JWKS, signature verification and
+//!   signing on `ring`, claim validation. Every token the library accepts goes
+//!   through [`jose::Validation::verify`].
+//! - [`clock`]: the injected clock; the core never reads the time on its own.
+//!
+//! ## What it protects against
+//!
+//! A relying party is attacked through the tokens it is handed. This crate
+//! refuses, with a typed [`jose::Error`] and never a panic:
+//!
+//! - forged or altered tokens: every byte of a compact JWS is covered (strict
+//!   base64url, canonical trailing bits, signature checked before the payload
+//!   is parsed);
+//! - algorithm tricks: `alg: none` in any spelling, algorithms outside the
+//!   caller's allow-list, HS256 with a public key as secret (HMAC secrets only
+//!   come from configuration, never from a JWKS), keys picked from the token's
+//!   own `jku`/`x5u`/`jwk`/`x5c` headers (ignored), unknown `crit` extensions;
+//! - weak keys: RSA below 2048 bits, keys whose `use`, `key_ops` or `alg` say
+//!   they are not for this;
+//! - replay and mix-up: wrong `iss` (exact match), `aud` not containing the
+//!   client id (and `azp` when several), expired or not-yet-valid tokens with
+//!   a bounded leeway, `iat` in the future, `nonce` mismatch (constant-time),
+//!   `acr` below the required eIDAS level;
+//! - parser abuse: oversized tokens (16 KiB by default), duplicate JSON
+//!   member names, deep nesting.
+//!
+//! It does not protect a private signing key on disk, nor decide who may be
+//! trusted as an issuer: that is the service's configuration.
+//!
+//! ## Logging
+//!
+//! Errors never carry token contents, so they can be logged as they are.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod jose;
+
+pub use clock::{Clock, FixedClock, SystemClock};
