@@ -26,7 +26,13 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in a stable order.
-    pub const ALL: [Self; 5] = [Self::ES256, Self::RS256, Self::PS256, Self::EdDSA, Self::HS256];
+    pub const ALL: [Self; 5] = [
+        Self::ES256,
+        Self::RS256,
+        Self::PS256,
+        Self::EdDSA,
+        Self::HS256,
+    ];
 
     /// The name used in JOSE headers and JWKs.
     pub fn name(self) -> &'static str {
@@ -84,7 +90,10 @@ impl AlgorithmSet {
     /// The asymmetric algorithms: ES256, RS256, PS256, EdDSA. The default
     /// policy; HS256 must be asked for explicitly.
     pub const ASYMMETRIC: Self = Self(
-        Algorithm::ES256.bit() | Algorithm::RS256.bit() | Algorithm::PS256.bit() | Algorithm::EdDSA.bit(),
+        Algorithm::ES256.bit()
+            | Algorithm::RS256.bit()
+            | Algorithm::PS256.bit()
+            | Algorithm::EdDSA.bit(),
     );
 
     /// Whether `alg` is in the set.
@@ -100,7 +109,9 @@ impl AlgorithmSet {
 
     /// The algorithms in the set.
     pub fn iter(self) -> impl Iterator<Item = Algorithm> {
-        Algorithm::ALL.into_iter().filter(move |a| self.contains(*a))
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |a| self.contains(*a))
     }
 }
 

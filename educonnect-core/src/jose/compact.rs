@@ -100,7 +100,10 @@ mod tests {
         assert_eq!(split(b"a.b.c", 100).unwrap(), [&b"a"[..], b"b", b"c"]);
         assert_eq!(
             split(&[b'.'; 200], 100),
-            Err(Malformed::TooLarge { len: 200, limit: 100 })
+            Err(Malformed::TooLarge {
+                len: 200,
+                limit: 100
+            })
         );
     }
 }

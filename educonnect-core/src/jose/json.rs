@@ -162,7 +162,10 @@ mod tests {
 
     #[test]
     fn rejects_duplicates_at_any_depth() {
-        assert_eq!(parse(r#"{"a":1,"a":2}"#), Err(Malformed::DuplicateMember(Part::Payload)));
+        assert_eq!(
+            parse(r#"{"a":1,"a":2}"#),
+            Err(Malformed::DuplicateMember(Part::Payload))
+        );
         assert_eq!(
             parse(r#"{"a":{"b":1,"b":1}}"#),
             Err(Malformed::DuplicateMember(Part::Payload))
@@ -179,7 +182,10 @@ mod tests {
         assert!(parse(r#"{"a":{"b":{"c":[1]}}}"#).is_ok());
         assert_eq!(
             parse(r#"{"a":{"b":{"c":{"d":[1]}}}}"#),
-            Err(Malformed::TooDeep { part: Part::Payload, limit: 4 })
+            Err(Malformed::TooDeep {
+                part: Part::Payload,
+                limit: 4
+            })
         );
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(parse(&deep), Err(Malformed::TooDeep { .. })));
@@ -191,7 +197,10 @@ mod tests {
         assert_eq!(parse("\"x\""), Err(Malformed::NotAnObject(Part::Payload)));
         assert_eq!(parse("{} x"), Err(Malformed::Json(Part::Payload)));
         assert_eq!(parse("{\"a\":1"), Err(Malformed::Json(Part::Payload)));
-        assert_eq!(parse_object(b"{\"a\":\"\xff\"}", Part::Header, 4), Err(Malformed::Json(Part::Header)));
+        assert_eq!(
+            parse_object(b"{\"a\":\"\xff\"}", Part::Header, 4),
+            Err(Malformed::Json(Part::Header))
+        );
         assert_eq!(parse(""), Err(Malformed::Json(Part::Payload)));
     }
 }

@@ -116,7 +116,11 @@ impl VerifyingKey {
         Ok(key)
     }
 
-    pub(crate) fn from_parts_p256(kid: Option<String>, alg: Option<Algorithm>, point: Vec<u8>) -> Self {
+    pub(crate) fn from_parts_p256(
+        kid: Option<String>,
+        alg: Option<Algorithm>,
+        point: Vec<u8>,
+    ) -> Self {
         Self {
             kid,
             alg,
@@ -124,7 +128,11 @@ impl VerifyingKey {
         }
     }
 
-    pub(crate) fn from_parts_ed25519(kid: Option<String>, alg: Option<Algorithm>, x: Vec<u8>) -> Self {
+    pub(crate) fn from_parts_ed25519(
+        kid: Option<String>,
+        alg: Option<Algorithm>,
+        x: Vec<u8>,
+    ) -> Self {
         Self {
             kid,
             alg,
@@ -158,10 +166,20 @@ impl VerifyingKey {
             (Material::Ed25519(x), Algorithm::EdDSA) => {
                 signature::UnparsedPublicKey::new(&signature::ED25519, x).verify(message, sig)
             }
-            (Material::Rsa { n, e }, Algorithm::RS256) => signature::RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig),
-            (Material::Rsa { n, e }, Algorithm::PS256) => signature::RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PSS_2048_8192_SHA256, message, sig),
+            (Material::Rsa { n, e }, Algorithm::RS256) => {
+                signature::RsaPublicKeyComponents { n, e }.verify(
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    message,
+                    sig,
+                )
+            }
+            (Material::Rsa { n, e }, Algorithm::PS256) => {
+                signature::RsaPublicKeyComponents { n, e }.verify(
+                    &signature::RSA_PSS_2048_8192_SHA256,
+                    message,
+                    sig,
+                )
+            }
             _ => return Err(KeyError::AlgorithmMismatch(alg).into()),
         };
         result.map_err(|_| Error::BadSignature)
@@ -270,7 +288,10 @@ pub(crate) fn string_member<'a>(
     }
 }
 
-pub(crate) fn b64_member(jwk: &Map<String, Value>, name: &'static str) -> Result<Vec<u8>, KeyError> {
+pub(crate) fn b64_member(
+    jwk: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Vec<u8>, KeyError> {
     let s = string_member(jwk, name)?.ok_or(KeyError::Member(name))?;
     b64::decode(s.as_bytes()).map_err(|()| KeyError::Member(name))
 }
@@ -363,7 +384,11 @@ impl KeySet {
 
     /// The public keys as a JWKS document.
     pub fn to_jwks_json(&self) -> String {
-        let keys: Vec<Value> = self.keys.iter().map(|k| Value::Object(k.to_jwk())).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|k| Value::Object(k.to_jwk()))
+            .collect();
         serde_json::json!({ "keys": keys }).to_string()
     }
 

@@ -45,17 +45,23 @@ impl SigningKey {
         let rng = SystemRandom::new();
         match alg {
             Algorithm::ES256 => {
-                let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                    .map_err(|_| KeyError::Generation)?;
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                let pkcs8 =
+                    EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
                         .map_err(|_| KeyError::Generation)?;
+                let pair = EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8.as_ref(),
+                    &rng,
+                )
+                .map_err(|_| KeyError::Generation)?;
                 let d = pkcs8.as_ref()[P256_PKCS8_PRIVATE_KEY].to_vec();
                 Self::es256(kid.into(), &d, pair.public_key().as_ref())
             }
             Algorithm::EdDSA => {
-                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeyError::Generation)?;
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| KeyError::Generation)?;
+                let pkcs8 =
+                    Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeyError::Generation)?;
+                let pair =
+                    Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| KeyError::Generation)?;
                 let seed = pkcs8.as_ref()[ED25519_PKCS8_SEED].to_vec();
                 Self::ed25519(kid.into(), &seed, pair.public_key().as_ref())
             }
@@ -71,13 +77,18 @@ impl SigningKey {
     }
 
     fn from_jwk(jwk: &Map<String, Value>) -> Result<Self, KeyError> {
-        let kid = string_member(jwk, "kid")?.ok_or(KeyError::Member("kid"))?.to_owned();
+        let kid = string_member(jwk, "kid")?
+            .ok_or(KeyError::Member("kid"))?
+            .to_owned();
         if !jwk.contains_key("d") {
             return Err(KeyError::NotPrivate);
         }
         let alg = match string_member(jwk, "alg")? {
             None => None,
-            Some(name) => Some(name.parse::<Algorithm>().map_err(|_| KeyError::UnsupportedAlgorithm)?),
+            Some(name) => Some(
+                name.parse::<Algorithm>()
+                    .map_err(|_| KeyError::UnsupportedAlgorithm)?,
+            ),
         };
         let d = b64_member(jwk, "d")?;
         let key = match (string_member(jwk, "kty")?, string_member(jwk, "crv")?) {
@@ -112,14 +123,28 @@ impl SigningKey {
             &SystemRandom::new(),
         )
         .map_err(|_| KeyError::Invalid)?;
-        let public = VerifyingKey::from_parts_p256(Some(kid.clone()), Some(Algorithm::ES256), public.to_vec());
+        let public = VerifyingKey::from_parts_p256(
+            Some(kid.clone()),
+            Some(Algorithm::ES256),
+            public.to_vec(),
+        );
         Ok(Self::assemble(kid, d.to_vec(), Pair::Es256(pair), public))
     }
 
     fn ed25519(kid: String, seed: &[u8], public: &[u8]) -> Result<Self, Error> {
-        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(|_| KeyError::Invalid)?;
-        let public = VerifyingKey::from_parts_ed25519(Some(kid.clone()), Some(Algorithm::EdDSA), public.to_vec());
-        Ok(Self::assemble(kid, seed.to_vec(), Pair::Ed25519(pair), public))
+        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public)
+            .map_err(|_| KeyError::Invalid)?;
+        let public = VerifyingKey::from_parts_ed25519(
+            Some(kid.clone()),
+            Some(Algorithm::EdDSA),
+            public.to_vec(),
+        );
+        Ok(Self::assemble(
+            kid,
+            seed.to_vec(),
+            Pair::Ed25519(pair),
+            public,
+        ))
     }
 
     fn assemble(kid: String, secret: Vec<u8>, pair: Pair, public: VerifyingKey) -> Self {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use subtle::ConstantTimeEq;
 use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
 
 use super::claims::{Acr, RegisteredClaims, Verified};
 use super::compact::{Compact, DEFAULT_MAX_TOKEN_LEN};
@@ -115,26 +115,35 @@ impl Validation {
     /// Verifies a compact JWS and reads its claims: the registered ones, and
     /// the caller's type `T` from the same payload (use
     /// `serde_json::Map<String, Value>` to keep everything).
-    pub fn verify<T: DeserializeOwned>(&self, token: impl AsRef<[u8]>, keys: &KeySet) -> Result<Verified<T>, Error> {
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        token: impl AsRef<[u8]>,
+        keys: &KeySet,
+    ) -> Result<Verified<T>, Error> {
         let jws = Compact::parse(token.as_ref(), self.max_token_len, self.max_depth)?;
         if !self.algorithms.contains(jws.alg) {
             return Err(Error::AlgorithmNotAllowed(jws.alg));
         }
-        let signature = b64::decode(jws.signature).map_err(|()| Malformed::Base64(Part::Signature))?;
+        let signature =
+            b64::decode(jws.signature).map_err(|()| Malformed::Base64(Part::Signature))?;
         if jws.alg == Algorithm::HS256 {
             keys.hmac()
                 .ok_or(Error::NoHmacSecret)?
                 .verify(jws.signing_input, &signature)?;
         } else {
-            keys.select(jws.alg, jws.kid.as_deref())?
-                .verify(jws.alg, jws.signing_input, &signature)?;
+            keys.select(jws.alg, jws.kid.as_deref())?.verify(
+                jws.alg,
+                jws.signing_input,
+                &signature,
+            )?;
         }
 
         let payload = b64::decode(jws.payload).map_err(|()| Malformed::Base64(Part::Payload))?;
         let claims = parse_object(&payload, Part::Payload, self.max_depth)?;
         let registered = RegisteredClaims::read(&claims)?;
         self.check(&registered)?;
-        let custom = T::deserialize(serde_json::Value::Object(claims)).map_err(|_| ClaimError::Shape)?;
+        let custom =
+            T::deserialize(serde_json::Value::Object(claims)).map_err(|_| ClaimError::Shape)?;
         Ok(Verified {
             alg: jws.alg,
             kid: jws.kid,
@@ -147,7 +156,7 @@ impl Validation {
         if c.iss != self.issuer {
             return Err(ClaimError::IssuerMismatch);
         }
-        if !c.aud.iter().any(|a| *a == self.audience) {
+        if !c.aud.contains(&self.audience) {
             return Err(ClaimError::AudienceMismatch);
         }
         match &c.azp {
@@ -169,13 +178,19 @@ impl Validation {
         }
 
         if let Some(expected) = &self.nonce {
-            let sent = c.nonce.as_deref().ok_or(ClaimError::Missing(super::Claim::Nonce))?;
+            let sent = c
+                .nonce
+                .as_deref()
+                .ok_or(ClaimError::Missing(super::Claim::Nonce))?;
             if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
                 return Err(ClaimError::NonceMismatch);
             }
         }
         if let Some(min) = self.min_acr {
-            let acr = c.acr.as_deref().ok_or(ClaimError::Missing(super::Claim::Acr))?;
+            let acr = c
+                .acr
+                .as_deref()
+                .ok_or(ClaimError::Missing(super::Claim::Acr))?;
             match acr.parse::<Acr>() {
                 Ok(level) if level >= min => {}
                 _ => return Err(ClaimError::AcrTooLow),
