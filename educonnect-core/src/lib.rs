@@ -42,6 +42,8 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod http_client;
 pub mod jose;
+pub mod jwks_cache;
 
 pub use clock::{Clock, FixedClock, SystemClock};
