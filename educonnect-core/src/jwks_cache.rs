@@ -242,10 +242,10 @@ fn max_age(headers: &http::HeaderMap) -> Duration {
         if lower == "no-store" || lower == "no-cache" {
             return Duration::ZERO;
         }
-        if let Some(secs) = lower.strip_prefix("max-age=") {
-            if let Ok(secs) = secs.trim_matches('"').parse::<u64>() {
-                age = Duration::from_secs(secs);
-            }
+        if let Some(secs) = lower.strip_prefix("max-age=")
+            && let Ok(secs) = secs.trim_matches('"').parse::<u64>()
+        {
+            age = Duration::from_secs(secs);
         }
     }
     age.min(MAX_MAX_AGE)

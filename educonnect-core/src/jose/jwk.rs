@@ -54,10 +54,10 @@ impl VerifyingKey {
 
     pub(crate) fn from_jwk(jwk: &Map<String, Value>) -> Result<Self, KeyError> {
         let kty = string_member(jwk, "kty")?.ok_or(KeyError::Member("kty"))?;
-        if let Some(usage) = string_member(jwk, "use")? {
-            if usage != "sig" {
-                return Err(KeyError::NotForSignature);
-            }
+        if let Some(usage) = string_member(jwk, "use")?
+            && usage != "sig"
+        {
+            return Err(KeyError::NotForSignature);
         }
         if let Some(ops) = jwk.get("key_ops") {
             let ops = ops.as_array().ok_or(KeyError::Member("key_ops"))?;
@@ -108,10 +108,10 @@ impl VerifyingKey {
             _ => return Err(KeyError::UnsupportedKeyType),
         };
         let key = Self { kid, alg, material };
-        if let Some(alg) = alg {
-            if !key.material.fits(alg) {
-                return Err(KeyError::AlgorithmMismatch(alg));
-            }
+        if let Some(alg) = alg
+            && !key.material.fits(alg)
+        {
+            return Err(KeyError::AlgorithmMismatch(alg));
         }
         Ok(key)
     }
