@@ -1,0 +1,226 @@
+//! The command line, as clap sees it. The doc comments are the help text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use educonnect_core::jose::{Acr, Algorithm};
+
+/// Latest `--now` accepted: the end of year 9999, far from any overflow.
+const MAX_NOW: u64 = 253_402_300_799;
+
+/// Longest `kid` accepted by `keygen`, so that file names stay well under
+/// the usual 255-byte limit.
+const MAX_KID_LEN: usize = 128;
+
+/// Keys, signing, verification and inspection of EduConnect / FranceConnect
+/// tokens (compact JWS).
+///
+/// Exit codes: 0 success, 1 token rejected (or malformed, for inspect),
+/// 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "educonnect", version)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Generate a signing key: DIR/KID.private.jwk.json (mode 0600, never
+    /// overwritten) and DIR/KID.jwks.json (the public key set to publish).
+    Keygen(KeygenArgs),
+    /// Sign, verify or inspect a compact JWS.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `educonnect token ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Sign claims with a private JWK written by `keygen`; prints the token.
+    Sign(SignArgs),
+    /// Verify a token's signature and claims; prints the claims as JSON.
+    Verify(VerifyArgs),
+    /// Decode a token WITHOUT verifying it, to look at it.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `educonnect keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Signature algorithm of the new key.
+    #[arg(long, value_enum)]
+    pub(crate) alg: KeyAlg,
+    /// Key id: letters, digits, '-', '_' and '.', not starting with '.'.
+    /// Also names the files.
+    #[arg(long, value_parser = parse_kid)]
+    pub(crate) kid: String,
+    /// Directory to write the key files to, created if needed.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+}
+
+/// The algorithms `keygen` can make keys for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KeyAlg {
+    /// ECDSA on P-256 with SHA-256.
+    #[value(name = "ES256")]
+    Es256,
+    /// Ed25519.
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl KeyAlg {
+    /// The core's algorithm.
+    pub(crate) fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// Arguments of `educonnect token sign`.
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// Private JWK file, as written by `keygen`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// Claims: a JSON object inline, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub(crate) claims: String,
+}
+
+/// Arguments of `educonnect token verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Expected issuer (iss), compared exactly.
+    #[arg(long, value_name = "ISS")]
+    pub(crate) issuer: String,
+    /// Expected audience (aud): the client id.
+    #[arg(long, value_name = "AUD")]
+    pub(crate) audience: String,
+    /// Where the verification key comes from.
+    #[command(flatten)]
+    pub(crate) key: KeySource,
+    /// Allowed algorithms, comma-separated (ES256, RS256, PS256, EdDSA,
+    /// HS256). Default: the asymmetric ones with --jwks, HS256 with
+    /// --secret-file.
+    #[arg(long, value_name = "ALG,...", value_delimiter = ',', value_parser = parse_alg)]
+    pub(crate) alg: Option<Vec<Algorithm>>,
+    /// Required nonce.
+    #[arg(long, value_name = "N")]
+    pub(crate) nonce: Option<String>,
+    /// Lowest accepted authentication level (acr): eidas1, eidas2 or eidas3.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_acr)]
+    pub(crate) acr_min: Option<Acr>,
+    /// Clock leeway on exp, nbf and iat, in seconds (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) leeway: Option<u64>,
+    /// Judge the token as of this time (seconds since the Unix epoch)
+    /// instead of the system clock.
+    #[arg(long, value_name = "UNIX", value_parser = clap::value_parser!(u64).range(..=MAX_NOW))]
+    pub(crate) now: Option<u64>,
+    /// The token, or '-' to read it from standard input.
+    #[arg(value_name = "TOKEN")]
+    pub(crate) token: OsString,
+}
+
+/// Exactly one source of verification keys.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct KeySource {
+    /// The issuer's public key set (JWKS, {"keys":[...]}).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jwks: Option<PathBuf>,
+    /// File holding the HS256 shared secret (raw bytes, at least 32; a
+    /// trailing newline is ignored). Only HS256 is then allowed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_file: Option<PathBuf>,
+}
+
+/// Arguments of `educonnect token inspect`.
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The token, or '-' to read it from standard input.
+    #[arg(value_name = "TOKEN")]
+    pub(crate) token: OsString,
+}
+
+/// A `kid` that is also a safe file name.
+fn parse_kid(kid: &str) -> Result<String, String> {
+    if kid.is_empty() {
+        return Err("the key id must not be empty".into());
+    }
+    if kid.len() > MAX_KID_LEN {
+        return Err(format!(
+            "the key id is longer than {MAX_KID_LEN} characters"
+        ));
+    }
+    if kid.starts_with('.') {
+        return Err("the key id must not start with '.'".into());
+    }
+    if !kid
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("the key id may only hold letters, digits, '-', '_' and '.'".into());
+    }
+    Ok(kid.to_owned())
+}
+
+/// An algorithm name, exactly as written in JOSE.
+fn parse_alg(name: &str) -> Result<Algorithm, String> {
+    name.parse::<Algorithm>().map_err(|e| {
+        let known: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+        format!("{e} (known: {})", known.join(", "))
+    })
+}
+
+/// An eIDAS level.
+fn parse_acr(level: &str) -> Result<Acr, String> {
+    level.parse::<Acr>().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn kids() {
+        for ok in ["demo", "2026-11", "a.b_c-D9"] {
+            assert_eq!(parse_kid(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "",
+            ".hidden",
+            "..",
+            "a/b",
+            "a\\b",
+            "é",
+            "a b",
+            &"k".repeat(129),
+        ] {
+            assert!(parse_kid(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn algs_and_levels() {
+        assert_eq!(parse_alg("EdDSA"), Ok(Algorithm::EdDSA));
+        assert!(parse_alg("none").is_err());
+        assert!(parse_alg("es256").is_err());
+        assert_eq!(parse_acr("eidas2"), Ok(Acr::Eidas2));
+        assert!(parse_acr("eidas4").is_err());
+    }
+}
