@@ -11,6 +11,9 @@
 //!   signing on `ring`, claim validation. Every token the library accepts goes
 //!   through [`jose::Validation::verify`].
 //! - [`clock`]: the injected clock; the core never reads the time on its own.
+//! - [`store`]: the [`Store`] trait for the state kept between requests
+//!   (pending logins, sessions, counters, durable records), and
+//!   [`MemoryStore`], bounded, per process, lost at restart.
 //!
 //! ## What it protects against
 //!
@@ -43,5 +46,7 @@
 
 pub mod clock;
 pub mod jose;
+pub mod store;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
+pub use store::{MemoryStore, Store, StoreError};
