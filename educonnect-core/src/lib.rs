@@ -11,6 +11,9 @@
 //!   signing on `ring`, claim validation. Every token the library accepts goes
 //!   through [`jose::Validation::verify`].
 //! - [`clock`]: the injected clock; the core never reads the time on its own.
+//! - [`store`]: the [`Store`] trait for the state kept between requests
+//!   (pending logins, sessions, counters, durable records), and
+//!   [`MemoryStore`], bounded, per process, lost at restart.
 //!
 //! ## What it protects against
 //!
@@ -45,5 +48,9 @@ pub mod clock;
 pub mod http_client;
 pub mod jose;
 pub mod jwks_cache;
+pub mod random;
+pub mod store;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
+pub use random::{RandomSource, SystemRandomSource};
+pub use store::{MemoryStore, Store, StoreError};
