@@ -12,15 +12,14 @@ pub trait RandomSource: Send + Sync + fmt::Debug {
 }
 
 /// The operating system's secure random source (through `ring`).
-#[derive(Debug, Default)]
-pub struct SystemRandomSource(ring::rand::SystemRandom);
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemRandomSource;
 
 impl RandomSource for SystemRandomSource {
     fn fill(&self, dest: &mut [u8]) {
         // The system source only fails when the OS cannot provide randomness
         // at all; there is no safe way to go on issuing logins then.
-        #[allow(clippy::expect_used)]
-        self.0
+        ring::rand::SystemRandom::new()
             .fill(dest)
             .expect("the operating system's random source failed");
     }
@@ -50,7 +49,7 @@ mod tests {
 
     #[test]
     fn alphanumeric_strings_have_the_length_and_alphabet() {
-        let random = SystemRandomSource::default();
+        let random = SystemRandomSource;
         let a = alphanumeric(&random, 43);
         let b = alphanumeric(&random, 43);
         assert_eq!(a.len(), 43);
