@@ -1,0 +1,159 @@
+//! The few pages the gateway shows itself, in French: the choice of a
+//! provider, errors, the logout confirmation. Every response carries the
+//! security headers; pages have a strict Content-Security-Policy whose only
+//! allowance is the hash of their own style sheet.
+
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;\
+margin:0;padding:1.5rem;color:#161616;background:#f6f6f6;line-height:1.5}\
+main{max-width:32rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:.5rem;\
+box-shadow:0 1px 3px rgba(0,0,0,.2)}h1{font-size:1.5rem;margin-top:0}\
+a.button,button{display:block;width:100%;box-sizing:border-box;margin:.75rem 0;padding:.8rem 1rem;\
+font-size:1rem;text-align:center;text-decoration:none;color:#fff;background:#000091;border:0;\
+border-radius:.25rem;cursor:pointer}a.button:focus,button:focus{outline:3px solid #0a76f6;\
+outline-offset:2px}.reference{font-family:ui-monospace,monospace;background:#eee;padding:.1rem .3rem}\
+.secondary{color:#000091;background:#fff;border:1px solid #000091}";
+
+/// The page's Content-Security-Policy: nothing but its own style.
+fn content_security_policy() -> &'static HeaderValue {
+    static CSP: OnceLock<HeaderValue> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+        let policy = format!(
+            "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+            STANDARD.encode(hash.as_ref())
+        );
+        HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    })
+}
+
+/// Headers on everything the gateway answers: no caching (responses carry
+/// cookies, codes or session state), no framing, no referrer (the callback
+/// URL holds the authorization code), no sniffing.
+pub(crate) fn secure_headers(headers: &mut http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, content_security_policy().clone());
+}
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page: `title` is text, `body` is HTML already escaped.
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response<Bytes> {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
+         <h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
+        title = escape(title),
+    );
+    let mut response = Response::new(Bytes::from(html));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    secure_headers(response.headers_mut());
+    response
+}
+
+/// The provider choice: one button per provider, each a link to `login`.
+pub(crate) fn provider_choice(choices: &[(String, String)]) -> Response<Bytes> {
+    let mut body = String::from("<p>Choisissez comment vous connecter.</p>\n<nav aria-label=\"Moyens de connexion\">\n");
+    for (href, label) in choices {
+        let _ = writeln!(
+            body,
+            "<a class=\"button\" href=\"{}\">Se connecter avec {}</a>",
+            escape(href),
+            escape(label)
+        );
+    }
+    body.push_str("</nav>");
+    page(StatusCode::OK, "Connexion", &body)
+}
+
+/// An error: a short explanation and the reference to quote.
+pub(crate) fn error(status: StatusCode, title: &str, message: &str, reference: &str) -> Response<Bytes> {
+    let body = format!(
+        "<p>{}</p>\n<p>Si le problème persiste, contactez l'assistance en indiquant la référence \
+         <span class=\"reference\">{}</span>.</p>\n<p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
+        escape(message),
+        escape(reference)
+    );
+    page(status, title, &body)
+}
+
+/// The logout confirmation: logout is a POST, so that another site cannot
+/// log the user out with a link.
+pub(crate) fn logout_confirmation(action: &str) -> Response<Bytes> {
+    let body = format!(
+        "<form method=\"post\" action=\"{}\">\n<p>Voulez-vous vous déconnecter ?</p>\n\
+         <button type=\"submit\">Se déconnecter</button>\n</form>\n\
+         <p><a class=\"button secondary\" href=\"/\">Annuler</a></p>",
+        escape(action)
+    );
+    page(StatusCode::OK, "Déconnexion", &body)
+}
+
+/// A redirect (303, so that the browser follows with a GET).
+pub(crate) fn redirect(location: &str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    secure_headers(response.headers_mut());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape("<a href=\"x\">l'&</a>"), "&lt;a href=&quot;x&quot;&gt;l&#39;&amp;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn pages_are_french_escaped_and_locked_down() {
+        let r = error(StatusCode::BAD_REQUEST, "Connexion impossible", "<script>", "AB12-CD34");
+        let html = std::str::from_utf8(r.body()).unwrap();
+        assert!(html.contains("lang=\"fr\""));
+        assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
+        assert!(html.contains("AB12-CD34"));
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        // The style hash in the policy is the hash of the style in the page.
+        let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+        assert!(csp.contains(&STANDARD.encode(hash.as_ref())));
+        assert!(html.contains(&format!("<style>{STYLE}</style>")));
+    }
+}
