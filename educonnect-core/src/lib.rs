@@ -10,6 +10,12 @@
 //! - [`jose`]: compact JWS parsing, JWK and JWKS, signature verification and
 //!   signing on `ring`, claim validation. Every token the library accepts goes
 //!   through [`jose::Validation::verify`].
+//! - [`provider`]: the FranceConnect and EduConnect presets (endpoints,
+//!   scopes, eIDAS level) and the typed [`provider::Identity`] read from a
+//!   provider's verified claims: FranceConnect's identité pivot, EduConnect's
+//!   guardian or pupil, or a generic OpenID Connect subject.
+//! - [`ids`]: UAI, INE and INSEE codes, checked on the way in; [`birthdate`]:
+//!   birth dates with the registry's presumed precision.
 //! - [`clock`]: the injected clock; the core never reads the time on its own.
 //! - [`store`]: the [`Store`] trait for the state kept between requests
 //!   (pending logins, sessions, counters, durable records), and
@@ -36,18 +42,28 @@
 //! - parser abuse: oversized tokens (16 KiB by default), duplicate JSON
 //!   member names, deep nesting.
 //!
+//! Claims that pass the signature checks are still untrusted in shape: the
+//! [`provider`] parsers refuse, with a typed [`provider::IdentityError`],
+//! wrong JSON types, impossible dates, malformed INSEE codes, UAIs with a
+//! wrong key letter, unknown EduConnect affiliations.
+//!
 //! It does not protect a private signing key on disk, nor decide who may be
 //! trusted as an issuer: that is the service's configuration.
 //!
 //! ## Logging
 //!
 //! Errors never carry token contents, so they can be logged as they are.
+//! Identities hold names and birth dates: their `Debug` output shows the
+//! provider's `sub` and nothing else that identifies a person.
 #![forbid(unsafe_code)]
 
+pub mod birthdate;
 pub mod clock;
 pub mod http_client;
+pub mod ids;
 pub mod jose;
 pub mod jwks_cache;
+pub mod provider;
 pub mod random;
 pub mod store;
 
