@@ -59,6 +59,7 @@
 
 pub mod birthdate;
 pub mod clock;
+pub mod flow;
 pub mod http_client;
 pub mod ids;
 pub mod jose;

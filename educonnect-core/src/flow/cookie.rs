@@ -11,9 +11,13 @@ use http::header::{COOKIE, HeaderValue};
 pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let mut found = None;
     for header in headers.get_all(COOKIE) {
-        let Ok(header) = header.to_str() else { continue };
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
         for pair in header.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else { continue };
+            let Some((k, v)) = pair.trim().split_once('=') else {
+                continue;
+            };
             if k == name {
                 if found.is_some() {
                     return None;
@@ -83,10 +87,19 @@ mod tests {
 
     #[test]
     fn writes_attributes() {
-        let attrs = CookieAttrs { path: "/".into(), secure: true };
+        let attrs = CookieAttrs {
+            path: "/".into(),
+            secure: true,
+        };
         let v = attrs.set("s", "v", Duration::from_secs(60));
         assert_eq!(v, "s=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
-        let local = CookieAttrs { path: "/auth".into(), secure: false };
-        assert_eq!(local.clear("s"), "s=; Path=/auth; Max-Age=0; HttpOnly; SameSite=Lax");
+        let local = CookieAttrs {
+            path: "/auth".into(),
+            secure: false,
+        };
+        assert_eq!(
+            local.clear("s"),
+            "s=; Path=/auth; Max-Age=0; HttpOnly; SameSite=Lax"
+        );
     }
 }

@@ -32,7 +32,8 @@ fn content_security_policy() -> &'static HeaderValue {
              frame-ancestors 'none'; base-uri 'none'",
             STANDARD.encode(hash.as_ref())
         );
-        HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+        HeaderValue::from_str(&policy)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
     })
 }
 
@@ -42,10 +43,19 @@ fn content_security_policy() -> &'static HeaderValue {
 pub(crate) fn secure_headers(headers: &mut http::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, content_security_policy().clone());
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        content_security_policy().clone(),
+    );
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -85,7 +95,9 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response<Byte
 
 /// The provider choice: one button per provider, each a link to `login`.
 pub(crate) fn provider_choice(choices: &[(String, String)]) -> Response<Bytes> {
-    let mut body = String::from("<p>Choisissez comment vous connecter.</p>\n<nav aria-label=\"Moyens de connexion\">\n");
+    let mut body = String::from(
+        "<p>Choisissez comment vous connecter.</p>\n<nav aria-label=\"Moyens de connexion\">\n",
+    );
     for (href, label) in choices {
         let _ = writeln!(
             body,
@@ -99,7 +111,12 @@ pub(crate) fn provider_choice(choices: &[(String, String)]) -> Response<Bytes> {
 }
 
 /// An error: a short explanation and the reference to quote.
-pub(crate) fn error(status: StatusCode, title: &str, message: &str, reference: &str) -> Response<Bytes> {
+pub(crate) fn error(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    reference: &str,
+) -> Response<Bytes> {
     let body = format!(
         "<p>{}</p>\n<p>Si le problème persiste, contactez l'assistance en indiquant la référence \
          <span class=\"reference\">{}</span>.</p>\n<p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
@@ -138,17 +155,27 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(escape("<a href=\"x\">l'&</a>"), "&lt;a href=&quot;x&quot;&gt;l&#39;&amp;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">l'&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;l&#39;&amp;&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn pages_are_french_escaped_and_locked_down() {
-        let r = error(StatusCode::BAD_REQUEST, "Connexion impossible", "<script>", "AB12-CD34");
+        let r = error(
+            StatusCode::BAD_REQUEST,
+            "Connexion impossible",
+            "<script>",
+            "AB12-CD34",
+        );
         let html = std::str::from_utf8(r.body()).unwrap();
         assert!(html.contains("lang=\"fr\""));
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
         assert!(html.contains("AB12-CD34"));
-        let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
         // The style hash in the policy is the hash of the style in the page.

@@ -40,3 +40,14 @@ pub use error::{Claim, ClaimError, Error, KeyError, Malformed, Part};
 pub use jwk::{DEFAULT_MAX_JWKS_LEN, HmacSecret, KeySet, SkippedKey, VerifyingKey};
 pub use sign::SigningKey;
 pub use validation::{DEFAULT_LEEWAY, Validation};
+
+/// Parses a JSON object as strictly as token payloads are parsed: no
+/// duplicate member names, bounded nesting. For JSON documents from a
+/// provider that are not tokens (a plain JSON userinfo).
+pub fn parse_json_object(json: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    Ok(json::parse_object(
+        json,
+        Part::Payload,
+        json::DEFAULT_MAX_DEPTH,
+    )?)
+}

@@ -183,4 +183,7 @@ pub enum ConfigError {
     /// `scope-token` (space, `"`, `\`, controls, non-ASCII).
     #[error("invalid scope token")]
     InvalidScope,
+    /// A client secret used as an HS256 key is shorter than 32 bytes.
+    #[error("the client secret is too short to be an HS256 key (32 bytes at least)")]
+    InvalidClientSecret,
 }

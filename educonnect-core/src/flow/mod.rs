@@ -1,0 +1,852 @@
+//! The login state machine, sans-IO: [`Gateway::handle`] takes an
+//! `http::Request` for one of its routes and returns the `http::Response`
+//! (a redirect, a page, cookies). Adapters only convert types.
+//!
+//! Routes, under a base path (default `/auth`):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET login?provider=…&return_to=…` | starts a login, or shows the provider choice |
+//! | `GET callback?code&state` | completes it: new session, redirect to `return_to` |
+//! | `GET logout` | a confirmation page (logout is a POST) |
+//! | `POST logout` | ends the session, then logs out at the provider |
+//! | `GET logout/callback?state` | where the provider sends the browser back |
+//!
+//! State lives in the [`Store`]: a pending login (keyed by `state`, taken
+//! exactly once, bound to the browser by a short-lived cookie) between
+//! `login` and `callback`, then a session keyed by the SHA-256 of its cookie
+//! value, so that a leaked store does not hand out live session cookies.
+//! Every failure shows a short French page with a reference the user can
+//! quote; the technical reason goes to `tracing` with the same reference,
+//! never with a token, a name or a birth date.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use educonnect_core::flow::{ClientSecret, Gateway, Provider};
+//! use educonnect_core::provider::FranceConnect;
+//! use educonnect_core::MemoryStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let gateway = Gateway::builder("https://ent.example.fr")?
+//!     .provider(Provider::franceconnect(
+//!         FranceConnect::sandbox(),
+//!         "client-id",
+//!         ClientSecret::new("client-secret"),
+//!     ))
+//!     .store(Arc::new(MemoryStore::new()))
+//!     .build()?;
+//! // In a handler: `gateway.handle(request).await` for paths under /auth,
+//! // `gateway.session(request.headers()).await` everywhere else.
+//! # Ok(())
+//! # }
+//! ```
+
+mod cookie;
+mod pages;
+mod provider;
+mod session;
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::clock::{Clock, SystemClock};
+use crate::http_client::HttpClient;
+use crate::provider::ConfigError;
+use crate::random::{RandomSource, SystemRandomSource, alphanumeric};
+use crate::store::{MemoryStore, Store, StoreError};
+use cookie::CookieAttrs;
+use provider::{Upstream, UpstreamError};
+use session::SessionRecord;
+
+pub use provider::{ClientSecret, DiscoveryError, Provider};
+pub use session::Session;
+
+/// Default idle timeout of a session.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Default absolute lifetime of a session.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// Default time a user has to come back from the provider.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Length of state, nonce, PKCE verifier, browser binding and session ids:
+/// 43 letters and digits, about 256 bits.
+const TOKEN_LEN: usize = 43;
+/// Longest `return_to` accepted.
+const MAX_RETURN_TO: usize = 2048;
+/// Prefix of pending logouts in the pending key space (states are alphanumeric).
+const LOGOUT_PREFIX: &str = "logout-";
+
+/// The login gateway: configuration, providers, and the state behind them.
+/// Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    public_url: Url,
+    base_path: String,
+    session_cookie: &'static str,
+    login_cookie: &'static str,
+    session_attrs: CookieAttrs,
+    login_attrs: CookieAttrs,
+    idle_timeout: Duration,
+    lifetime: Duration,
+    login_timeout: Duration,
+    after_logout: String,
+    upstreams: Vec<Upstream>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+}
+
+/// Builds a [`Gateway`]. The decisions, in order: the public URL (given to
+/// [`Gateway::builder`]), the providers, the store, then optional settings.
+#[derive(Debug)]
+pub struct GatewayBuilder {
+    public_url: Url,
+    base_path: String,
+    secure_cookies: bool,
+    idle_timeout: Duration,
+    lifetime: Duration,
+    login_timeout: Duration,
+    after_logout: String,
+    providers: Vec<Provider>,
+    store: Option<Arc<dyn Store>>,
+    http: Option<Arc<dyn HttpClient>>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+}
+
+/// Why a gateway could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayConfigError {
+    /// A URL or provider setting is not acceptable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No provider was configured.
+    #[error("no provider configured")]
+    NoProvider,
+    /// Two providers have the same id.
+    #[error("two providers have the id {0:?}")]
+    DuplicateProvider(String),
+    /// The base path is not `/` followed by letters, digits, `-`, `_`, `/`.
+    #[error("the base path must look like /auth")]
+    BasePath,
+    /// A path to return to is not a relative path on the service.
+    #[error("the path after logout must be a relative path such as /")]
+    AfterLogout,
+    /// No HTTP client was given and the `reqwest` feature is off.
+    #[error("no HTTP client configured")]
+    NoHttpClient,
+}
+
+impl Gateway {
+    /// Starts building a gateway for the service at `public_url` (scheme,
+    /// host, port: the callback is `{public_url}{base_path}/callback`).
+    pub fn builder(public_url: &str) -> Result<GatewayBuilder, GatewayConfigError> {
+        let public_url = Url::parse(public_url).map_err(|_| ConfigError::InvalidUrl)?;
+        if !matches!(public_url.scheme(), "https" | "http") || public_url.host().is_none() {
+            return Err(ConfigError::InvalidUrl.into());
+        }
+        Ok(GatewayBuilder {
+            secure_cookies: true,
+            public_url,
+            base_path: "/auth".into(),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            lifetime: DEFAULT_SESSION_LIFETIME,
+            login_timeout: DEFAULT_LOGIN_TIMEOUT,
+            after_logout: "/".into(),
+            providers: Vec::new(),
+            store: None,
+            http: None,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(SystemRandomSource),
+        })
+    }
+}
+
+impl GatewayBuilder {
+    /// Adds a provider. With several, `login` without `provider=` shows a
+    /// choice page.
+    #[must_use]
+    pub fn provider(mut self, provider: Provider) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// The store for pending logins and sessions (default: a [`MemoryStore`],
+    /// which loses everything at restart and is per process).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The HTTP client used to reach providers (default: `ReqwestClient`
+    /// with default timeouts, with the `reqwest` feature).
+    #[must_use]
+    pub fn http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// The path the gateway's routes live under (default `/auth`).
+    #[must_use]
+    pub fn base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into();
+        self
+    }
+
+    /// Session idle timeout (default 30 minutes).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Session absolute lifetime (default 12 hours).
+    #[must_use]
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// How long a user has to come back from the provider (default 10 minutes).
+    #[must_use]
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.login_timeout = timeout;
+        self
+    }
+
+    /// Where the browser ends up after logout (default `/`).
+    #[must_use]
+    pub fn after_logout(mut self, path: impl Into<String>) -> Self {
+        self.after_logout = path.into();
+        self
+    }
+
+    /// Drops the `Secure` attribute from cookies, for local development over
+    /// plain `http://localhost` only. Never in production: the session
+    /// cookie would then travel in clear.
+    #[must_use]
+    pub fn insecure_cookies_for_local_development(mut self) -> Self {
+        self.secure_cookies = false;
+        self
+    }
+
+    /// Replaces the clock (tests, replays).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the random source (tests).
+    #[must_use]
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// Checks the configuration and builds the gateway.
+    pub fn build(self) -> Result<Gateway, GatewayConfigError> {
+        let base = self.base_path.trim_end_matches('/').to_owned();
+        let base_ok = base.starts_with('/')
+            && base.len() > 1
+            && !base.contains("//")
+            && base[1..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'));
+        if !base_ok {
+            return Err(GatewayConfigError::BasePath);
+        }
+        if safe_return_to(&self.after_logout).is_none() {
+            return Err(GatewayConfigError::AfterLogout);
+        }
+        if self.providers.is_empty() {
+            return Err(GatewayConfigError::NoProvider);
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => default_http()?,
+        };
+        let redirect_uri = self
+            .public_url
+            .join(&format!("{base}/callback"))
+            .map_err(|_| ConfigError::InvalidUrl)?;
+        let mut upstreams: Vec<Upstream> = Vec::with_capacity(self.providers.len());
+        for provider in self.providers {
+            if upstreams.iter().any(|u| u.config.id == provider.id) {
+                return Err(GatewayConfigError::DuplicateProvider(provider.id));
+            }
+            upstreams.push(Upstream::new(
+                provider,
+                &redirect_uri,
+                http.clone(),
+                self.clock.clone(),
+            )?);
+        }
+        let secure = self.secure_cookies;
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                public_url: self.public_url,
+                // `__Host-` binds the cookie to this exact host over HTTPS,
+                // path `/`: a sibling subdomain cannot set or shadow it.
+                session_cookie: if secure {
+                    "__Host-educonnect_session"
+                } else {
+                    "educonnect_session"
+                },
+                login_cookie: if secure {
+                    "__Secure-educonnect_login"
+                } else {
+                    "educonnect_login"
+                },
+                session_attrs: CookieAttrs {
+                    path: "/".into(),
+                    secure,
+                },
+                login_attrs: CookieAttrs {
+                    path: base.clone(),
+                    secure,
+                },
+                base_path: base,
+                idle_timeout: self.idle_timeout,
+                lifetime: self.lifetime,
+                login_timeout: self.login_timeout,
+                after_logout: self.after_logout,
+                upstreams,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                clock: self.clock,
+                random: self.random,
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_http() -> Result<Arc<dyn HttpClient>, GatewayConfigError> {
+    crate::http_client::ReqwestClient::new(crate::http_client::Timeouts::default())
+        .map(|c| Arc::new(c) as Arc<dyn HttpClient>)
+        .map_err(|_| GatewayConfigError::NoHttpClient)
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_http() -> Result<Arc<dyn HttpClient>, GatewayConfigError> {
+    Err(GatewayConfigError::NoHttpClient)
+}
+
+/// What is kept between `login` and `callback`, under the `state`.
+#[derive(Debug, Serialize, Deserialize)]
+struct PendingLogin {
+    provider: String,
+    nonce: String,
+    pkce_verifier: String,
+    /// SHA-256 of the browser's login cookie.
+    binding: String,
+    return_to: String,
+}
+
+/// A login that could not go on: what the user sees and what the log says.
+#[derive(Debug)]
+struct Failure {
+    status: StatusCode,
+    title: &'static str,
+    message: &'static str,
+    /// For the log only.
+    reason: String,
+}
+
+impl Failure {
+    fn bad_request(message: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "Connexion impossible",
+            message,
+            reason: reason.into(),
+        }
+    }
+
+    fn unavailable(reason: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Service momentanément indisponible",
+            message: "Le service de connexion ne répond pas pour le moment. Veuillez réessayer dans quelques minutes.",
+            reason: reason.into(),
+        }
+    }
+
+    fn store(e: StoreError) -> Self {
+        Self::unavailable(format!("store: {e}"))
+    }
+}
+
+impl From<UpstreamError> for Failure {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::Unavailable(_) => Self::unavailable(e.to_string()),
+            UpstreamError::Refused(_) => Self::bad_request(
+                "Le fournisseur d'identité n'a pas validé cette connexion. Veuillez recommencer.",
+                e.to_string(),
+            ),
+            UpstreamError::Rejected(_) => Self::bad_request(
+                "Les informations reçues du fournisseur d'identité n'ont pas pu être vérifiées.",
+                e.to_string(),
+            ),
+        }
+    }
+}
+
+const EXPIRED_LOGIN: &str =
+    "Cette demande de connexion a expiré ou a déjà été utilisée. Veuillez recommencer.";
+
+impl Gateway {
+    /// The base path of the gateway's routes (`/auth` by default).
+    pub fn base_path(&self) -> &str {
+        &self.inner.base_path
+    }
+
+    /// The path that starts a login and comes back to `return_to` (a
+    /// relative path on the service).
+    pub fn login_path(&self, return_to: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", return_to)
+            .finish();
+        format!("{}/login?{query}", self.inner.base_path)
+    }
+
+    /// Whether `path` is one of the gateway's routes.
+    pub fn handles(&self, path: &str) -> bool {
+        path.strip_prefix(self.inner.base_path.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// Answers a request for one of the gateway's routes. Anything else
+    /// under the base path is a 404; a wrong method is a 405.
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let path = request.uri().path();
+        let route = path
+            .strip_prefix(self.inner.base_path.as_str())
+            .unwrap_or("");
+        let result =
+            match (route, request.method()) {
+                ("/login", &Method::GET) => self.login(&request).await,
+                ("/callback", &Method::GET) => self.callback(&request).await,
+                ("/logout", &Method::GET) => Ok(pages::logout_confirmation(&format!(
+                    "{}/logout",
+                    self.inner.base_path
+                ))),
+                ("/logout", &Method::POST) => self.logout(&request).await,
+                ("/logout/callback", &Method::GET) => Ok(self.logout_callback(&request).await),
+                ("/login" | "/callback" | "/logout/callback", _) | ("/logout", _) => Ok(
+                    pages::page(StatusCode::METHOD_NOT_ALLOWED, "Méthode non autorisée", ""),
+                ),
+                _ => Ok(pages::page(StatusCode::NOT_FOUND, "Page introuvable", "")),
+            };
+        result.unwrap_or_else(|failure| self.fail(failure))
+    }
+
+    fn fail(&self, failure: Failure) -> Response<Bytes> {
+        let code = alphanumeric(&*self.inner.random, 8).to_ascii_uppercase();
+        let reference = format!("{}-{}", &code[..4], &code[4..]);
+        if failure.status.is_server_error() {
+            tracing::error!(reference = %reference, reason = %failure.reason, "login failed");
+        } else {
+            tracing::warn!(reference = %reference, reason = %failure.reason, "login refused");
+        }
+        pages::error(failure.status, failure.title, failure.message, &reference)
+    }
+
+    fn upstream(&self, id: &str) -> Option<&Upstream> {
+        self.inner.upstreams.iter().find(|u| u.config.id == id)
+    }
+
+    async fn login(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {
+        let query = Query::parse(request.uri().query());
+        let return_to = match query.get("return_to") {
+            None => "/".to_owned(),
+            Some(r) => safe_return_to(r)
+                .ok_or_else(|| {
+                    Failure::bad_request(
+                        "L'adresse de retour demandée n'est pas valide.",
+                        "return_to refused",
+                    )
+                })?
+                .to_owned(),
+        };
+        let upstream = match query.get("provider") {
+            Some(id) => self.upstream(id).ok_or_else(|| {
+                Failure::bad_request(
+                    "Ce moyen de connexion n'est pas proposé.",
+                    "unknown provider",
+                )
+            })?,
+            None if self.inner.upstreams.len() == 1 => &self.inner.upstreams[0],
+            None => return Ok(self.provider_choice(&return_to)),
+        };
+
+        let random = &*self.inner.random;
+        let state = alphanumeric(random, TOKEN_LEN);
+        let nonce = alphanumeric(random, TOKEN_LEN);
+        let pkce_verifier = alphanumeric(random, TOKEN_LEN);
+        let browser = alphanumeric(random, TOKEN_LEN);
+        let pending = PendingLogin {
+            provider: upstream.config.id.clone(),
+            binding: sha256(&browser),
+            nonce,
+            pkce_verifier,
+            return_to,
+        };
+        let url = upstream.authorization_url(&state, &pending.nonce, &pending.pkce_verifier);
+        let value =
+            serde_json::to_vec(&pending).map_err(|e| Failure::unavailable(e.to_string()))?;
+        self.inner
+            .store
+            .put_pending(&state, value, self.inner.login_timeout)
+            .await
+            .map_err(Failure::store)?;
+
+        let mut response = pages::redirect(url.as_str());
+        let cookie =
+            self.inner
+                .login_attrs
+                .set(self.inner.login_cookie, &browser, self.inner.login_timeout);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+        Ok(response)
+    }
+
+    fn provider_choice(&self, return_to: &str) -> Response<Bytes> {
+        let choices: Vec<(String, String)> = self
+            .inner
+            .upstreams
+            .iter()
+            .map(|u| {
+                let query: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("provider", &u.config.id)
+                    .append_pair("return_to", return_to)
+                    .finish();
+                (
+                    format!("{}/login?{query}", self.inner.base_path),
+                    u.config.name.clone(),
+                )
+            })
+            .collect();
+        pages::provider_choice(&choices)
+    }
+
+    async fn callback(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {
+        let result = self.complete_login(request).await;
+        // Whatever happened, the login cookie has served.
+        let clear = self.inner.login_attrs.clear(self.inner.login_cookie);
+        let mut response = result.unwrap_or_else(|failure| self.fail(failure));
+        response.headers_mut().append(header::SET_COOKIE, clear);
+        Ok(response)
+    }
+
+    async fn complete_login(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {
+        let query = Query::parse(request.uri().query());
+        let state = query
+            .get("state")
+            .filter(|s| s.len() == TOKEN_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a valid state"))?;
+        let pending = self
+            .inner
+            .store
+            .take_pending(state)
+            .await
+            .map_err(Failure::store)?
+            .ok_or_else(|| {
+                Failure::bad_request(EXPIRED_LOGIN, "unknown, expired or already used state")
+            })?;
+        let pending: PendingLogin = serde_json::from_slice(&pending)
+            .map_err(|_| Failure::unavailable("unreadable pending login"))?;
+
+        let browser = cookie::read(request.headers(), self.inner.login_cookie).unwrap_or("");
+        if !constant_time_eq(sha256(browser).as_bytes(), pending.binding.as_bytes()) {
+            return Err(Failure::bad_request(
+                EXPIRED_LOGIN,
+                "the browser does not hold the cookie bound to this state (login CSRF?)",
+            ));
+        }
+        if let Some(error) = query.get("error") {
+            let code: String = error
+                .chars()
+                .take(64)
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            return Err(Failure::bad_request(
+                "La connexion a été annulée ou refusée auprès du fournisseur d'identité.",
+                format!("provider returned error {code:?}"),
+            ));
+        }
+        let code = query
+            .get("code")
+            .filter(|c| !c.is_empty() && c.len() <= 2048)
+            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a code"))?;
+        let upstream = self.upstream(&pending.provider).ok_or_else(|| {
+            Failure::bad_request(
+                EXPIRED_LOGIN,
+                "the provider of this login is no longer configured",
+            )
+        })?;
+
+        let completed = upstream
+            .complete(code, &pending.pkce_verifier, &pending.nonce)
+            .await?;
+        // Read the identity now, so that a login with an unusable identity
+        // leaves no session behind.
+        crate::provider::Identity::from_claims(upstream.config.kind, &completed.claims).map_err(
+            |e| {
+                Failure::bad_request(
+                    "Votre identité n'a pas pu être lue.",
+                    format!("identity: {e}"),
+                )
+            },
+        )?;
+
+        // A new session id at every login: never the one the browser had.
+        if let Some(old) = cookie::read(request.headers(), self.inner.session_cookie) {
+            let _ = self.inner.store.delete_session(&sha256(old)).await;
+        }
+        let record = SessionRecord {
+            provider: pending.provider.clone(),
+            kind: upstream.config.kind.as_str().to_owned(),
+            claims: completed.claims,
+            acr: completed.acr,
+            auth_time: completed.auth_time,
+            created_at: self.inner.clock.unix_seconds(),
+            id_token: completed.id_token,
+        };
+        let session_id = alphanumeric(&*self.inner.random, TOKEN_LEN);
+        let value = serde_json::to_vec(&record).map_err(|e| Failure::unavailable(e.to_string()))?;
+        self.inner
+            .store
+            .create_session(&sha256(&session_id), value, self.inner.idle_timeout)
+            .await
+            .map_err(Failure::store)?;
+        tracing::info!(provider = %pending.provider, "login succeeded");
+
+        let mut response = pages::redirect(&pending.return_to);
+        let cookie = self.inner.session_attrs.set(
+            self.inner.session_cookie,
+            &session_id,
+            self.inner.lifetime,
+        );
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+        Ok(response)
+    }
+
+    async fn logout(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {
+        // SameSite=Lax already keeps the session cookie off cross-site POSTs;
+        // an Origin from elsewhere is refused outright.
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let ours = self.inner.public_url.origin().ascii_serialization();
+            if origin.as_bytes() != ours.as_bytes() {
+                return Err(Failure::bad_request(
+                    "Cette demande de déconnexion ne vient pas du service.",
+                    "logout from another origin",
+                ));
+            }
+        }
+        let mut location = self.inner.after_logout.clone();
+        if let Some(id) = cookie::read(request.headers(), self.inner.session_cookie) {
+            let key = sha256(id);
+            let record = self
+                .inner
+                .store
+                .read_session(&key)
+                .await
+                .map_err(Failure::store)?;
+            self.inner
+                .store
+                .delete_session(&key)
+                .await
+                .map_err(Failure::store)?;
+            let record = record.and_then(|r| serde_json::from_slice::<SessionRecord>(&r).ok());
+            if let Some(record) = record
+                && let Some(upstream) = self.upstream(&record.provider)
+            {
+                let state = alphanumeric(&*self.inner.random, TOKEN_LEN);
+                let back = format!("{}{}/logout/callback", self.origin(), self.inner.base_path);
+                if let Some(url) = upstream.end_session_url(&record.id_token, &state, &back) {
+                    self.inner
+                        .store
+                        .put_pending(
+                            &format!("{LOGOUT_PREFIX}{state}"),
+                            Vec::new(),
+                            self.inner.login_timeout,
+                        )
+                        .await
+                        .map_err(Failure::store)?;
+                    location = url.to_string();
+                }
+            }
+            tracing::info!("logout");
+        }
+        let mut response = pages::redirect(&location);
+        let clear = self.inner.session_attrs.clear(self.inner.session_cookie);
+        response.headers_mut().append(header::SET_COOKIE, clear);
+        Ok(response)
+    }
+
+    /// The provider sends the browser back here after its own logout. The
+    /// local session is already gone, so a missing or unknown `state` (some
+    /// providers drop it) changes nothing but the log line.
+    async fn logout_callback(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        let query = Query::parse(request.uri().query());
+        match query.get("state") {
+            Some(state)
+                if state.len() == TOKEN_LEN && state.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                match self
+                    .inner
+                    .store
+                    .take_pending(&format!("{LOGOUT_PREFIX}{state}"))
+                    .await
+                {
+                    Ok(Some(_)) => tracing::info!("logout completed at the provider"),
+                    _ => tracing::info!("logout return with an unknown or expired state"),
+                }
+            }
+            _ => tracing::info!("logout return without state"),
+        }
+        pages::redirect(&self.inner.after_logout)
+    }
+
+    fn origin(&self) -> String {
+        self.inner.public_url.origin().ascii_serialization()
+    }
+
+    /// The session of the request, if its cookie names a live one. Touches
+    /// it (idle timeout); a session past its absolute lifetime is deleted.
+    ///
+    /// An error means the store could not be reached: answer 503 rather
+    /// than treating the user as logged out.
+    pub async fn session(&self, headers: &HeaderMap) -> Result<Option<Session>, StoreError> {
+        let Some(id) = cookie::read(headers, self.inner.session_cookie) else {
+            return Ok(None);
+        };
+        if id.len() != TOKEN_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let key = sha256(id);
+        let Some(bytes) = self.inner.store.read_session(&key).await? else {
+            return Ok(None);
+        };
+        let Ok(record) = serde_json::from_slice::<SessionRecord>(&bytes) else {
+            tracing::warn!("unreadable session record, deleting it");
+            self.inner.store.delete_session(&key).await?;
+            return Ok(None);
+        };
+        let now = self.inner.clock.unix_seconds();
+        let lifetime = i64::try_from(self.inner.lifetime.as_secs()).unwrap_or(i64::MAX);
+        if now >= record.created_at.saturating_add(lifetime) {
+            self.inner.store.delete_session(&key).await?;
+            return Ok(None);
+        }
+        self.inner
+            .store
+            .touch_session(&key, self.inner.idle_timeout)
+            .await?;
+        match record.into_session() {
+            Ok(session) => Ok(Some(session)),
+            Err(e) => {
+                tracing::warn!(error = %e, "session identity unreadable, deleting it");
+                self.inner.store.delete_session(&key).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// `path` if it is a relative path on this service: starts with one `/`
+/// (not `//` nor `/\`, which browsers take for another host), and holds no
+/// backslash nor control character.
+fn safe_return_to(path: &str) -> Option<&str> {
+    let ok = path.len() <= MAX_RETURN_TO
+        && path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
+    ok.then_some(path)
+}
+
+fn sha256(value: &str) -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
+/// A query string, decoded. A parameter given twice is treated as absent.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(query: Option<&str>) -> Self {
+        Self(
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .take(32)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name);
+        match (values.next(), values.next()) {
+            (Some((_, v)), None) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Seconds since the epoch as a `SystemTime`, for [`Session`].
+fn system_time(secs: i64) -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_must_be_a_relative_path() {
+        for ok in ["/", "/livret", "/eleves/42?onglet=notes#x", "/a/b/c"] {
+            assert_eq!(safe_return_to(ok), Some(ok));
+        }
+        for bad in [
+            "",
+            "livret",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/a\\b",
+            "/a\nb",
+            "/a\tb",
+        ] {
+            assert_eq!(safe_return_to(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe_return_to(&format!("/{}", "a".repeat(3000))), None);
+    }
+
+    #[test]
+    fn query_parameters_given_twice_are_absent() {
+        let q = Query::parse(Some("state=a&state=b&code=c&x=%2Fp"));
+        assert_eq!(q.get("state"), None);
+        assert_eq!(q.get("code"), Some("c"));
+        assert_eq!(q.get("x"), Some("/p"));
+    }
+}

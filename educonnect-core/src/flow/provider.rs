@@ -1,0 +1,591 @@
+//! A configured upstream provider, and what a login does with it: build the
+//! authorization request, exchange the code, verify the ID token and the
+//! userinfo.
+//!
+//! `openidconnect` carries the protocol messages (the authorization URL with
+//! PKCE S256, state and nonce; the code exchange with `client_secret_post`;
+//! the discovery document). Every token is verified by [`jose`](crate::jose),
+//! never by `openidconnect`'s own verifier.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken,
+    EndSessionUrl, EndpointNotSet, EndpointSet, IssuerUrl, JsonWebKeySet, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::clock::Clock;
+use crate::http_client::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use crate::jose::{self, Acr, AlgorithmSet, HmacSecret, KeySet, Validation};
+use crate::jwks_cache::{ProviderKeys, ProviderTokenError};
+use crate::provider::{
+    ConfigError, EduConnect, FranceConnect, Issuer, ProviderEndpoints, ProviderKind, Scopes,
+};
+
+/// A client secret. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps the secret the provider issued.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, to send to the token endpoint.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret([redacted])")
+    }
+}
+
+/// An identity provider the gateway logs people in with: where it is, the
+/// client credentials it issued to the service, and what to ask.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) kind: ProviderKind,
+    pub(crate) endpoints: ProviderEndpoints,
+    pub(crate) scopes: Scopes,
+    pub(crate) acr: Option<Acr>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: ClientSecret,
+    pub(crate) algorithms: AlgorithmSet,
+    pub(crate) hs256: bool,
+    pub(crate) signed_userinfo_required: bool,
+    pub(crate) keys: Option<KeySet>,
+}
+
+impl Provider {
+    /// FranceConnect v2: id `franceconnect`, the identité pivot scopes,
+    /// `acr_values` from the preset (eidas1 by default), signed userinfo
+    /// required, ES256 and RS256 allowed.
+    pub fn franceconnect(
+        preset: FranceConnect,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
+        Self {
+            id: "franceconnect".into(),
+            name: "FranceConnect".into(),
+            kind: ProviderKind::FranceConnect,
+            endpoints: preset.endpoints().clone(),
+            scopes: preset.scopes().clone(),
+            acr: Some(preset.acr_values()),
+            client_id: client_id.into(),
+            client_secret,
+            algorithms: [jose::Algorithm::ES256, jose::Algorithm::RS256]
+                .into_iter()
+                .collect(),
+            hs256: false,
+            signed_userinfo_required: true,
+            keys: None,
+        }
+    }
+
+    /// EduConnect's OpenID Connect endpoint: id `educonnect`, JSON or signed
+    /// userinfo. Without a JWKS URL in the preset, give its keys with
+    /// [`with_keys`](Self::with_keys).
+    pub fn educonnect(
+        preset: EduConnect,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
+        Self {
+            id: "educonnect".into(),
+            name: "ÉduConnect".into(),
+            kind: ProviderKind::EduConnect,
+            endpoints: preset.endpoints().clone(),
+            scopes: preset.scopes().clone(),
+            acr: None,
+            client_id: client_id.into(),
+            client_secret,
+            algorithms: AlgorithmSet::ASYMMETRIC,
+            hs256: false,
+            signed_userinfo_required: false,
+            keys: None,
+        }
+    }
+
+    /// Any OpenID Connect provider (an academy's or an ENT's), from endpoints
+    /// given one by one.
+    pub fn oidc(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        endpoints: ProviderEndpoints,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            kind: ProviderKind::Oidc,
+            endpoints,
+            scopes: Scopes::openid(),
+            acr: None,
+            client_id: client_id.into(),
+            client_secret,
+            algorithms: AlgorithmSet::ASYMMETRIC,
+            hs256: false,
+            signed_userinfo_required: false,
+            keys: None,
+        }
+    }
+
+    /// Any OpenID Connect provider, from its discovery document at
+    /// `{issuer}/.well-known/openid-configuration`. The document's `issuer`
+    /// must be exactly `issuer`.
+    pub async fn discover(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        issuer: &str,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+        http: &dyn HttpClient,
+    ) -> Result<Self, DiscoveryError> {
+        let issuer = Issuer::parse(issuer)?;
+        let endpoints = discover(&issuer, http).await?;
+        Ok(Self::oidc(id, name, endpoints, client_id, client_secret))
+    }
+
+    /// Replaces the id used in `login?provider=` and in sessions.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// Replaces the name shown on the provider choice page.
+    #[must_use]
+    pub fn with_display_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Replaces the scopes requested.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// Requires at least this eIDAS level: sent as `acr_values`, checked on
+    /// the ID token's `acr`.
+    #[must_use]
+    pub fn with_min_acr(mut self, acr: Acr) -> Self {
+        self.acr = Some(acr);
+        self
+    }
+
+    /// Replaces the algorithms accepted on this provider's tokens.
+    #[must_use]
+    pub fn with_algorithms(mut self, algorithms: AlgorithmSet) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
+    /// Also accepts HS256 tokens signed with the client secret (FranceConnect
+    /// clients that have not moved to asymmetric signatures yet).
+    #[must_use]
+    pub fn allow_hs256_with_client_secret(mut self) -> Self {
+        self.hs256 = true;
+        self.algorithms = self.algorithms.with(jose::Algorithm::HS256);
+        self
+    }
+
+    /// Verifies this provider's tokens with these keys instead of fetching
+    /// its JWKS (a provider that publishes none, or tests).
+    #[must_use]
+    pub fn with_keys(mut self, keys: KeySet) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The provider's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The provider's endpoints.
+    pub fn endpoints(&self) -> &ProviderEndpoints {
+        &self.endpoints
+    }
+}
+
+/// Why a provider's discovery document could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The issuer or an endpoint is not acceptable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The request failed.
+    #[error("fetching the discovery document failed: {0}")]
+    Http(#[from] HttpError),
+    /// The endpoint answered with an error status.
+    #[error("the discovery endpoint answered HTTP {0}")]
+    Status(u16),
+    /// The document is not a valid OpenID Provider Metadata document.
+    #[error("the discovery document is invalid")]
+    Invalid,
+    /// The document's `issuer` is not the issuer it was fetched for.
+    #[error("the discovery document names another issuer")]
+    IssuerMismatch,
+    /// The document lacks an endpoint the login needs.
+    #[error("the discovery document has no {0}")]
+    MissingEndpoint(&'static str),
+}
+
+/// `end_session_endpoint`, from OpenID Connect RP-Initiated Logout.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct LogoutMetadata {
+    end_session_endpoint: Option<EndSessionUrl>,
+}
+
+impl AdditionalProviderMetadata for LogoutMetadata {}
+
+type Metadata = ProviderMetadata<
+    LogoutMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+async fn discover(
+    issuer: &Issuer,
+    http: &dyn HttpClient,
+) -> Result<ProviderEndpoints, DiscoveryError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.as_str().trim_end_matches('/')
+    );
+    let request = http::Request::get(url)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|_| DiscoveryError::Config(ConfigError::InvalidUrl))?;
+    let response = http.send(request).await?;
+    if !response.status().is_success() {
+        return Err(DiscoveryError::Status(response.status().as_u16()));
+    }
+    let metadata: Metadata =
+        serde_json::from_slice(response.body()).map_err(|_| DiscoveryError::Invalid)?;
+    if metadata.issuer().as_str() != issuer.as_str() {
+        return Err(DiscoveryError::IssuerMismatch);
+    }
+    let token = metadata
+        .token_endpoint()
+        .ok_or(DiscoveryError::MissingEndpoint("token_endpoint"))?;
+    let userinfo = metadata
+        .userinfo_endpoint()
+        .ok_or(DiscoveryError::MissingEndpoint("userinfo_endpoint"))?;
+    let mut endpoints = ProviderEndpoints::new(
+        issuer.clone(),
+        metadata.authorization_endpoint().url().clone(),
+        token.url().clone(),
+        userinfo.url().clone(),
+    )?
+    .with_jwks(metadata.jwks_uri().url().clone())?;
+    if let Some(end) = &metadata.additional_metadata().end_session_endpoint {
+        endpoints = endpoints.with_end_session(end.url().clone())?;
+    }
+    Ok(endpoints)
+}
+
+type OidcClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointNotSet,
+>;
+
+/// A provider ready for logins: its `openidconnect` client and its keys.
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    pub(crate) config: Provider,
+    client: OidcClient,
+    keys: ProviderKeys,
+    http: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The outcome of a callback at the provider: a verified identity.
+#[derive(Debug)]
+pub(crate) struct Completed {
+    /// The verified userinfo claims.
+    pub(crate) claims: Map<String, Value>,
+    /// The raw ID token, kept for `id_token_hint` at logout.
+    pub(crate) id_token: String,
+    pub(crate) acr: Option<String>,
+    pub(crate) auth_time: Option<i64>,
+}
+
+/// Why a login failed at or after the provider. The text is for logs: it
+/// never holds a token, a claim value or a secret.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UpstreamError {
+    /// The provider could not be reached, was slow, or answered garbage.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider refused the code (used, expired, or not ours).
+    #[error("provider refused the code exchange: {0}")]
+    Refused(String),
+    /// What the provider sent failed verification.
+    #[error("verification failed: {0}")]
+    Rejected(String),
+}
+
+impl From<ProviderTokenError> for UpstreamError {
+    fn from(e: ProviderTokenError) -> Self {
+        match e {
+            ProviderTokenError::Keys(k) => Self::Unavailable(k.to_string()),
+            ProviderTokenError::Token(t) => Self::Rejected(t.to_string()),
+        }
+    }
+}
+
+impl Upstream {
+    pub(crate) fn new(
+        config: Provider,
+        redirect_uri: &Url,
+        http: Arc<dyn HttpClient>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
+        let endpoints = &config.endpoints;
+        let issuer = IssuerUrl::new(endpoints.issuer().as_str().to_owned())
+            .map_err(|_| ConfigError::InvalidUrl)?;
+        let client = CoreClient::new(
+            ClientId::new(config.client_id.clone()),
+            issuer,
+            JsonWebKeySet::default(),
+        )
+        .set_auth_uri(AuthUrl::from_url(endpoints.authorization().clone()))
+        .set_token_uri(TokenUrl::from_url(endpoints.token().clone()))
+        .set_client_secret(openidconnect::ClientSecret::new(
+            config.client_secret.secret().to_owned(),
+        ))
+        .set_auth_type(AuthType::RequestBody)
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+        let mut keys = match (&config.keys, endpoints.jwks()) {
+            (Some(keys), _) => ProviderKeys::fixed(keys.clone(), clock.clone()),
+            (None, Some(jwks)) => {
+                let uri = jwks.as_str().parse().map_err(|_| ConfigError::InvalidUrl)?;
+                ProviderKeys::remote(uri, http.clone(), clock.clone())
+            }
+            (None, None) => ProviderKeys::fixed(KeySet::default(), clock.clone()),
+        };
+        if config.hs256 {
+            let secret = HmacSecret::new(config.client_secret.secret().as_bytes())
+                .map_err(|_| ConfigError::InvalidClientSecret)?;
+            keys = keys.with_hmac_secret(secret);
+        }
+        Ok(Self {
+            config,
+            client,
+            keys,
+            http,
+            clock,
+        })
+    }
+
+    /// The URL to send the browser to.
+    pub(crate) fn authorization_url(&self, state: &str, nonce: &str, pkce_verifier: &str) -> Url {
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+            pkce_verifier.to_owned(),
+        ));
+        let (state, nonce) = (state.to_owned(), nonce.to_owned());
+        let mut request = self
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || CsrfToken::new(state),
+                move || Nonce::new(nonce),
+            )
+            .set_pkce_challenge(challenge);
+        // openidconnect always asks for `openid` first.
+        for scope in self.config.scopes.iter().filter(|s| *s != "openid") {
+            request = request.add_scope(Scope::new(scope.to_owned()));
+        }
+        if let Some(acr) = self.config.acr {
+            request = request.add_extra_param("acr_values", acr.as_str());
+        }
+        request.url().0
+    }
+
+    fn validation(&self) -> Validation {
+        Validation::new(
+            self.config.endpoints.issuer().as_str(),
+            self.config.client_id.as_str(),
+        )
+        .algorithms(self.config.algorithms.iter())
+        .clock(self.clock.clone())
+    }
+
+    /// Exchanges the code, verifies the ID token and the userinfo.
+    pub(crate) async fn complete(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<Completed, UpstreamError> {
+        let http = Http(&*self.http);
+        let response = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .request_async(&http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => {
+                    UpstreamError::Refused(r.error().to_string())
+                }
+                RequestTokenError::Request(e) => UpstreamError::Unavailable(e.to_string()),
+                RequestTokenError::Parse(_, _) => {
+                    UpstreamError::Unavailable("unreadable token response".into())
+                }
+                RequestTokenError::Other(_) => {
+                    UpstreamError::Unavailable("unexpected token response".into())
+                }
+            })?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| UpstreamError::Rejected("no ID token in the token response".into()))?
+            .to_string();
+
+        let mut validation = self.validation().nonce(nonce);
+        if let Some(acr) = self.config.acr {
+            validation = validation.min_acr(acr);
+        }
+        let verified = self
+            .keys
+            .verify::<serde::de::IgnoredAny>(&id_token, &validation)
+            .await?;
+        let registered = verified.registered();
+
+        let claims = self
+            .userinfo(response.access_token().secret(), &registered.sub)
+            .await?;
+        Ok(Completed {
+            claims,
+            acr: registered.acr.clone(),
+            auth_time: registered.auth_time,
+            id_token,
+        })
+    }
+
+    /// Fetches the userinfo: a JWT verified like the ID token (always, for
+    /// FranceConnect), or JSON where the provider allows it. Its `sub` must
+    /// be the ID token's.
+    async fn userinfo(
+        &self,
+        access_token: &str,
+        sub: &str,
+    ) -> Result<Map<String, Value>, UpstreamError> {
+        let request = http::Request::get(self.config.endpoints.userinfo().as_str())
+            .header(
+                http::header::AUTHORIZATION,
+                format!("Bearer {access_token}"),
+            )
+            .header(http::header::ACCEPT, "application/jwt, application/json")
+            .body(Vec::new())
+            .map_err(|_| UpstreamError::Unavailable("invalid userinfo request".into()))?;
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("userinfo: {e}")))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::Unavailable(format!(
+                "userinfo answered HTTP {}",
+                response.status().as_u16()
+            )));
+        }
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let claims = if content_type.starts_with("application/jwt") {
+            let token = std::str::from_utf8(response.body())
+                .map_err(|_| UpstreamError::Rejected("userinfo JWT is not text".into()))?
+                .trim();
+            self.keys
+                .verify::<Map<String, Value>>(token, &self.validation())
+                .await?
+                .into_claims()
+        } else if self.config.signed_userinfo_required {
+            return Err(UpstreamError::Rejected(
+                "userinfo is not a signed JWT".into(),
+            ));
+        } else if content_type.starts_with("application/json") {
+            jose::parse_json_object(response.body())
+                .map_err(|e| UpstreamError::Rejected(format!("userinfo: {e}")))?
+        } else {
+            return Err(UpstreamError::Unavailable(
+                "userinfo has an unexpected content type".into(),
+            ));
+        };
+        match claims.get("sub") {
+            Some(Value::String(s)) if s == sub => Ok(claims),
+            _ => Err(UpstreamError::Rejected(
+                "userinfo sub differs from the ID token's".into(),
+            )),
+        }
+    }
+
+    /// The provider's logout URL, if it has one.
+    pub(crate) fn end_session_url(
+        &self,
+        id_token: &str,
+        state: &str,
+        post_logout_redirect_uri: &str,
+    ) -> Option<Url> {
+        let mut url = self.config.endpoints.end_session()?.clone();
+        url.query_pairs_mut()
+            .append_pair("id_token_hint", id_token)
+            .append_pair("state", state)
+            .append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
+        Some(url)
+    }
+}
+
+/// Lends our [`HttpClient`] to `openidconnect`.
+struct Http<'a>(&'a dyn HttpClient);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Http<'_> {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        self.0.send(request)
+    }
+}

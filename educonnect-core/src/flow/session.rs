@@ -1,0 +1,93 @@
+//! Sessions: what the store keeps, and what a service reads.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::provider::{Identity, IdentityError, ProviderKind};
+
+/// A session as stored: the provider's verified claims, from which the
+/// identity is read again on every lookup (through the same validating
+/// parser as at login, so a stored record cannot smuggle in an identity the
+/// parser would refuse).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SessionRecord {
+    pub(crate) provider: String,
+    pub(crate) kind: String,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) acr: Option<String>,
+    pub(crate) auth_time: Option<i64>,
+    pub(crate) created_at: i64,
+    /// For `id_token_hint` at logout; never shown.
+    pub(crate) id_token: String,
+}
+
+impl SessionRecord {
+    pub(crate) fn into_session(self) -> Result<Session, IdentityError> {
+        let kind = match self.kind.as_str() {
+            "franceconnect" => ProviderKind::FranceConnect,
+            "educonnect" => ProviderKind::EduConnect,
+            _ => ProviderKind::Oidc,
+        };
+        Ok(Session {
+            identity: Identity::from_claims(kind, &self.claims)?,
+            provider: self.provider,
+            acr: self.acr,
+            auth_time: self.auth_time,
+            created_at: super::system_time(self.created_at),
+        })
+    }
+}
+
+/// The logged-in user of a request.
+///
+/// Family claims (which pupils this person may act for) are computed by the
+/// filiation step and are not part of the session yet.
+#[derive(Clone)]
+pub struct Session {
+    provider: String,
+    identity: Identity,
+    acr: Option<String>,
+    auth_time: Option<i64>,
+    created_at: SystemTime,
+}
+
+impl Session {
+    /// The id of the provider the user logged in with.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Who logged in, as the provider's verified claims say.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The ID token's `acr` (for FranceConnect, the eIDAS level).
+    pub fn acr(&self) -> Option<&str> {
+        self.acr.as_deref()
+    }
+
+    /// When the user authenticated at the provider (seconds since the epoch).
+    pub fn auth_time(&self) -> Option<i64> {
+        self.auth_time
+    }
+
+    /// When the session was created.
+    pub fn created_at(&self) -> SystemTime {
+        self.created_at
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The identity's own Debug shows its sub and nothing personal.
+        f.debug_struct("Session")
+            .field("provider", &self.provider)
+            .field("identity", &self.identity)
+            .field("acr", &self.acr)
+            .finish_non_exhaustive()
+    }
+}
