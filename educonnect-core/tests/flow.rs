@@ -943,3 +943,135 @@ async fn unknown_routes_and_methods() {
         "/auth/login?return_to=%2Fnotes%3Fa%3D1"
     );
 }
+
+// --- discovery --------------------------------------------------------------
+
+fn discovery_document(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/session/end"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+    })
+}
+
+#[tokio::test]
+async fn a_generic_provider_by_discovery() {
+    let server = MockServer::start().await;
+    let issuer = format!("{}/realms/academie", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/realms/academie/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(discovery_document(&issuer)))
+        .mount(&server)
+        .await;
+    let http = ReqwestClient::new(Timeouts::default()).unwrap();
+    let provider = Provider::discover(
+        "academie",
+        "Mon académie",
+        &issuer,
+        CLIENT_ID,
+        ClientSecret::new(CLIENT_SECRET),
+        &http,
+    )
+    .await
+    .unwrap();
+    assert_eq!(provider.id(), "academie");
+    assert_eq!(
+        provider.endpoints().token().as_str(),
+        format!("{issuer}/token")
+    );
+    assert_eq!(
+        provider.endpoints().end_session().map(Url::as_str),
+        Some(format!("{issuer}/session/end").as_str())
+    );
+    assert_eq!(
+        provider.endpoints().jwks().map(Url::as_str),
+        Some(format!("{issuer}/jwks").as_str())
+    );
+
+    // A document naming another issuer is refused.
+    let other = MockServer::start().await;
+    let other_issuer = format!("{}/realms/x", other.uri());
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(discovery_document(&format!("{other_issuer}/"))),
+        )
+        .mount(&other)
+        .await;
+    let refused = Provider::discover(
+        "x",
+        "X",
+        &other_issuer,
+        CLIENT_ID,
+        ClientSecret::new(CLIENT_SECRET),
+        &http,
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(educonnect_core::flow::DiscoveryError::IssuerMismatch)
+    ));
+
+    // Garbage and errors.
+    other.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{\"issuer\":1}", "application/json"))
+        .mount(&other)
+        .await;
+    let refused = Provider::discover(
+        "x",
+        "X",
+        &other_issuer,
+        CLIENT_ID,
+        ClientSecret::new(CLIENT_SECRET),
+        &http,
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(educonnect_core::flow::DiscoveryError::Invalid)
+    ));
+    other.reset().await;
+    let refused = Provider::discover(
+        "x",
+        "X",
+        &other_issuer,
+        CLIENT_ID,
+        ClientSecret::new(CLIENT_SECRET),
+        &http,
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(educonnect_core::flow::DiscoveryError::Status(404))
+    ));
+
+    // FranceConnect's preset can take its endpoints from discovery too.
+    let fc_server = MockServer::start().await;
+    let fc_issuer = format!("{}/api/v2", fc_server.uri());
+    let mut moved = discovery_document(&fc_issuer);
+    moved["token_endpoint"] = json!(format!("{fc_issuer}/v2/token"));
+    Mock::given(method("GET"))
+        .and(path("/api/v2/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(moved))
+        .mount(&fc_server)
+        .await;
+    let fc = Provider::franceconnect(
+        FranceConnect::custom(&fc_issuer).unwrap(),
+        CLIENT_ID,
+        ClientSecret::new(CLIENT_SECRET),
+    )
+    .with_discovery(&http)
+    .await
+    .unwrap();
+    assert_eq!(
+        fc.endpoints().token().as_str(),
+        format!("{fc_issuer}/v2/token")
+    );
+}

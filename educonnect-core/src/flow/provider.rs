@@ -167,6 +167,15 @@ impl Provider {
         Ok(Self::oidc(id, name, endpoints, client_id, client_secret))
     }
 
+    /// Replaces the endpoints with those of the provider's discovery
+    /// document at `{issuer}/.well-known/openid-configuration`, whose
+    /// `issuer` must be exactly this provider's issuer. For a FranceConnect
+    /// or EduConnect deployment that moved its endpoints.
+    pub async fn with_discovery(mut self, http: &dyn HttpClient) -> Result<Self, DiscoveryError> {
+        self.endpoints = discover(self.endpoints.issuer(), http).await?;
+        Ok(self)
+    }
+
     /// Replaces the id used in `login?provider=` and in sessions.
     #[must_use]
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
