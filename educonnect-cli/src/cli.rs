@@ -29,6 +29,9 @@ pub(crate) struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Show what the token core does, offline and in memory: sign, verify,
+    /// and refuse altered, unsigned and expired tokens.
+    Demo,
     /// Generate a signing key: DIR/KID.private.jwk.json (mode 0600, never
     /// overwritten) and DIR/KID.jwks.json (the public key set to publish).
     Keygen(KeygenArgs),

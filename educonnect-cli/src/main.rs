@@ -7,6 +7,7 @@
 
 mod claims;
 mod cli;
+mod demo;
 mod failure;
 mod input;
 mod keygen;
@@ -21,6 +22,7 @@ use cli::{Cli, Command, TokenCommand};
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        Command::Demo => demo::run(),
         Command::Keygen(args) => keygen::run(&args),
         Command::Token(TokenCommand::Sign(args)) => token::sign(&args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(&args),

@@ -663,3 +663,25 @@ fn inspect_shows_an_unverified_token() {
     assert!(out.stderr.contains("malformed token"), "{out:#?}");
     assert!(!out.stderr.contains(&token[..20]), "{out:#?}");
 }
+
+#[test]
+fn demo_signs_verifies_and_refuses_offline() {
+    let out = run(&["demo"]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(out.stdout.contains("\"sub\":\"parent-0001\""), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("one character changed: rejected: bad signature")
+    );
+    assert!(
+        out.stdout
+            .contains("\"alg\": \"none\": rejected: algorithm \"none\" is never accepted")
+    );
+    assert!(
+        out.stdout
+            .contains("one hour later: rejected: token expired")
+    );
+    assert!(!out.stdout.contains("ACCEPTED"));
+    // Run again: nothing was written, so it works again.
+    assert_eq!(run(&["demo"]).code, 0);
+}
