@@ -10,13 +10,25 @@
 //! - [`jose`]: compact JWS parsing, JWK and JWKS, signature verification and
 //!   signing on `ring`, claim validation. Every token the library accepts goes
 //!   through [`jose::Validation::verify`].
+//! - [`flow`]: the login [`flow::Gateway`], sans-IO: it takes an
+//!   `http::Request` for its routes (login, callback, logout) and returns the
+//!   `http::Response`; [`flow::Gateway::session`] tells who is logged in.
+//!   `openidconnect` builds the authorization request and performs the code
+//!   exchange; tokens are verified by [`jose`] only.
+//! - [`jwks_cache`]: a provider's keys, cached by `cache-control`, refetched
+//!   (rate-limited) when a token names an unknown `kid`.
+//! - [`http_client`]: the [`http_client::HttpClient`] trait through which the
+//!   core reaches providers, and a `reqwest` implementation (default feature
+//!   `reqwest`): timeouts, no redirects, bounded bodies.
 //! - [`provider`]: the FranceConnect and EduConnect presets (endpoints,
 //!   scopes, eIDAS level) and the typed [`provider::Identity`] read from a
 //!   provider's verified claims: FranceConnect's identité pivot, EduConnect's
 //!   guardian or pupil, or a generic OpenID Connect subject.
 //! - [`ids`]: UAI, INE and INSEE codes, checked on the way in; [`birthdate`]:
 //!   birth dates with the registry's presumed precision.
-//! - [`clock`]: the injected clock; the core never reads the time on its own.
+//! - [`clock`] and [`random`]: the injected clock and random source; the core
+//!   never reads the time or draws randomness on its own, so every state
+//!   transition replays exactly in tests.
 //! - [`store`]: the [`Store`] trait for the state kept between requests
 //!   (pending logins, sessions, counters, durable records), and
 //!   [`MemoryStore`], bounded, per process, lost at restart.
@@ -47,6 +59,14 @@
 //! wrong JSON types, impossible dates, malformed INSEE codes, UAIs with a
 //! wrong key letter, unknown EduConnect affiliations.
 //!
+//! In the login flow it refuses, with a French error page and no session:
+//! a callback with an unknown, expired or already used `state`, or without
+//! the browser cookie bound to it (login CSRF); a replayed code; a userinfo
+//! whose `sub` is not the ID token's, or (FranceConnect) that is not signed;
+//! a `return_to` that is not a relative path (open redirect). Session ids
+//! are fresh at every login (no fixation), stored hashed, in cookies that are
+//! `HttpOnly`, `Secure` and `SameSite=Lax`.
+//!
 //! It does not protect a private signing key on disk, nor decide who may be
 //! trusted as an issuer: that is the service's configuration.
 //!
@@ -71,3 +91,8 @@ pub mod store;
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use random::{RandomSource, SystemRandomSource};
 pub use store::{MemoryStore, Store, StoreError};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
