@@ -79,6 +79,7 @@
 
 pub mod birthdate;
 pub mod clock;
+pub mod directory;
 pub mod flow;
 pub mod http_client;
 pub mod ids;

@@ -1,0 +1,435 @@
+//! Name normalization and matching: how a FranceConnect identity is compared
+//! with the names a school recorded.
+//!
+//! # Normalization
+//!
+//! [`normalize`] turns a name into upper-case ASCII words separated by single
+//! spaces:
+//!
+//! - case is folded (`Zoé` → `ZOE`);
+//! - accents are removed: the French ones (é è ê ë à â ä î ï ô ö ù û ü ç ÿ
+//!   ñ and their capitals), the rest of Latin-1 and Latin Extended-A (ą ł ř
+//!   š ő...), Romanian ș ț, Vietnamese ơ ư and the precomposed Vietnamese
+//!   letters (ễ ộ...), and any combining mark (a name sent decomposed, `e` +
+//!   U+0301, folds like a precomposed `é`);
+//! - ligatures are spelled out: œ → `OE`, æ → `AE`, ß → `SS`, ĳ → `IJ`,
+//!   þ → `TH`;
+//! - hyphens (`-` and the Unicode dashes), apostrophes (`'`, `’`, `ʼ`),
+//!   spaces of any kind and any other punctuation separate words; runs of
+//!   separators count as one, and leading or trailing ones are dropped.
+//!
+//! **Apostrophes separate words**: `D'Artagnan` is `D ARTAGNAN`, like
+//! `Lefèvre-Dupont` is `LEFEVRE DUPONT`. In French the apostrophe marks an
+//! elision between two words (d'Artagnan, N'Diaye, L'Hôte), and schools'
+//! software often replaces it with a space.
+//!
+//! Letters of other scripts are kept, upper-cased; digits are kept.
+//!
+//! # Family names compare without separators
+//!
+//! Registries and schools split family names differently: `LE GOFF` and
+//! `LEGOFF`, `D'ARTAGNAN`, `D ARTAGNAN` and `DARTAGNAN`, `LEFEVRE-DUPONT`
+//! and `LEFEVRE DUPONT`. [`family_name_key`] is the normalized name with its
+//! separators removed, and family names are compared on it. Given names are
+//! compared word by word (see [`NameQuery`]).
+//!
+//! # Matching yields candidates, never a decision
+//!
+//! Homonyms are common (thousands of `MARTIN Marie` in France), so a match
+//! only makes a record a [`Candidate`]: the confirmation challenge (the
+//! children's birth dates, a one-time code) decides.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::model::RelatedPerson;
+use crate::provider::PivotIdentity;
+
+/// How one character folds.
+enum Fold {
+    /// A separator between words.
+    Separator,
+    /// Dropped (a combining mark).
+    Drop,
+    /// One upper-case ASCII letter or digit.
+    Ascii(u8),
+    /// Several ASCII letters (a ligature).
+    Ligature(&'static str),
+    /// A letter of another script, upper-cased.
+    Other(char),
+}
+
+/// The base letters of U+00C0 to U+00FF, `*` where the character is not a
+/// plain letter (handled separately).
+const LATIN_1: &[u8; 64] = b"AAAAAA*CEEEEIIIIDNOOOOO*OUUUUY**AAAAAA*CEEEEIIIIDNOOOOO*OUUUUY*Y";
+
+/// The base letters of U+0100 to U+017F (Latin Extended-A), `*` for the
+/// ligatures ĳ and œ.
+const LATIN_EXTENDED_A: &[u8; 128] = b"AAAAAACCCCCCCCDDDDEEEEEEEEEEGGGGGGGGHHHHIIIIIIIIII**JJKKKLLLLLLLLLLNNNNNNNNNOOOOOO**RRRRRRSSSSSSSSTTTTTTUUUUUUUUUUUUWWYYYZZZZZZS";
+
+fn fold(c: char) -> Fold {
+    if c.is_ascii() {
+        return if c.is_ascii_alphanumeric() {
+            Fold::Ascii(c.to_ascii_uppercase() as u8)
+        } else {
+            Fold::Separator
+        };
+    }
+    let code = u32::from(c);
+    match code {
+        // Combining diacritical marks: a decomposed accent.
+        0x0300..=0x036F => Fold::Drop,
+        0x00C6 | 0x00E6 => Fold::Ligature("AE"),
+        0x00DE | 0x00FE => Fold::Ligature("TH"),
+        0x00DF => Fold::Ligature("SS"),
+        0x0132 | 0x0133 => Fold::Ligature("IJ"),
+        0x0152 | 0x0153 => Fold::Ligature("OE"),
+        0x1E9E => Fold::Ligature("SS"),
+        0x00C0..=0x00FF => match LATIN_1[(code - 0xC0) as usize] {
+            b'*' => Fold::Separator, // × and ÷
+            b => Fold::Ascii(b),
+        },
+        0x0100..=0x017F => Fold::Ascii(LATIN_EXTENDED_A[(code - 0x100) as usize]),
+        0x01A0 | 0x01A1 => Fold::Ascii(b'O'),
+        0x01AF | 0x01B0 => Fold::Ascii(b'U'),
+        0x0218 | 0x0219 => Fold::Ascii(b'S'),
+        0x021A | 0x021B => Fold::Ascii(b'T'),
+        // Precomposed Vietnamese letters, in blocks by base letter.
+        0x1EA0..=0x1EB7 => Fold::Ascii(b'A'),
+        0x1EB8..=0x1EC7 => Fold::Ascii(b'E'),
+        0x1EC8..=0x1ECB => Fold::Ascii(b'I'),
+        0x1ECC..=0x1EE3 => Fold::Ascii(b'O'),
+        0x1EE4..=0x1EF1 => Fold::Ascii(b'U'),
+        0x1EF2..=0x1EF9 => Fold::Ascii(b'Y'),
+        _ if c.is_alphanumeric() => Fold::Other(c),
+        // Apostrophes, dashes, spaces of every kind, other punctuation.
+        _ => Fold::Separator,
+    }
+}
+
+/// Pushes the normalized words of `s` onto `out`, separated by `separator`
+/// (`None`: no separator at all).
+fn normalize_into(s: &str, out: &mut String, separator: Option<char>) {
+    let mut pending = false;
+    let push = |out: &mut String, pending: &mut bool| {
+        if *pending {
+            if let Some(sep) = separator {
+                out.push(sep);
+            }
+            *pending = false;
+        }
+    };
+    for c in s.chars() {
+        match fold(c) {
+            Fold::Separator => pending = !out.is_empty(),
+            Fold::Drop => {}
+            Fold::Ascii(b) => {
+                push(out, &mut pending);
+                out.push(char::from(b));
+            }
+            Fold::Ligature(l) => {
+                push(out, &mut pending);
+                out.push_str(l);
+            }
+            Fold::Other(c) => {
+                push(out, &mut pending);
+                out.extend(c.to_uppercase());
+            }
+        }
+    }
+}
+
+/// A name in upper-case ASCII words separated by single spaces: case,
+/// accents and ligatures folded, hyphens, apostrophes and other punctuation
+/// made word separators (see the [module documentation](self)).
+///
+/// ```
+/// use educonnect_core::directory::normalize;
+///
+/// assert_eq!(normalize("Lefèvre-Dupont"), "LEFEVRE DUPONT");
+/// assert_eq!(normalize("D’Artagnan"), "D ARTAGNAN");
+/// assert_eq!(normalize("  Cœur  "), "COEUR");
+/// ```
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    normalize_into(name, &mut out, Some(' '));
+    out
+}
+
+/// A family name as compared: normalized, separators removed, so that
+/// `LE GOFF` = `LEGOFF` and `D'Artagnan` = `DARTAGNAN`.
+///
+/// ```
+/// use educonnect_core::directory::family_name_key;
+///
+/// assert_eq!(family_name_key("Le Goff"), family_name_key("LEGOFF"));
+/// assert_eq!(family_name_key("d'Artagnan"), "DARTAGNAN");
+/// ```
+pub fn family_name_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    normalize_into(name, &mut out, None);
+    out
+}
+
+/// The words of a list of first names, normalized, in order:
+/// `["Zoé", "Anne-Marie"]` → `ZOE`, `ANNE`, `MARIE`.
+pub fn given_name_tokens<I>(given_names: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    given_names
+        .into_iter()
+        .flat_map(|name| {
+            normalize(name.as_ref())
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Which of a person's two family names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FamilyName {
+    /// The birth name (FranceConnect's `family_name`).
+    Birth,
+    /// The usage name (FranceConnect's `preferred_username`).
+    Usage,
+}
+
+/// How a record's first names fit the query's, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GivenNameMatch {
+    /// The same first names, word for word.
+    All,
+    /// The record's first names are the first words of the query's (the
+    /// school holds the first given name only, or the first two).
+    Prefix,
+    /// The record's first given name is one of the query's, not in first
+    /// position (the person uses a second given name).
+    OneOf,
+}
+
+/// Why a record is a candidate for a [`NameQuery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameMatch {
+    /// The record's family name that matched.
+    pub record: FamilyName,
+    /// The query's family name it matched.
+    pub query: FamilyName,
+    /// How the first names fit.
+    pub given: GivenNameMatch,
+}
+
+/// A related person whose names fit a [`NameQuery`]: a candidate, never a
+/// decision (homonyms are expected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The record.
+    pub person: Arc<RelatedPerson>,
+    /// How its names fit.
+    pub name_match: NameMatch,
+}
+
+/// The names of a person to look for among related persons: a birth name,
+/// all first names, and an optional usage name, normalized once.
+///
+/// A record is a candidate when
+///
+/// 1. its birth name or usage name equals the query's birth name or usage
+///    name (compared by [`family_name_key`]), and
+/// 2. its first given name equals one of the query's given names (each
+///    [`normalize`]d), or the words of its given names are the first words
+///    of the query's.
+///
+/// So a school record `DUPONT Marie` (usage name, first given name only)
+/// fits FranceConnect's `family_name` `MARTIN`, `preferred_username`
+/// `DUPONT`, `given_name` `Marie Claire`; and `MARTIN Claire` fits it too
+/// (a person using her second given name).
+///
+/// `Debug` shows no name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NameQuery {
+    birth: String,
+    usage: Option<String>,
+    given: Vec<String>,
+    tokens: Vec<String>,
+}
+
+impl NameQuery {
+    /// A query from raw names (normalized here).
+    pub fn new<I>(birth_name: &str, given_names: I, usage_name: Option<&str>) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let given: Vec<String> = given_names
+            .into_iter()
+            .map(|g| normalize(g.as_ref()))
+            .filter(|g| !g.is_empty())
+            .collect();
+        let tokens = given_name_tokens(&given);
+        let birth = family_name_key(birth_name);
+        let usage = usage_name
+            .map(family_name_key)
+            .filter(|u| !u.is_empty() && *u != birth);
+        Self {
+            birth,
+            usage,
+            given,
+            tokens,
+        }
+    }
+
+    /// The query for a FranceConnect identity: `family_name` is the birth
+    /// name, `given_name` lists all first names, `preferred_username` is the
+    /// usage name.
+    pub fn from_pivot(identity: &PivotIdentity) -> Self {
+        Self::new(
+            identity.family_name(),
+            identity.given_names(),
+            identity.usage_name(),
+        )
+    }
+
+    /// Whether the query can match anything: a family name and a first name
+    /// left after normalization.
+    pub fn is_searchable(&self) -> bool {
+        !self.birth.is_empty() && !self.tokens.is_empty()
+    }
+
+    /// The query's family name keys, birth name first.
+    pub(crate) fn family_keys(&self) -> impl Iterator<Item = (FamilyName, &str)> {
+        std::iter::once((FamilyName::Birth, self.birth.as_str()))
+            .filter(|(_, k)| !k.is_empty())
+            .chain(self.usage.as_deref().map(|u| (FamilyName::Usage, u)))
+    }
+
+    /// The given-name keys under which a fitting record is indexed: each
+    /// given name, and each run of first words (see
+    /// [`RecordNames::given_keys`]).
+    pub(crate) fn given_keys(&self) -> Vec<String> {
+        let mut keys = self.given.clone();
+        let mut prefix = String::new();
+        for token in &self.tokens {
+            if !prefix.is_empty() {
+                prefix.push(' ');
+            }
+            prefix.push_str(token);
+            keys.push(prefix.clone());
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// How `person`'s names fit this query, if they do.
+    pub fn matches(&self, person: &RelatedPerson) -> Option<NameMatch> {
+        let names = RecordNames::of(person);
+        let (record, query) = self.family_match(&names)?;
+        let given = self.given_match(&names)?;
+        Some(NameMatch {
+            record,
+            query,
+            given,
+        })
+    }
+
+    fn family_match(&self, names: &RecordNames) -> Option<(FamilyName, FamilyName)> {
+        let record = [
+            (FamilyName::Birth, Some(names.birth.as_str())),
+            (FamilyName::Usage, names.usage.as_deref()),
+        ];
+        // Birth with birth first, then usage with usage, then crossed.
+        let pairs = [(0, 0), (1, 1), (0, 1), (1, 0)];
+        let query = [
+            (FamilyName::Birth, Some(self.birth.as_str())),
+            (FamilyName::Usage, self.usage.as_deref()),
+        ];
+        pairs.iter().find_map(|&(r, q)| {
+            let (rk, rv) = record[r];
+            let (qk, qv) = query[q];
+            match (rv, qv) {
+                (Some(a), Some(b)) if !a.is_empty() && a == b => Some((rk, qk)),
+                _ => None,
+            }
+        })
+    }
+
+    fn given_match(&self, names: &RecordNames) -> Option<GivenNameMatch> {
+        if names.tokens.is_empty() {
+            return None;
+        }
+        if names.tokens == self.tokens {
+            Some(GivenNameMatch::All)
+        } else if self.tokens.starts_with(&names.tokens) {
+            Some(GivenNameMatch::Prefix)
+        } else if self.given.contains(&names.first_given) {
+            Some(GivenNameMatch::OneOf)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Debug for NameQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NameQuery")
+            .field("given_names", &self.given.len())
+            .field("usage_name", &self.usage.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A record's names, normalized for matching and indexing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordNames {
+    pub(crate) birth: String,
+    pub(crate) usage: Option<String>,
+    pub(crate) first_given: String,
+    pub(crate) tokens: Vec<String>,
+}
+
+impl RecordNames {
+    pub(crate) fn of(person: &RelatedPerson) -> Self {
+        let birth = family_name_key(&person.birth_name);
+        let usage = person
+            .usage_name
+            .as_deref()
+            .map(family_name_key)
+            .filter(|u| !u.is_empty() && *u != birth);
+        let first_given = person
+            .given_names
+            .iter()
+            .map(|g| normalize(g))
+            .find(|g| !g.is_empty())
+            .unwrap_or_default();
+        let tokens = given_name_tokens(&person.given_names);
+        Self {
+            birth,
+            usage,
+            first_given,
+            tokens,
+        }
+    }
+
+    /// The family name keys to index the record under.
+    pub(crate) fn family_keys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.birth.as_str())
+            .filter(|k| !k.is_empty())
+            .chain(self.usage.as_deref())
+    }
+
+    /// The given-name keys to index the record under: its first given name
+    /// (found by a query holding it among its given names), and all its
+    /// words joined (found by a query whose first words they are). One key
+    /// when the two are the same, none without a given name.
+    pub(crate) fn given_keys(&self) -> impl Iterator<Item = String> + use<> {
+        let all = self.tokens.join(" ");
+        let first = (!self.first_given.is_empty()).then(|| self.first_given.clone());
+        let all = (!all.is_empty() && Some(&all) != first.as_ref()).then_some(all);
+        first.into_iter().chain(all)
+    }
+}
