@@ -23,11 +23,14 @@
 //!
 //! Each related person is indexed under each of its family names (birth and
 //! usage, by [`family_name_key`](super::family_name_key)) paired with its
-//! first given name and with all its given names joined. A [`NameQuery`]
-//! looks up each of its family names paired with each of its given names
-//! and each run of its first words: at most a few dozen hash lookups, which
-//! find exactly the records that [`NameQuery::matches`]; the match is then
-//! checked on the record (hash collisions are harmless) and classified.
+//! first given name, normalized. A [`NameQuery`] looks up each of its
+//! family names paired with each of its given names and with each run of
+//! its first words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`): a dozen hash
+//! lookups or so, which find every record that [`NameQuery::matches`]; the
+//! match is then checked on the record (hash collisions are harmless) and
+//! classified. A bucket holds true homonyms only (same family name, same
+//! first given name), so the work per lookup is the number of candidates,
+//! not the size of the directory.
 //!
 //! Ids are stored once, in the records: the id tables hold 4-byte positions
 //! (a `hashbrown` table hashed by the record's local id), links hold
@@ -446,10 +449,11 @@ fn name_index(
     let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(persons.len() * 2);
     for (i, person) in persons.iter().enumerate() {
         let names = RecordNames::of(person);
-        for given in names.given_keys() {
-            for family in names.family_keys() {
-                pairs.push((name_key_hash(hasher, family, &given), position(i)));
-            }
+        let Some(given) = names.given_key() else {
+            continue;
+        };
+        for family in names.family_keys() {
+            pairs.push((name_key_hash(hasher, family, given), position(i)));
         }
     }
     pairs.sort_unstable();

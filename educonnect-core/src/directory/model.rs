@@ -899,3 +899,222 @@ pub struct LinkedPupil {
     /// The pupil.
     pub pupil: Arc<Pupil>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siecle_codes() {
+        let table = [
+            (10, Relationship::Mother),
+            (20, Relationship::Father),
+            (37, Relationship::Sibling),
+            (38, Relationship::GrandParent),
+            (39, Relationship::OtherFamily),
+            (41, Relationship::Educator),
+            (42, Relationship::FamilyAssistant),
+            (43, Relationship::ChildMinder),
+            (50, Relationship::Tutor),
+            (51, Relationship::ChildWelfare),
+            (70, Relationship::Pupil),
+            (90, Relationship::Other),
+        ];
+        for (code, relationship) in table {
+            assert_eq!(Relationship::from_siecle_code(code), Some(relationship));
+            assert_eq!(relationship.siecle_code(), code);
+        }
+        assert_eq!(
+            Relationship::ALL.map(Relationship::siecle_code),
+            table.map(|(c, _)| c)
+        );
+        let known: Vec<u8> = table.iter().map(|(c, _)| *c).collect();
+        for code in (0..=u8::MAX).filter(|c| !known.contains(c)) {
+            assert_eq!(Relationship::from_siecle_code(code), None, "{code}");
+        }
+        assert!(Relationship::Mother.is_parent() && Relationship::Father.is_parent());
+        assert!(!Relationship::Tutor.is_parent());
+    }
+
+    #[test]
+    fn legacy_aaf_codes() {
+        let table = [
+            (1, Relationship::Father),
+            (2, Relationship::Mother),
+            (3, Relationship::Tutor),
+            (4, Relationship::OtherFamily),
+            (5, Relationship::ChildWelfare),
+            (6, Relationship::Other),
+            (7, Relationship::Pupil),
+        ];
+        for (code, relationship) in table {
+            assert_eq!(Relationship::from_legacy_aaf_code(code), Some(relationship));
+        }
+        for code in [0, 8, 9, 10, 20, 255] {
+            assert_eq!(Relationship::from_legacy_aaf_code(code), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn relationship_codes_keep_their_table_and_code() {
+        let legacy_mother = RelationshipCode::from_aaf(2).unwrap();
+        assert_eq!(legacy_mother.relationship(), Relationship::Mother);
+        assert_eq!(legacy_mother.table(), RelationshipTable::LegacyAaf);
+        assert_eq!(legacy_mother.code(), 2);
+        let siecle_mother = RelationshipCode::from_aaf(10).unwrap();
+        assert_eq!(siecle_mother.relationship(), Relationship::Mother);
+        assert_eq!(siecle_mother.table(), RelationshipTable::Siecle);
+        assert_eq!(siecle_mother.code(), 10);
+        // Same relationship, different provenance.
+        assert_ne!(legacy_mother, siecle_mother);
+        // 2 is a legacy code only, 10 a SIECLE code only.
+        assert_eq!(RelationshipCode::siecle(2), None);
+        assert_eq!(RelationshipCode::legacy_aaf(10), None);
+        assert_eq!(RelationshipCode::from_aaf(8), None);
+        assert_eq!(RelationshipCode::from_aaf(11), None);
+        assert_eq!(RelationshipCode::of(Relationship::Tutor).code(), 50);
+        assert_eq!(format!("{legacy_mother:?}"), "Mother(LegacyAaf 2)");
+    }
+
+    #[test]
+    fn relationship_codes_serialize_and_check_on_the_way_back() {
+        let code = RelationshipCode::legacy_aaf(5).unwrap();
+        let json = serde_json::to_string(&code).unwrap();
+        assert_eq!(json, r#"{"table":"legacy_aaf","code":5}"#);
+        let back: RelationshipCode = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, code);
+        assert_eq!(back.relationship(), Relationship::ChildWelfare);
+        assert!(
+            serde_json::from_str::<RelationshipCode>(r#"{"table":"siecle","code":5}"#).is_err()
+        );
+        assert_eq!(
+            serde_json::to_string(&Relationship::GrandParent).unwrap(),
+            r#""grand_parent""#
+        );
+    }
+
+    #[test]
+    fn legal_ranks() {
+        assert_eq!(LegalRank::from_code(0), Ok(None));
+        assert_eq!(LegalRank::from_code(1), Ok(Some(LegalRank::First)));
+        assert_eq!(LegalRank::from_code(2), Ok(Some(LegalRank::Second)));
+        assert_eq!(LegalRank::from_code(3), Err(InvalidLegalCode));
+        assert_eq!(serde_json::to_string(&LegalRank::Second).unwrap(), "2");
+        assert!(serde_json::from_str::<LegalRank>("0").is_err());
+        assert!(serde_json::from_str::<LegalRank>("3").is_err());
+    }
+
+    #[test]
+    fn source_ids() {
+        let rennes = SourceId::aaf("14").unwrap();
+        assert_eq!(rennes.as_str(), "aaf:14");
+        assert_eq!(rennes.kind(), "aaf");
+        assert_eq!(rennes.academy(), Some("14"));
+        assert_eq!(SourceId::parse("aaf:14").unwrap(), rennes);
+        let school = SourceId::siecle(Uai::parse("0750654D").unwrap());
+        assert_eq!(school.as_str(), "siecle:0750654D");
+        assert_eq!(school.code(), "0750654D");
+        assert_eq!(school.academy(), None);
+        assert_eq!(SourceId::aaf("1234"), Err(DirectoryIdError::AcademyShape));
+        assert_eq!(SourceId::aaf(""), Err(DirectoryIdError::AcademyShape));
+        assert_eq!(
+            SourceId::parse("aaf:x1"),
+            Err(DirectoryIdError::AcademyShape)
+        );
+        for bad in [
+            "", "aaf", ":14", "AAF:14", "aaf 14", "onde:", "onde:a b", "x:é",
+        ] {
+            assert_eq!(
+                SourceId::parse(bad),
+                Err(DirectoryIdError::SourceShape),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(serde_json::to_string(&rennes).unwrap(), r#""aaf:14""#);
+        assert!(serde_json::from_str::<SourceId>(r#""aaf:1x""#).is_err());
+    }
+
+    #[test]
+    fn record_ids_are_checked_and_namespaced() {
+        let rennes = SourceId::aaf("14").unwrap();
+        let versailles = SourceId::aaf("25").unwrap();
+        let a = PersonId::new(rennes.clone(), "1234").unwrap();
+        let b = PersonId::new(versailles, "1234").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.local(), "1234");
+        assert_eq!(a.to_string(), "aaf:14/1234");
+        assert_eq!(format!("{a:?}"), "PersonId(aaf:14/1234)");
+        assert_eq!(
+            PersonId::new(rennes.clone(), ""),
+            Err(DirectoryIdError::LocalIdShape)
+        );
+        assert_eq!(
+            PupilId::new(rennes.clone(), "a\nb"),
+            Err(DirectoryIdError::LocalIdShape)
+        );
+        assert!(PupilId::new(rennes.clone(), &"x".repeat(257)).is_err());
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, r#"{"source":"aaf:14","local":"1234"}"#);
+        assert_eq!(serde_json::from_str::<PersonId>(&json).unwrap(), a);
+        assert!(serde_json::from_str::<PersonId>(r#"{"source":"aaf:14","local":""}"#).is_err());
+    }
+
+    #[test]
+    fn civilities() {
+        for code in ["M.", "M", "Mr", "MONSIEUR", " m. "] {
+            assert_eq!(
+                Civility::from_code(code),
+                Some(Civility::Monsieur),
+                "{code}"
+            );
+        }
+        for code in ["Mme", "MME", "Madame", "mme."] {
+            assert_eq!(Civility::from_code(code), Some(Civility::Madame), "{code}");
+        }
+        for code in ["", "Mlle", "Dr", "X"] {
+            assert_eq!(Civility::from_code(code), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_ids_only() {
+        let source = SourceId::aaf("14").unwrap();
+        let date = BirthDate::new(2012, 3, 14).unwrap();
+        let pupil = Pupil::new(
+            PupilId::new(source.clone(), "E1").unwrap(),
+            "Lefèvre",
+            ["Zoé"],
+        )
+        .with_usage_name("Dupont")
+        .with_ine(Ine::parse("123456789AB").unwrap())
+        .with_birth_date(date)
+        .with_level("21111010110")
+        .with_class("6A");
+        let person = RelatedPerson::new(PersonId::new(source, "R1").unwrap(), "Lefèvre", ["Anne"])
+            .with_usage_name("Dupont")
+            .with_civility(Civility::Madame)
+            .with_birth_date(date)
+            .with_phone(PhoneKind::Mobile, "0612345678")
+            .with_phone(PhoneKind::Home, "0298765432")
+            .with_email("anne@example.fr");
+        let debug = format!("{pupil:?} {person:?} {:?}", person.phones);
+        assert!(debug.contains("E1") && debug.contains("R1"), "{debug}");
+        for secret in [
+            "Lef",
+            "Zo",
+            "Dup",
+            "Anne",
+            "anne@",
+            "0612345678",
+            "0298765432",
+            "2012",
+            "123456789AB",
+            "6A",
+            "2111",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert_eq!(person.phone(PhoneKind::Home), Some("0298765432"));
+        assert_eq!(person.phone(PhoneKind::Sms), None);
+    }
+}

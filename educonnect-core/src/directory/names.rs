@@ -14,7 +14,7 @@
 //!   U+0301, folds like a precomposed `é`);
 //! - ligatures are spelled out: œ → `OE`, æ → `AE`, ß → `SS`, ĳ → `IJ`,
 //!   þ → `TH`;
-//! - hyphens (`-` and the Unicode dashes), apostrophes (`'`, `’`, `ʼ`),
+//! - hyphens (`-` and the Unicode dashes), apostrophes (`'`, `’`, `ʼ`...),
 //!   spaces of any kind and any other punctuation separate words; runs of
 //!   separators count as one, and leading or trailing ones are dropped.
 //!
@@ -23,7 +23,8 @@
 //! elision between two words (d'Artagnan, N'Diaye, L'Hôte), and schools'
 //! software often replaces it with a space.
 //!
-//! Letters of other scripts are kept, upper-cased; digits are kept.
+//! Letters of other scripts are kept, upper-cased, with their accents
+//! (a Greek tonos stays); digits are kept.
 //!
 //! # Family names compare without separators
 //!
@@ -79,6 +80,9 @@ fn fold(c: char) -> Fold {
     match code {
         // Combining diacritical marks: a decomposed accent.
         0x0300..=0x036F => Fold::Drop,
+        // Modifier letters used as apostrophes (ʹ ʻ ʼ ʽ), letters to Unicode
+        // but apostrophes in names.
+        0x02B9 | 0x02BB | 0x02BC | 0x02BD => Fold::Separator,
         0x00C6 | 0x00E6 => Fold::Ligature("AE"),
         0x00DE | 0x00FE => Fold::Ligature("TH"),
         0x00DF => Fold::Ligature("SS"),
@@ -309,7 +313,7 @@ impl NameQuery {
 
     /// The given-name keys under which a fitting record is indexed: each
     /// given name, and each run of first words (see
-    /// [`RecordNames::given_keys`]).
+    /// [`RecordNames::given_key`]).
     pub(crate) fn given_keys(&self) -> Vec<String> {
         let mut keys = self.given.clone();
         let mut prefix = String::new();
@@ -422,14 +426,258 @@ impl RecordNames {
             .chain(self.usage.as_deref())
     }
 
-    /// The given-name keys to index the record under: its first given name
-    /// (found by a query holding it among its given names), and all its
-    /// words joined (found by a query whose first words they are). One key
-    /// when the two are the same, none without a given name.
-    pub(crate) fn given_keys(&self) -> impl Iterator<Item = String> + use<> {
-        let all = self.tokens.join(" ");
-        let first = (!self.first_given.is_empty()).then(|| self.first_given.clone());
-        let all = (!all.is_empty() && Some(&all) != first.as_ref()).then_some(all);
-        first.into_iter().chain(all)
+    /// The given-name key to index the record under: its first given name,
+    /// normalized; `None` without one.
+    ///
+    /// One key suffices for both rules of [`NameQuery`]: when the record's
+    /// given-name words are the first words of the query's, so are the
+    /// words of its first given name, and the query looks up each run of
+    /// its first words.
+    pub(crate) fn given_key(&self) -> Option<&str> {
+        (!self.first_given.is_empty()).then_some(self.first_given.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{PersonId, SourceId};
+
+    #[test]
+    fn french_names_fold_to_upper_case_ascii_words() {
+        let cases = [
+            ("Lefèvre-Dupont", "LEFEVRE DUPONT"),
+            ("LEFEVRE DUPONT", "LEFEVRE DUPONT"),
+            ("lefevre--dupont", "LEFEVRE DUPONT"),
+            ("D'Artagnan", "D ARTAGNAN"),
+            ("D’Artagnan", "D ARTAGNAN"),
+            ("Dʼartagnan", "D ARTAGNAN"),
+            ("d ' artagnan", "D ARTAGNAN"),
+            ("Cœur", "COEUR"),
+            ("CŒUR", "COEUR"),
+            ("Lætitia", "LAETITIA"),
+            ("ÆLIS", "AELIS"),
+            ("Strauß", "STRAUSS"),
+            ("Zoé Anne-Marie", "ZOE ANNE MARIE"),
+            ("Hélène", "HELENE"),
+            ("François", "FRANCOIS"),
+            ("Noël", "NOEL"),
+            ("Anaïs", "ANAIS"),
+            ("Jérôme", "JEROME"),
+            ("Maëlys", "MAELYS"),
+            ("L'Haÿ", "L HAY"),
+            ("Nuñez", "NUNEZ"),
+            ("Müller", "MULLER"),
+            // Every French accent, lower and upper case.
+            ("éèêëàâäîïôöùûüçÿñ", "EEEEAAAIIOOUUUCYN"),
+            ("ÉÈÊËÀÂÄÎÏÔÖÙÛÜÇŸÑ", "EEEEAAAIIOOUUUCYN"),
+            // Beyond French: Latin Extended-A, Romanian, Vietnamese, Nordic.
+            ("Łukasz Wałęsa", "LUKASZ WALESA"),
+            ("Dvořák", "DVORAK"),
+            ("Ștefan Țurcanu", "STEFAN TURCANU"),
+            ("Nguyễn Thị Ánh", "NGUYEN THI ANH"),
+            ("Trương", "TRUONG"),
+            ("Ørsted", "ORSTED"),
+            ("İlkay Şahin", "ILKAY SAHIN"),
+            // Decomposed accents: e + U+0301.
+            ("Zoe\u{301}", "ZOE"),
+            // Spaces of every kind, leading and trailing separators.
+            ("  Jean \u{a0}\t Pierre\u{202f} ", "JEAN PIERRE"),
+            ("-Jean–Pierre—", "JEAN PIERRE"),
+            ("St. Jean, Marie", "ST JEAN MARIE"),
+            ("Louis XIV 2", "LOUIS XIV 2"),
+            ("", ""),
+            (" -'’ ", ""),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(normalize(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn other_scripts_are_kept_upper_cased() {
+        // Only Latin accents are folded: a Greek tonos stays.
+        assert_eq!(normalize("Σοφία"), "ΣΟΦΊΑ");
+        assert_eq!(normalize("Мария-Анна"), "МАРИЯ АННА");
+    }
+
+    #[test]
+    fn family_name_keys_ignore_separators() {
+        assert_eq!(family_name_key("D'Artagnan"), "DARTAGNAN");
+        assert_eq!(family_name_key("D ARTAGNAN"), "DARTAGNAN");
+        assert_eq!(family_name_key("DARTAGNAN"), "DARTAGNAN");
+        assert_eq!(family_name_key("Le Goff"), family_name_key("LEGOFF"));
+        assert_eq!(family_name_key("Lefèvre-Dupont"), "LEFEVREDUPONT");
+        assert_ne!(family_name_key("Lefèvre"), family_name_key("Lefebvre"));
+    }
+
+    #[test]
+    fn given_names_tokenize_into_words() {
+        assert_eq!(
+            given_name_tokens(["Zoé", "Anne-Marie"]),
+            ["ZOE", "ANNE", "MARIE"]
+        );
+        assert_eq!(given_name_tokens(["Jean Pierre  "]), ["JEAN", "PIERRE"]);
+        assert!(given_name_tokens(["", " - "]).is_empty());
+    }
+
+    fn person(birth: &str, usage: Option<&str>, given: &[&str]) -> RelatedPerson {
+        let id = PersonId::new(SourceId::aaf("14").unwrap(), "P1").unwrap();
+        let mut p = RelatedPerson::new(id, birth, given.iter().copied());
+        p.usage_name = usage.map(str::to_owned);
+        p
+    }
+
+    fn fit(
+        query: &NameQuery,
+        p: &RelatedPerson,
+    ) -> Option<(FamilyName, FamilyName, GivenNameMatch)> {
+        query.matches(p).map(|m| (m.record, m.query, m.given))
+    }
+
+    #[test]
+    fn given_names_fit_all_prefix_or_one_of() {
+        use FamilyName::Birth;
+        let q = NameQuery::new("MARTIN", ["Marie", "Claire", "Louise"], None);
+        let all = person("Martin", None, &["Marie", "Claire", "Louise"]);
+        let all_in_one_field = person("Martin", None, &["Marie Claire Louise"]);
+        let first_only = person("MARTIN", None, &["marie"]);
+        let first_two = person("MARTIN", None, &["Marie", "Claire"]);
+        let second = person("MARTIN", None, &["Claire"]);
+        let other = person("MARTIN", None, &["Sophie"]);
+        let out_of_order = person("MARTIN", None, &["Claire", "Marie"]);
+        let none = person("MARTIN", None, &[]);
+        assert_eq!(fit(&q, &all), Some((Birth, Birth, GivenNameMatch::All)));
+        assert_eq!(
+            fit(&q, &all_in_one_field),
+            Some((Birth, Birth, GivenNameMatch::All))
+        );
+        assert_eq!(
+            fit(&q, &first_only),
+            Some((Birth, Birth, GivenNameMatch::Prefix))
+        );
+        assert_eq!(
+            fit(&q, &first_two),
+            Some((Birth, Birth, GivenNameMatch::Prefix))
+        );
+        assert_eq!(
+            fit(&q, &second),
+            Some((Birth, Birth, GivenNameMatch::OneOf))
+        );
+        assert_eq!(
+            fit(&q, &out_of_order),
+            Some((Birth, Birth, GivenNameMatch::OneOf))
+        );
+        assert_eq!(fit(&q, &other), None);
+        assert_eq!(fit(&q, &none), None);
+        assert_eq!(fit(&q, &person("MARTINS", None, &["Marie"])), None);
+    }
+
+    #[test]
+    fn compound_given_names_compare_word_by_word() {
+        // FranceConnect without given_name_array splits "Anne Marie" in two;
+        // the school wrote the compound name.
+        let q = NameQuery::new("DURAND", ["Anne", "Marie"], None);
+        let compound = person("DURAND", None, &["Anne-Marie"]);
+        assert_eq!(
+            q.matches(&compound).map(|m| m.given),
+            Some(GivenNameMatch::All)
+        );
+        // The school holds the first word of a compound name.
+        let q = NameQuery::new("DURAND", ["Anne-Marie", "Louise"], None);
+        let anne = person("DURAND", None, &["Anne"]);
+        assert_eq!(
+            q.matches(&anne).map(|m| m.given),
+            Some(GivenNameMatch::Prefix)
+        );
+        // The second word alone is not a given name of the query.
+        let marie = person("DURAND", None, &["Marie"]);
+        assert_eq!(q.matches(&marie), None);
+    }
+
+    #[test]
+    fn usage_and_birth_names_fit_either_way() {
+        use FamilyName::{Birth, Usage};
+        // Born Martin, married Dupont: FranceConnect sends both.
+        let q = NameQuery::new("MARTIN", ["Marie"], Some("Dupont"));
+        // A school that put the usage name as family name.
+        let school_usage_only = person("DUPONT", None, &["Marie"]);
+        assert_eq!(
+            fit(&q, &school_usage_only),
+            Some((Birth, Usage, GivenNameMatch::All))
+        );
+        // A school that has both.
+        let both = person("MARTIN", Some("DUPONT"), &["Marie"]);
+        assert_eq!(fit(&q, &both), Some((Birth, Birth, GivenNameMatch::All)));
+        // FranceConnect without the usage name: only the record's usage name
+        // can still fit the birth name.
+        let q = NameQuery::new("DUPONT", ["Marie"], None);
+        let usage_is_birth = person("MARTIN", Some("Dupont"), &["Marie"]);
+        assert_eq!(
+            fit(&q, &usage_is_birth),
+            Some((Usage, Birth, GivenNameMatch::All))
+        );
+        assert_eq!(
+            fit(&NameQuery::new("LEGRAND", ["Marie"], None), &both),
+            None
+        );
+    }
+
+    #[test]
+    fn accents_and_ligatures_fit() {
+        let q = NameQuery::new("LOEUILLET-LEFEVRE", ["ZOE", "ANNE MARIE"], None);
+        let p = person("Lœuillet Lefèvre", None, &["Zoé"]);
+        assert_eq!(q.matches(&p).map(|m| m.given), Some(GivenNameMatch::Prefix));
+        let q = NameQuery::new("d'Artagnan", ["Charles"], None);
+        assert!(
+            q.matches(&person("DARTAGNAN", None, &["CHARLES"]))
+                .is_some()
+        );
+        assert!(
+            q.matches(&person("D ARTAGNAN", None, &["charles"]))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn index_keys_cover_every_match() {
+        // Whatever matches, the record has a key that the query looks up.
+        let q = NameQuery::new("MARTIN", ["Anne-Marie", "Claire"], Some("DUPONT"));
+        let qkeys = q.given_keys();
+        let qfam: Vec<&str> = q.family_keys().map(|(_, k)| k).collect();
+        for p in [
+            person("MARTIN", None, &["Anne-Marie", "Claire"]),
+            person("DUPONT", None, &["Anne"]),
+            person("X", Some("DUPONT"), &["Claire"]),
+            person("MARTIN", None, &["Anne", "Marie"]),
+            person("MARTIN", None, &["Anne Marie Claire"]),
+            person("MARTIN", None, &["Anne-Marie Claire"]),
+            person("DUPONT", None, &["Anne-Marie"]),
+            person("DUPONT", None, &["Claire", "Anne"]),
+        ] {
+            assert!(q.matches(&p).is_some());
+            let names = RecordNames::of(&p);
+            let given = names.given_key().unwrap();
+            assert!(
+                names.family_keys().any(|f| qfam.contains(&f)) && qkeys.iter().any(|g| g == given),
+                "{given:?} {qkeys:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unsearchable_queries() {
+        assert!(!NameQuery::new("", ["Marie"], None).is_searchable());
+        assert!(!NameQuery::new("MARTIN", ["-"], None).is_searchable());
+        assert!(NameQuery::new("MARTIN", ["Marie"], None).is_searchable());
+    }
+
+    #[test]
+    fn query_debug_shows_no_name() {
+        let q = NameQuery::new("Lefèvre", ["Zoé"], Some("Dupont"));
+        let debug = format!("{q:?}");
+        for word in ["LEFEVRE", "Lef", "ZOE", "Zo", "DUPONT", "Dup"] {
+            assert!(!debug.contains(word), "{debug}");
+        }
     }
 }
