@@ -9,32 +9,7 @@
 //! new one in O(1), while readers that took the old one keep reading it
 //! until they drop it.
 //!
-//! # Indexes
-//!
-//! Every lookup is a hash lookup, never a scan, so its cost does not grow
-//! with the directory:
-//!
-//! | lookup | index |
-//! |---|---|
-//! | person, pupil by id; AAF join key | hash table of record positions, keyed by local id |
-//! | pupils of a person | the person's links, stored contiguously (offsets per person) |
-//! | guardian candidates | hash table keyed by (family name, given-name key), see below |
-//! | school by UAI | hash map |
-//!
-//! Each related person is indexed under each of its family names (birth and
-//! usage, by [`family_name_key`](super::family_name_key)) paired with its
-//! first given name, normalized. A [`NameQuery`] looks up each of its
-//! family names paired with each of its given names and with each run of
-//! its first words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`): a dozen hash
-//! lookups or so, which find every record that [`NameQuery::matches`]; the
-//! match is then checked on the record (hash collisions are harmless) and
-//! classified. A bucket holds true homonyms only (same family name, same
-//! first given name), so the work per lookup is the number of candidates,
-//! not the size of the directory.
-//!
-//! Ids are stored once, in the records: the id tables hold 4-byte positions
-//! (a `hashbrown` table hashed by the record's local id), links hold
-//! positions, not ids.
+//! How the indexes are laid out is told on [`DirectorySnapshot`].
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
@@ -49,7 +24,7 @@ use super::model::{
     DirectoryPerson, LegalRank, Link, LinkedPupil, PersonId, Pupil, PupilId, RelatedPerson,
     RelationshipCode, School, SourceId,
 };
-use super::names::{Candidate, NameQuery, RecordNames};
+use super::names::{Candidate, IndexKeys, NameQuery};
 use super::{Directory, DirectoryError};
 use crate::ids::Uai;
 
@@ -108,10 +83,12 @@ pub enum Anomaly {
 /// ```
 pub struct DirectoryBuilder {
     source: SourceId,
-    pupils: HashMap<Box<str>, Pupil>,
-    persons: HashMap<Box<str>, RelatedPerson>,
+    /// Records are shared with the snapshots built from them, and with the
+    /// builder of a delta made [`from_snapshot`](Self::from_snapshot).
+    pupils: Records<Pupil>,
+    persons: Records<RelatedPerson>,
     /// Links by the pupil's local id: a pupil has a handful.
-    links: HashMap<Box<str>, Vec<Link>>,
+    links: HashMap<Box<str>, Vec<PendingLink>>,
     schools: HashMap<Uai, School>,
 }
 
@@ -120,36 +97,33 @@ impl DirectoryBuilder {
     pub fn new(source: SourceId) -> Self {
         Self {
             source,
-            pupils: HashMap::new(),
-            persons: HashMap::new(),
+            pupils: Records::default(),
+            persons: Records::default(),
             links: HashMap::new(),
             schools: HashMap::new(),
         }
     }
 
-    /// A builder holding a copy of `snapshot`'s records (dangling links were
-    /// dropped when it was built), to apply a delta to.
+    /// A builder holding `snapshot`'s records (dangling links were dropped
+    /// when it was built), to apply a delta to. Records are shared, not
+    /// copied; links are rebuilt from their positions.
     pub fn from_snapshot(snapshot: &DirectorySnapshot) -> Self {
         let mut builder = Self::new(snapshot.source.clone());
         builder.reserve(snapshot.pupils.len(), snapshot.persons.len());
         for pupil in &snapshot.pupils {
-            builder
-                .pupils
-                .insert(pupil.id.local().into(), Pupil::clone(pupil));
+            builder.pupils.insert(pupil.clone());
         }
         for person in &snapshot.persons {
-            builder
-                .persons
-                .insert(person.id.local().into(), RelatedPerson::clone(person));
+            builder.persons.insert(person.clone());
         }
-        for p in 0..snapshot.persons.len() {
+        for (p, person) in snapshot.persons.iter().enumerate() {
             for row in snapshot.link_rows(p) {
-                let link = snapshot.link(p, row);
+                let pupil = &snapshot.pupils[row.pupil as usize];
                 builder
                     .links
-                    .entry(link.pupil.local().into())
+                    .entry(pupil.id.local().into())
                     .or_default()
-                    .push(link);
+                    .push(PendingLink::from_row(person.id.local(), row));
             }
         }
         builder.schools = snapshot.schools.clone();
@@ -183,7 +157,10 @@ impl DirectoryBuilder {
     /// links are kept.
     pub fn add_pupil(&mut self, pupil: Pupil) -> Result<Option<Pupil>, DirectoryError> {
         self.check_source(pupil.id.source())?;
-        Ok(self.pupils.insert(pupil.id.local().into(), pupil))
+        Ok(self
+            .pupils
+            .insert(Arc::new(pupil))
+            .map(Arc::unwrap_or_clone))
     }
 
     /// Adds a related person, or replaces the one with the same id
@@ -193,7 +170,10 @@ impl DirectoryBuilder {
         person: RelatedPerson,
     ) -> Result<Option<RelatedPerson>, DirectoryError> {
         self.check_source(person.id.source())?;
-        Ok(self.persons.insert(person.id.local().into(), person))
+        Ok(self
+            .persons
+            .insert(Arc::new(person))
+            .map(Arc::unwrap_or_clone))
     }
 
     /// Adds a link, or replaces the one between the same pupil and person
@@ -202,10 +182,14 @@ impl DirectoryBuilder {
         self.check_source(link.pupil.source())?;
         self.check_source(link.person.source())?;
         let links = self.links.entry(link.pupil.local().into()).or_default();
-        match links.iter_mut().find(|l| l.person == link.person) {
-            Some(old) => Ok(Some(std::mem::replace(old, link))),
+        let new = PendingLink::from_link(&link);
+        match links.iter_mut().find(|l| *l.person == *link.person.local()) {
+            Some(old) => {
+                let old = std::mem::replace(old, new);
+                Ok(Some(old.to_link(link.pupil, &self.source)))
+            }
             None => {
-                links.push(link);
+                links.push(new);
                 Ok(None)
             }
         }
@@ -222,7 +206,7 @@ impl DirectoryBuilder {
             return None;
         }
         self.links.remove(id.local());
-        self.pupils.remove(id.local())
+        self.pupils.remove(id.local()).map(Arc::unwrap_or_clone)
     }
 
     /// Removes a related person. Their links are dropped at build time and
@@ -232,16 +216,17 @@ impl DirectoryBuilder {
         if *id.source() != self.source {
             return None;
         }
-        self.persons.remove(id.local())
+        self.persons.remove(id.local()).map(Arc::unwrap_or_clone)
     }
 
     /// Removes the link between `pupil` and `person`.
     pub fn remove_link(&mut self, pupil: &PupilId, person: &PersonId) -> Option<Link> {
+        if *pupil.source() != self.source || *person.source() != self.source {
+            return None;
+        }
         let links = self.links.get_mut(pupil.local())?;
-        let i = links
-            .iter()
-            .position(|l| l.pupil == *pupil && l.person == *person)?;
-        Some(links.swap_remove(i))
+        let i = links.iter().position(|l| *l.person == *person.local())?;
+        Some(links.swap_remove(i).to_link(pupil.clone(), &self.source))
     }
 
     /// Removes all the links of `pupil` (before adding those of a modified
@@ -250,7 +235,12 @@ impl DirectoryBuilder {
         if *pupil.source() != self.source {
             return Vec::new();
         }
-        self.links.remove(pupil.local()).unwrap_or_default()
+        self.links
+            .remove(pupil.local())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.to_link(pupil.clone(), &self.source))
+            .collect()
     }
 
     /// Removes a school.
@@ -276,8 +266,9 @@ impl DirectoryBuilder {
             && self.schools.is_empty()
     }
 
-    /// Builds the indexed snapshot. Records are ordered by local id, so
-    /// lookups answer in the same order whatever the order of the adds.
+    /// Builds the indexed snapshot, in time linear in the number of records.
+    /// Lookups answer in an order that does not depend on the order of the
+    /// adds (by id).
     pub fn build(self) -> DirectorySnapshot {
         let Self {
             source,
@@ -289,9 +280,9 @@ impl DirectoryBuilder {
         let hasher = RandomState::new();
         let mut anomalies = Vec::new();
 
-        let pupils = sorted_records(pupils);
+        let pupils: Vec<Arc<Pupil>> = pupils.table.into_iter().collect();
         let pupil_index = id_table(&hasher, &pupils, |p| p.id.local());
-        let persons = sorted_records(persons);
+        let persons: Vec<Arc<RelatedPerson>> = persons.table.into_iter().collect();
         let person_index = id_table(&hasher, &persons, |p| p.id.local());
 
         // Links, resolved to positions and grouped by person.
@@ -303,14 +294,12 @@ impl DirectoryBuilder {
             pupil_links.sort_by(|a, b| a.person.cmp(&b.person));
             let mut ranks = [false; 2];
             for link in pupil_links {
-                let Some(person_pos) =
-                    find(&hasher, &person_index, &persons, link.person.local(), |p| {
-                        p.id.local()
-                    })
-                else {
+                let Some(person_pos) = find(&hasher, &person_index, &persons, &link.person, |p| {
+                    p.id.local()
+                }) else {
                     anomalies.push(Anomaly::DanglingLink {
-                        pupil: link.pupil,
-                        person: link.person,
+                        pupil: pupil.id.clone(),
+                        person: PersonId::checked(source.clone(), &link.person),
                     });
                     continue;
                 };
@@ -318,31 +307,24 @@ impl DirectoryBuilder {
                     let seen = &mut ranks[usize::from(rank.code() - 1)];
                     if *seen {
                         anomalies.push(Anomaly::SameLegalRank {
-                            pupil: link.pupil.clone(),
+                            pupil: pupil.id.clone(),
                             rank,
                         });
                     }
                     *seen = true;
                 }
-                rows.push((
-                    person_pos,
-                    LinkRow {
-                        pupil: position(pupil_pos),
-                        relationship: link.relationship,
-                        legal: link.legal,
-                        financial: link.financial,
-                        contact: link.contact,
-                        payment: link.payment,
-                    },
-                ));
+                rows.push((person_pos, link.row(position(pupil_pos))));
             }
         }
         // Links of pupils that are not in the source.
-        let mut orphans: Vec<Link> = links.into_values().flatten().collect();
-        orphans.sort_by(|a, b| (&a.pupil, &a.person).cmp(&(&b.pupil, &b.person)));
-        anomalies.extend(orphans.into_iter().map(|l| Anomaly::DanglingLink {
-            pupil: l.pupil,
-            person: l.person,
+        let mut orphans: Vec<(Box<str>, PendingLink)> = links
+            .into_iter()
+            .flat_map(|(pupil, links)| links.into_iter().map(move |l| (pupil.clone(), l)))
+            .collect();
+        orphans.sort_by(|a, b| (&a.0, &a.1.person).cmp(&(&b.0, &b.1.person)));
+        anomalies.extend(orphans.into_iter().map(|(pupil, l)| Anomaly::DanglingLink {
+            pupil: PupilId::checked(source.clone(), &pupil),
+            person: PersonId::checked(source.clone(), &l.person),
         }));
         rows.sort_by_key(|(person, row)| (*person, row.pupil));
         let mut link_start = Vec::with_capacity(persons.len() + 1);
@@ -388,16 +370,82 @@ impl fmt::Debug for DirectoryBuilder {
     }
 }
 
+/// What the builder needs of a record: its local id.
+trait Record {
+    fn local(&self) -> &str;
+}
+
+impl Record for Pupil {
+    fn local(&self) -> &str {
+        self.id.local()
+    }
+}
+
+impl Record for RelatedPerson {
+    fn local(&self) -> &str {
+        self.id.local()
+    }
+}
+
+/// A builder's records, found by their own local id: no copy of the id as a
+/// separate key (one allocation less per record, millions at scale).
+struct Records<T> {
+    hasher: RandomState,
+    table: HashTable<Arc<T>>,
+}
+
+impl<T> Default for Records<T> {
+    fn default() -> Self {
+        Self {
+            hasher: RandomState::new(),
+            table: HashTable::new(),
+        }
+    }
+}
+
+impl<T: Record> Records<T> {
+    fn insert(&mut self, record: Arc<T>) -> Option<Arc<T>> {
+        let Self { hasher, table } = self;
+        let hash = hasher.hash_one(record.local());
+        match table.entry(
+            hash,
+            |r| r.local() == record.local(),
+            |r| hasher.hash_one(r.local()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut old) => {
+                Some(std::mem::replace(old.get_mut(), record))
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(record);
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, local: &str) -> Option<Arc<T>> {
+        let hash = self.hasher.hash_one(local);
+        let entry = self.table.find_entry(hash, |r| r.local() == local).ok()?;
+        Some(entry.remove().0)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Self { hasher, table } = self;
+        table.reserve(additional, |r| hasher.hash_one(r.local()));
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
 /// A record position. Directories hold fewer than 4 billion records of a
 /// kind (France has 12 million pupils).
 fn position(i: usize) -> u32 {
     u32::try_from(i).expect("fewer than 2^32 records")
-}
-
-fn sorted_records<T>(records: HashMap<Box<str>, T>) -> Vec<Arc<T>> {
-    let mut records: Vec<(Box<str>, T)> = records.into_iter().collect();
-    records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    records.into_iter().map(|(_, r)| Arc::new(r)).collect()
 }
 
 fn id_table<T>(
@@ -446,15 +494,12 @@ fn name_index(
     hasher: &RandomState,
     persons: &[Arc<RelatedPerson>],
 ) -> (HashTable<NameGroup>, Vec<u32>) {
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(persons.len() * 2);
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(persons.len() + persons.len() / 4);
+    let mut keys = IndexKeys::default();
     for (i, person) in persons.iter().enumerate() {
-        let names = RecordNames::of(person);
-        let Some(given) = names.given_key() else {
-            continue;
-        };
-        for family in names.family_keys() {
+        keys.for_each(person, |family, given| {
             pairs.push((name_key_hash(hasher, family, given), position(i)));
-        }
+        });
     }
     pairs.sort_unstable();
     pairs.dedup();
@@ -478,6 +523,64 @@ fn name_index(
     (groups, entries)
 }
 
+/// A link as a builder keeps it, under its pupil's local id: the person's
+/// local id and the link's codes, no [`SourceId`] (the builder's).
+struct PendingLink {
+    person: Box<str>,
+    relationship: RelationshipCode,
+    legal: Option<LegalRank>,
+    financial: bool,
+    contact: bool,
+    payment: bool,
+}
+
+impl PendingLink {
+    fn from_link(link: &Link) -> Self {
+        Self {
+            person: link.person.local().into(),
+            relationship: link.relationship,
+            legal: link.legal,
+            financial: link.financial,
+            contact: link.contact,
+            payment: link.payment,
+        }
+    }
+
+    fn from_row(person: &str, row: &LinkRow) -> Self {
+        Self {
+            person: person.into(),
+            relationship: row.relationship,
+            legal: row.legal,
+            financial: row.financial,
+            contact: row.contact,
+            payment: row.payment,
+        }
+    }
+
+    fn to_link(&self, pupil: PupilId, source: &SourceId) -> Link {
+        Link {
+            pupil,
+            person: PersonId::checked(source.clone(), &self.person),
+            relationship: self.relationship,
+            legal: self.legal,
+            financial: self.financial,
+            contact: self.contact,
+            payment: self.payment,
+        }
+    }
+
+    fn row(&self, pupil: u32) -> LinkRow {
+        LinkRow {
+            pupil,
+            relationship: self.relationship,
+            legal: self.legal,
+            financial: self.financial,
+            contact: self.contact,
+            payment: self.payment,
+        }
+    }
+}
+
 /// A link as stored: positions instead of ids. The person is implied by
 /// where the row is stored.
 #[derive(Clone, Copy)]
@@ -496,6 +599,34 @@ struct LinkRow {
 /// Its lookups are synchronous and never fail except for an id of another
 /// source ([`DirectoryError::UnknownSource`]); the [`Directory`]
 /// implementation is the same lookups behind the async interface.
+///
+/// # Indexes
+///
+/// Every lookup is a hash lookup, never a scan, so its cost does not grow
+/// with the directory:
+///
+/// | lookup | index |
+/// |---|---|
+/// | person, pupil by id; AAF join key | hash table of record positions, keyed by local id |
+/// | pupils of a person | the person's links, stored contiguously (offsets per person) |
+/// | guardian candidates | hash table keyed by (family name, given-name key), see below |
+/// | school by UAI | hash map |
+///
+/// Each related person is indexed under each of its family names (birth and
+/// usage, by [`family_name_key`](super::family_name_key)) paired with its
+/// first given name, normalized. A [`NameQuery`] looks up each of its
+/// family names paired with each of its given names and with each run of
+/// its first words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`): a dozen hash
+/// lookups or so, which find every record that [`NameQuery::matches`]; the
+/// match is then checked on the record (hash collisions are harmless) and
+/// classified. A bucket holds true homonyms only (same family name, same
+/// first given name), so the work per lookup is the number of candidates,
+/// not the size of the directory.
+///
+/// Ids are stored once, in the records: the id tables hold 4-byte positions
+/// (a `hashbrown` table hashed by the record's local id), links hold
+/// positions, not ids. Keys are hashed with SipHash under a random key per
+/// snapshot, so names crafted to collide cannot degrade lookups.
 pub struct DirectorySnapshot {
     source: SourceId,
     hasher: RandomState,
@@ -613,14 +744,16 @@ impl DirectorySnapshot {
             return Ok(Vec::new());
         };
         let p = p as usize;
-        Ok(self
+        let mut pupils: Vec<LinkedPupil> = self
             .link_rows(p)
             .iter()
             .map(|row| LinkedPupil {
                 link: self.link(p, row),
                 pupil: self.pupils[row.pupil as usize].clone(),
             })
-            .collect())
+            .collect();
+        pupils.sort_by(|a, b| a.pupil.id.cmp(&b.pupil.id));
+        Ok(pupils)
     }
 
     /// The related persons whose names fit `query`, best fit first, then by
@@ -652,8 +785,9 @@ impl DirectorySnapshot {
                 })
             })
             .collect();
-        // Stable: positions are in id order.
-        candidates.sort_by_key(|c| c.name_match.given);
+        candidates.sort_by(|a, b| {
+            (a.name_match.given, &a.person.id).cmp(&(b.name_match.given, &b.person.id))
+        });
         candidates
     }
 

@@ -13,6 +13,20 @@
 //! name, because homonyms are common. How a family spread over several
 //! academies ends up under one guardian is told in [`CompositeDirectory`].
 //!
+//! # Filling a directory
+//!
+//! Importers turn an export's records into [`Pupil`], [`RelatedPerson`],
+//! [`Link`] and [`School`] values (plain structs with public fields; they are
+//! `#[non_exhaustive]`, so code outside this crate starts from `new` and sets
+//! the other fields or chains the `with_*` methods) and add them to a
+//! [`DirectoryBuilder`] for the export's source. Deltas replace and remove
+//! records on a builder made [`from_snapshot`](DirectoryBuilder::from_snapshot);
+//! [`build`](DirectoryBuilder::build) indexes everything, and
+//! [`MemoryDirectory::replace`] puts the result in service atomically.
+//! Relationship codes are read with [`RelationshipCode::from_aaf`] (which
+//! tells the legacy AAF codes from the SIECLE ones) or
+//! [`RelationshipCode::siecle`], legal ranks with [`LegalRank::from_code`].
+//!
 //! # What the flow asks
 //!
 //! - After a FranceConnect login: [`Directory::guardian_candidates`] for a

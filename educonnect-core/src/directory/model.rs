@@ -188,6 +188,16 @@ macro_rules! record_id {
                 })
             }
 
+            /// An id whose local part was checked before (it comes from
+            /// another id of the same kind).
+            pub(crate) fn checked(source: SourceId, local: &str) -> Self {
+                debug_assert!(check_local(local).is_ok());
+                Self {
+                    source,
+                    local: local.into(),
+                }
+            }
+
             /// The source the id belongs to.
             pub fn source(&self) -> &SourceId {
                 &self.source

@@ -1,44 +1,11 @@
 //! Name normalization and matching: how a FranceConnect identity is compared
-//! with the names a school recorded.
+//! with the names a school recorded. The rules are documented on the public
+//! items: [`normalize`], [`family_name_key`], [`NameQuery`].
 //!
-//! # Normalization
-//!
-//! [`normalize`] turns a name into upper-case ASCII words separated by single
-//! spaces:
-//!
-//! - case is folded (`Zoé` → `ZOE`);
-//! - accents are removed: the French ones (é è ê ë à â ä î ï ô ö ù û ü ç ÿ
-//!   ñ and their capitals), the rest of Latin-1 and Latin Extended-A (ą ł ř
-//!   š ő...), Romanian ș ț, Vietnamese ơ ư and the precomposed Vietnamese
-//!   letters (ễ ộ...), and any combining mark (a name sent decomposed, `e` +
-//!   U+0301, folds like a precomposed `é`);
-//! - ligatures are spelled out: œ → `OE`, æ → `AE`, ß → `SS`, ĳ → `IJ`,
-//!   þ → `TH`;
-//! - hyphens (`-` and the Unicode dashes), apostrophes (`'`, `’`, `ʼ`...),
-//!   spaces of any kind and any other punctuation separate words; runs of
-//!   separators count as one, and leading or trailing ones are dropped.
-//!
-//! **Apostrophes separate words**: `D'Artagnan` is `D ARTAGNAN`, like
-//! `Lefèvre-Dupont` is `LEFEVRE DUPONT`. In French the apostrophe marks an
-//! elision between two words (d'Artagnan, N'Diaye, L'Hôte), and schools'
-//! software often replaces it with a space.
-//!
-//! Letters of other scripts are kept, upper-cased, with their accents
-//! (a Greek tonos stays); digits are kept.
-//!
-//! # Family names compare without separators
-//!
-//! Registries and schools split family names differently: `LE GOFF` and
-//! `LEGOFF`, `D'ARTAGNAN`, `D ARTAGNAN` and `DARTAGNAN`, `LEFEVRE-DUPONT`
-//! and `LEFEVRE DUPONT`. [`family_name_key`] is the normalized name with its
-//! separators removed, and family names are compared on it. Given names are
-//! compared word by word (see [`NameQuery`]).
-//!
-//! # Matching yields candidates, never a decision
-//!
-//! Homonyms are common (thousands of `MARTIN Marie` in France), so a match
-//! only makes a record a [`Candidate`]: the confirmation challenge (the
-//! children's birth dates, a one-time code) decides.
+//! Matching yields candidates, never a decision: homonyms are common
+//! (thousands of `MARTIN Marie` in France), so a match only makes a record a
+//! [`Candidate`]; the confirmation challenge (the children's birth dates, a
+//! one-time code) decides.
 
 use std::fmt;
 use std::sync::Arc;
@@ -143,9 +110,30 @@ fn normalize_into(s: &str, out: &mut String, separator: Option<char>) {
     }
 }
 
-/// A name in upper-case ASCII words separated by single spaces: case,
-/// accents and ligatures folded, hyphens, apostrophes and other punctuation
-/// made word separators (see the [module documentation](self)).
+/// A name in upper-case ASCII words separated by single spaces.
+///
+/// The rules:
+///
+/// - case is folded (`Zoé` → `ZOE`);
+/// - accents are removed: the French ones (é è ê ë à â ä î ï ô ö ù û ü ç ÿ
+///   ñ and their capitals), the rest of Latin-1 and Latin Extended-A (ą ł ř
+///   š ő...), Romanian ș ț, Vietnamese ơ ư and the precomposed Vietnamese
+///   letters (ễ ộ...), and any combining mark (a name sent decomposed, `e` +
+///   U+0301, folds like a precomposed `é`);
+/// - ligatures are spelled out: œ → `OE`, æ → `AE`, ß → `SS`, ĳ → `IJ`,
+///   þ → `TH`;
+/// - hyphens (`-` and the Unicode dashes), apostrophes (`'`, `’`, `ʼ`...),
+///   spaces of any kind and any other punctuation separate words; runs of
+///   separators count as one, and leading or trailing ones are dropped.
+///
+/// **Apostrophes separate words**: `D'Artagnan` is `D ARTAGNAN`, like
+/// `Lefèvre-Dupont` is `LEFEVRE DUPONT`. In French the apostrophe marks an
+/// elision between two words (d'Artagnan, N'Diaye, L'Hôte), and schools'
+/// software often replaces it with a space.
+///
+/// Letters of other scripts are kept, upper-cased, with their accents
+/// (a Greek tonos stays); digits are kept.
+///
 ///
 /// ```
 /// use educonnect_core::directory::normalize;
@@ -160,8 +148,15 @@ pub fn normalize(name: &str) -> String {
     out
 }
 
-/// A family name as compared: normalized, separators removed, so that
+/// A family name as compared: [`normalize`]d, separators removed, so that
 /// `LE GOFF` = `LEGOFF` and `D'Artagnan` = `DARTAGNAN`.
+///
+/// Registries and schools split family names differently: `LE GOFF` and
+/// `LEGOFF`, `D'ARTAGNAN`, `D ARTAGNAN` and `DARTAGNAN`, `LEFEVRE-DUPONT`
+/// and `LEFEVRE DUPONT`. [`family_name_key`] is the normalized name with its
+/// separators removed, and family names are compared on it. Given names are
+/// compared word by word (see [`NameQuery`]).
+///
 ///
 /// ```
 /// use educonnect_core::directory::family_name_key;
@@ -312,8 +307,7 @@ impl NameQuery {
     }
 
     /// The given-name keys under which a fitting record is indexed: each
-    /// given name, and each run of first words (see
-    /// [`RecordNames::given_key`]).
+    /// given name, and each run of first words (see [`IndexKeys`]).
     pub(crate) fn given_keys(&self) -> Vec<String> {
         let mut keys = self.given.clone();
         let mut prefix = String::new();
@@ -418,23 +412,49 @@ impl RecordNames {
             tokens,
         }
     }
+}
 
-    /// The family name keys to index the record under.
-    pub(crate) fn family_keys(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.birth.as_str())
-            .filter(|k| !k.is_empty())
-            .chain(self.usage.as_deref())
-    }
+/// Computes the keys a related person is indexed under, reusing its
+/// buffers from one record to the next (no allocation per record).
+///
+/// A record is indexed under each of its family names (birth, and usage when
+/// different), paired with its first given name, normalized. One given-name
+/// key suffices for both rules of [`NameQuery`]: when the record's given-name
+/// words are the first words of the query's, so are the words of its first
+/// given name, and the query looks up each run of its first words.
+#[derive(Debug, Default)]
+pub(crate) struct IndexKeys {
+    birth: String,
+    usage: String,
+    given: String,
+}
 
-    /// The given-name key to index the record under: its first given name,
-    /// normalized; `None` without one.
-    ///
-    /// One key suffices for both rules of [`NameQuery`]: when the record's
-    /// given-name words are the first words of the query's, so are the
-    /// words of its first given name, and the query looks up each run of
-    /// its first words.
-    pub(crate) fn given_key(&self) -> Option<&str> {
-        (!self.first_given.is_empty()).then_some(self.first_given.as_str())
+impl IndexKeys {
+    /// Calls `f(family_key, given_key)` for each key of `person`; never for
+    /// a person without a family name or a given name.
+    pub(crate) fn for_each(&mut self, person: &RelatedPerson, mut f: impl FnMut(&str, &str)) {
+        self.given.clear();
+        for name in &person.given_names {
+            normalize_into(name, &mut self.given, Some(' '));
+            if !self.given.is_empty() {
+                break;
+            }
+        }
+        if self.given.is_empty() {
+            return;
+        }
+        self.birth.clear();
+        normalize_into(&person.birth_name, &mut self.birth, None);
+        if !self.birth.is_empty() {
+            f(&self.birth, &self.given);
+        }
+        if let Some(usage) = &person.usage_name {
+            self.usage.clear();
+            normalize_into(usage, &mut self.usage, None);
+            if !self.usage.is_empty() && self.usage != self.birth {
+                f(&self.usage, &self.given);
+            }
+        }
     }
 }
 
@@ -656,12 +676,11 @@ mod tests {
             person("DUPONT", None, &["Claire", "Anne"]),
         ] {
             assert!(q.matches(&p).is_some());
-            let names = RecordNames::of(&p);
-            let given = names.given_key().unwrap();
-            assert!(
-                names.family_keys().any(|f| qfam.contains(&f)) && qkeys.iter().any(|g| g == given),
-                "{given:?} {qkeys:?}"
-            );
+            let mut found = false;
+            IndexKeys::default().for_each(&p, |family, given| {
+                found |= qfam.contains(&family) && qkeys.iter().any(|g| g == given);
+            });
+            assert!(found, "{p:?} {qkeys:?}");
         }
     }
 
