@@ -936,8 +936,9 @@ impl MemoryDirectory {
         }
         let new = Arc::new(snapshot);
         let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        // The old snapshot is returned, so that it is dropped (millions of
+        // records freed) outside the lock, by the caller.
         Ok(std::mem::replace(&mut *slot, new))
-        // The old snapshot is dropped by the caller, outside the lock.
     }
 }
 
