@@ -2,8 +2,9 @@
 //! the time per lookup must stay flat (every lookup is a hash lookup).
 //!
 //! `cargo bench -p educonnect-core --bench directory`
-//! (`EDUCONNECT_BENCH_10M=1` adds the 10 million size: about 7 million
-//! pupils and 15 million links more, several GiB of memory).
+//! (`EDUCONNECT_BENCH_10M=1` adds the 10 million size: 7.5 million pupils
+//! and 15 million links more, about 10 GiB of memory and two minutes to
+//! build; `EDUCONNECT_BENCH_SIZES=10000000` runs that size alone).
 //!
 //! Families are generated deterministically: two guardians (the mother
 //! often with a usage name, her husband's), one or two children, names made
@@ -280,7 +281,16 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// 10 thousand and 1 million guardians; 10 million with
+/// `EDUCONNECT_BENCH_10M=1`; or the comma-separated list in
+/// `EDUCONNECT_BENCH_SIZES` (e.g. `10000000` to look at one size alone).
 fn sizes() -> Vec<u64> {
+    if let Ok(list) = std::env::var("EDUCONNECT_BENCH_SIZES") {
+        return list
+            .split(',')
+            .map(|n| n.trim().parse().expect("EDUCONNECT_BENCH_SIZES: numbers"))
+            .collect();
+    }
     let mut sizes = vec![10_000, 1_000_000];
     if std::env::var_os("EDUCONNECT_BENCH_10M").is_some_and(|v| v == "1") {
         sizes.push(10_000_000);

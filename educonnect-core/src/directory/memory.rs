@@ -765,7 +765,7 @@ impl DirectorySnapshot {
         let given_keys = query.given_keys();
         let mut hits: Vec<u32> = Vec::new();
         for (_, family) in query.family_keys() {
-            for given in &given_keys {
+            for given in given_keys {
                 let hash = name_key_hash(&self.hasher, family, given);
                 if let Some(group) = self.names.find(hash, |g| g.hash == hash) {
                     let start = group.start as usize;

@@ -78,36 +78,112 @@ fn fold(c: char) -> Fold {
     }
 }
 
-/// Pushes the normalized words of `s` onto `out`, separated by `separator`
-/// (`None`: no separator at all).
-fn normalize_into(s: &str, out: &mut String, separator: Option<char>) {
-    let mut pending = false;
-    let push = |out: &mut String, pending: &mut bool| {
-        if *pending {
-            if let Some(sep) = separator {
-                out.push(sep);
-            }
-            *pending = false;
+/// What remains to emit of the current input character.
+enum Tail {
+    None,
+    Char(char),
+    Str(&'static str),
+    Upper(std::char::ToUppercase),
+}
+
+/// The characters of a normalized name, computed on the fly: what
+/// [`normalize`] (with `Some(' ')` as separator) or [`family_name_key`]
+/// (with `None`) would return, without allocating. Lookups compare record
+/// names through it, so that a lookup allocates nothing per record it
+/// checks.
+///
+/// Built over several names ([`Folded::names`]), the names are separated
+/// like words: `["Anne-Marie", "Claire"]` reads `ANNE MARIE CLAIRE`.
+pub(crate) struct Folded<'a> {
+    chars: std::str::Chars<'a>,
+    rest: std::slice::Iter<'a, String>,
+    separator: Option<char>,
+    started: bool,
+    pending: bool,
+    tail: Tail,
+}
+
+impl<'a> Folded<'a> {
+    pub(crate) fn new(name: &'a str, separator: Option<char>) -> Self {
+        Self {
+            chars: name.chars(),
+            rest: [].iter(),
+            separator,
+            started: false,
+            pending: false,
+            tail: Tail::None,
         }
-    };
-    for c in s.chars() {
-        match fold(c) {
-            Fold::Separator => pending = !out.is_empty(),
-            Fold::Drop => {}
-            Fold::Ascii(b) => {
-                push(out, &mut pending);
-                out.push(char::from(b));
+    }
+
+    /// The words of several names, in order, separated by `separator`.
+    pub(crate) fn names(names: &'a [String], separator: Option<char>) -> Self {
+        let mut rest = names.iter();
+        let first = rest.next().map_or("", String::as_str);
+        Self {
+            rest,
+            ..Self::new(first, separator)
+        }
+    }
+}
+
+impl Iterator for Folded<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        loop {
+            match &mut self.tail {
+                Tail::None => {}
+                &mut Tail::Char(c) => {
+                    self.tail = Tail::None;
+                    return Some(c);
+                }
+                Tail::Str(s) => {
+                    let mut chars = s.chars();
+                    if let Some(c) = chars.next() {
+                        *s = chars.as_str();
+                        return Some(c);
+                    }
+                    self.tail = Tail::None;
+                }
+                Tail::Upper(upper) => {
+                    if let Some(c) = upper.next() {
+                        return Some(c);
+                    }
+                    self.tail = Tail::None;
+                }
             }
-            Fold::Ligature(l) => {
-                push(out, &mut pending);
-                out.push_str(l);
-            }
-            Fold::Other(c) => {
-                push(out, &mut pending);
-                out.extend(c.to_uppercase());
+            let Some(c) = self.chars.next() else {
+                // The end of one name separates it from the next.
+                let next = self.rest.next()?;
+                self.chars = next.chars();
+                self.pending |= self.started;
+                continue;
+            };
+            let out = match fold(c) {
+                Fold::Separator => {
+                    self.pending |= self.started;
+                    continue;
+                }
+                Fold::Drop => continue,
+                Fold::Ascii(b) => Tail::Char(char::from(b)),
+                Fold::Ligature(l) => Tail::Str(l),
+                Fold::Other(c) => Tail::Upper(c.to_uppercase()),
+            };
+            self.started = true;
+            self.tail = out;
+            if std::mem::take(&mut self.pending)
+                && let Some(separator) = self.separator
+            {
+                return Some(separator);
             }
         }
     }
+}
+
+/// Pushes the normalized words of `s` onto `out`, separated by `separator`
+/// (`None`: no separator at all).
+fn normalize_into(s: &str, out: &mut String, separator: Option<char>) {
+    out.extend(Folded::new(s, separator));
 }
 
 /// A name in upper-case ASCII words separated by single spaces.
@@ -253,8 +329,12 @@ pub struct Candidate {
 pub struct NameQuery {
     birth: String,
     usage: Option<String>,
+    /// Each given name, normalized.
     given: Vec<String>,
-    tokens: Vec<String>,
+    /// All given names' words, space-separated.
+    words: String,
+    /// The given-name keys to look up, computed once.
+    keys: Vec<String>,
 }
 
 impl NameQuery {
@@ -269,7 +349,17 @@ impl NameQuery {
             .map(|g| normalize(g.as_ref()))
             .filter(|g| !g.is_empty())
             .collect();
-        let tokens = given_name_tokens(&given);
+        let words = given.join(" ");
+        // Each given name, and each run of first words: see `IndexKeys`.
+        let mut keys = given.clone();
+        keys.extend(
+            words
+                .match_indices(' ')
+                .map(|(i, _)| words[..i].to_owned())
+                .chain((!words.is_empty()).then(|| words.clone())),
+        );
+        keys.sort_unstable();
+        keys.dedup();
         let birth = family_name_key(birth_name);
         let usage = usage_name
             .map(family_name_key)
@@ -278,7 +368,8 @@ impl NameQuery {
             birth,
             usage,
             given,
-            tokens,
+            words,
+            keys,
         }
     }
 
@@ -296,7 +387,7 @@ impl NameQuery {
     /// Whether the query can match anything: a family name and a first name
     /// left after normalization.
     pub fn is_searchable(&self) -> bool {
-        !self.birth.is_empty() && !self.tokens.is_empty()
+        !self.birth.is_empty() && !self.words.is_empty()
     }
 
     /// The query's family name keys, birth name first.
@@ -308,26 +399,15 @@ impl NameQuery {
 
     /// The given-name keys under which a fitting record is indexed: each
     /// given name, and each run of first words (see [`IndexKeys`]).
-    pub(crate) fn given_keys(&self) -> Vec<String> {
-        let mut keys = self.given.clone();
-        let mut prefix = String::new();
-        for token in &self.tokens {
-            if !prefix.is_empty() {
-                prefix.push(' ');
-            }
-            prefix.push_str(token);
-            keys.push(prefix.clone());
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        keys
+    pub(crate) fn given_keys(&self) -> &[String] {
+        &self.keys
     }
 
-    /// How `person`'s names fit this query, if they do.
+    /// How `person`'s names fit this query, if they do. Allocates nothing:
+    /// the record's names are normalized on the fly as they are compared.
     pub fn matches(&self, person: &RelatedPerson) -> Option<NameMatch> {
-        let names = RecordNames::of(person);
-        let (record, query) = self.family_match(&names)?;
-        let given = self.given_match(&names)?;
+        let (record, query) = self.family_match(person)?;
+        let given = self.given_match(person)?;
         Some(NameMatch {
             record,
             query,
@@ -335,40 +415,56 @@ impl NameQuery {
         })
     }
 
-    fn family_match(&self, names: &RecordNames) -> Option<(FamilyName, FamilyName)> {
-        let record = [
-            (FamilyName::Birth, Some(names.birth.as_str())),
-            (FamilyName::Usage, names.usage.as_deref()),
-        ];
-        // Birth with birth first, then usage with usage, then crossed.
-        let pairs = [(0, 0), (1, 1), (0, 1), (1, 0)];
+    fn family_match(&self, person: &RelatedPerson) -> Option<(FamilyName, FamilyName)> {
+        fn key(name: &str) -> Folded<'_> {
+            Folded::new(name, None)
+        }
+        let birth = person.birth_name.as_str();
+        // A usage name that reads as the birth name is no second name.
+        let usage = person
+            .usage_name
+            .as_deref()
+            .filter(|usage| !key(usage).eq(key(birth)));
+        let record = [(FamilyName::Birth, Some(birth)), (FamilyName::Usage, usage)];
         let query = [
             (FamilyName::Birth, Some(self.birth.as_str())),
             (FamilyName::Usage, self.usage.as_deref()),
         ];
+        // Birth with birth first, then usage with usage, then crossed.
+        let pairs = [(0, 0), (1, 1), (0, 1), (1, 0)];
         pairs.iter().find_map(|&(r, q)| {
             let (rk, rv) = record[r];
             let (qk, qv) = query[q];
             match (rv, qv) {
-                (Some(a), Some(b)) if !a.is_empty() && a == b => Some((rk, qk)),
+                (Some(a), Some(b)) if !b.is_empty() && key(a).eq(b.chars()) => Some((rk, qk)),
                 _ => None,
             }
         })
     }
 
-    fn given_match(&self, names: &RecordNames) -> Option<GivenNameMatch> {
-        if names.tokens.is_empty() {
-            return None;
+    fn given_match(&self, person: &RelatedPerson) -> Option<GivenNameMatch> {
+        // The record's words against the query's: equal, or a prefix ending
+        // at a word boundary.
+        let mut record = Folded::names(&person.given_names, Some(' '));
+        let mut query = self.words.chars();
+        let mut any = false;
+        loop {
+            match (record.next(), query.next()) {
+                (None, None) if any => return Some(GivenNameMatch::All),
+                (None, Some(' ')) if any => return Some(GivenNameMatch::Prefix),
+                (Some(a), Some(b)) if a == b => any = true,
+                _ => break,
+            }
         }
-        if names.tokens == self.tokens {
-            Some(GivenNameMatch::All)
-        } else if self.tokens.starts_with(&names.tokens) {
-            Some(GivenNameMatch::Prefix)
-        } else if self.given.contains(&names.first_given) {
-            Some(GivenNameMatch::OneOf)
-        } else {
-            None
-        }
+        // The record's first given name among the query's.
+        let first = person
+            .given_names
+            .iter()
+            .find(|g| Folded::new(g, None).next().is_some())?;
+        self.given
+            .iter()
+            .any(|g| Folded::new(first, Some(' ')).eq(g.chars()))
+            .then_some(GivenNameMatch::OneOf)
     }
 }
 
@@ -378,39 +474,6 @@ impl fmt::Debug for NameQuery {
             .field("given_names", &self.given.len())
             .field("usage_name", &self.usage.is_some())
             .finish_non_exhaustive()
-    }
-}
-
-/// A record's names, normalized for matching and indexing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RecordNames {
-    pub(crate) birth: String,
-    pub(crate) usage: Option<String>,
-    pub(crate) first_given: String,
-    pub(crate) tokens: Vec<String>,
-}
-
-impl RecordNames {
-    pub(crate) fn of(person: &RelatedPerson) -> Self {
-        let birth = family_name_key(&person.birth_name);
-        let usage = person
-            .usage_name
-            .as_deref()
-            .map(family_name_key)
-            .filter(|u| !u.is_empty() && *u != birth);
-        let first_given = person
-            .given_names
-            .iter()
-            .map(|g| normalize(g))
-            .find(|g| !g.is_empty())
-            .unwrap_or_default();
-        let tokens = given_name_tokens(&person.given_names);
-        Self {
-            birth,
-            usage,
-            first_given,
-            tokens,
-        }
     }
 }
 
@@ -682,6 +745,36 @@ mod tests {
             });
             assert!(found, "{p:?} {qkeys:?}");
         }
+    }
+
+    #[test]
+    fn folded_names_read_as_words() {
+        let names = [
+            "Anne-Marie".to_owned(),
+            String::new(),
+            " claire' ".to_owned(),
+        ];
+        let words: String = Folded::names(&names, Some(' ')).collect();
+        assert_eq!(words, "ANNE MARIE CLAIRE");
+        let key: String = Folded::names(&names, None).collect();
+        assert_eq!(key, "ANNEMARIECLAIRE");
+        assert_eq!(Folded::names(&[], Some(' ')).count(), 0);
+        // The ligature's second letter and an upper-cased letter of another
+        // script come out of the iterator's tail.
+        assert_eq!(Folded::new("œß ǆ", Some('_')).collect::<String>(), "OESS_Ǆ");
+    }
+
+    #[test]
+    fn empty_given_names_are_skipped() {
+        let q = NameQuery::new("MARTIN", ["Marie", "Claire"], None);
+        let p = person("MARTIN", None, &["", "Claire"]);
+        assert_eq!(q.matches(&p).map(|m| m.given), Some(GivenNameMatch::OneOf));
+        let p = person("MARTIN", None, &[" ", "Marie"]);
+        assert_eq!(q.matches(&p).map(|m| m.given), Some(GivenNameMatch::Prefix));
+        // A usage name that reads as the birth name is not a second name.
+        let p = person("Martin", Some("MARTIN"), &["Marie"]);
+        let m = q.matches(&p).unwrap();
+        assert_eq!((m.record, m.query), (FamilyName::Birth, FamilyName::Birth));
     }
 
     #[test]
