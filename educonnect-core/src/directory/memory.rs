@@ -924,6 +924,12 @@ impl MemoryDirectory {
     /// Makes `snapshot` the current one, atomically for every clone of this
     /// handle, and returns the previous one. Fails with
     /// [`DirectoryError::SourceMismatch`] for a snapshot of another source.
+    ///
+    /// Freeing a large snapshot takes time (about 20 to 50 seconds for 10
+    /// million guardians with glibc's allocator): drop the returned one on a
+    /// background thread, not on a request path. Lookups allocate only
+    /// their result (record names are compared without copies), so the
+    /// heap left fragmented by a load or a drop does not slow them down.
     pub fn replace(
         &self,
         snapshot: DirectorySnapshot,
