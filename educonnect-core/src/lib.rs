@@ -29,6 +29,13 @@
 //! - [`clock`] and [`random`]: the injected clock and random source; the core
 //!   never reads the time or draws randomness on its own, so every state
 //!   transition replays exactly in tests.
+//! - [`directory`]: the schools' records (pupils, related persons, the links
+//!   between them with SIECLE relationship codes and legal authority), the
+//!   async [`directory::Directory`] trait through which the flow looks up
+//!   guardians, [`directory::MemoryDirectory`] (an indexed snapshot of one
+//!   export, replaced atomically), [`directory::CompositeDirectory`] (several
+//!   academies as one) and the name normalization used to match a
+//!   FranceConnect identity against school records.
 //! - [`store`]: the [`Store`] trait for the state kept between requests
 //!   (pending logins, sessions, counters, durable records), and
 //!   [`MemoryStore`], bounded, per process, lost at restart.
@@ -79,6 +86,7 @@
 
 pub mod birthdate;
 pub mod clock;
+pub mod directory;
 pub mod flow;
 pub mod http_client;
 pub mod ids;

@@ -1,0 +1,1007 @@
+//! [`MemoryDirectory`]: one source's records in memory, indexed, replaced
+//! atomically when a new export is loaded.
+//!
+//! An importer fills a [`DirectoryBuilder`] (records added, replaced or
+//! removed one by one, as full exports and deltas say), then
+//! [`build`](DirectoryBuilder::build)s an immutable [`DirectorySnapshot`]
+//! with every index computed once. A [`MemoryDirectory`] is a shared handle
+//! on the current snapshot: [`replace`](MemoryDirectory::replace) swaps in a
+//! new one in O(1), while readers that took the old one keep reading it
+//! until they drop it.
+//!
+//! How the indexes are laid out is told on [`DirectorySnapshot`].
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use hashbrown::HashTable;
+
+use super::model::{
+    DirectoryPerson, LegalRank, Link, LinkedPupil, PersonId, Pupil, PupilId, RelatedPerson,
+    RelationshipCode, School, SourceId,
+};
+use super::names::{Candidate, IndexKeys, NameQuery};
+use super::{Directory, DirectoryError};
+use crate::ids::Uai;
+
+/// Something odd in the records given to a [`DirectoryBuilder`], reported by
+/// [`DirectorySnapshot::anomalies`] for an operator to look at. Ids only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Anomaly {
+    /// A link whose pupil or person is not in the source: dropped.
+    DanglingLink {
+        /// The link's pupil.
+        pupil: PupilId,
+        /// The link's person.
+        person: PersonId,
+    },
+    /// Two persons hold legal authority over one pupil with the same rank
+    /// (SIECLE allows one first and one second legal guardian): both links
+    /// are kept.
+    SameLegalRank {
+        /// The pupil.
+        pupil: PupilId,
+        /// The rank held twice.
+        rank: LegalRank,
+    },
+}
+
+/// Collects one source's records, then builds an indexed
+/// [`DirectorySnapshot`].
+///
+/// Adding a record whose id is already there replaces it (a delta's
+/// `modifyRequest`); a link is identified by its (pupil, person) pair.
+/// Records of another source are refused with
+/// [`DirectoryError::ForeignRecord`]. Links may be added before or after
+/// their pupil and person; links whose pupil or person is missing at build
+/// time are dropped and reported as [`Anomaly::DanglingLink`].
+///
+/// ```
+/// use educonnect_core::directory::*;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = SourceId::aaf("14")?;
+/// let pupil = PupilId::new(source.clone(), "ELV-1")?;
+/// let mother = PersonId::new(source.clone(), "REL-1")?;
+/// let mut builder = DirectoryBuilder::new(source);
+/// builder.add_pupil(Pupil::new(pupil.clone(), "Lefèvre", ["Zoé"]))?;
+/// builder.add_person(RelatedPerson::new(mother.clone(), "Lefèvre", ["Anne-Marie"]))?;
+/// builder.add_link(Link::new(pupil, mother.clone(), Relationship::Mother).with_legal(LegalRank::First))?;
+/// let directory = MemoryDirectory::new(builder.build());
+///
+/// let snapshot = directory.snapshot();
+/// let children = snapshot.pupils_of(&mother)?;
+/// assert_eq!(children.len(), 1);
+/// assert!(children[0].link.has_legal_authority());
+/// # Ok(())
+/// # }
+/// ```
+pub struct DirectoryBuilder {
+    source: SourceId,
+    /// Records are shared with the snapshots built from them, and with the
+    /// builder of a delta made [`from_snapshot`](Self::from_snapshot).
+    pupils: Records<Pupil>,
+    persons: Records<RelatedPerson>,
+    /// Links by the pupil's local id: a pupil has a handful.
+    links: HashMap<Box<str>, Vec<PendingLink>>,
+    schools: HashMap<Uai, School>,
+}
+
+impl DirectoryBuilder {
+    /// An empty builder for `source`.
+    pub fn new(source: SourceId) -> Self {
+        Self {
+            source,
+            pupils: Records::default(),
+            persons: Records::default(),
+            links: HashMap::new(),
+            schools: HashMap::new(),
+        }
+    }
+
+    /// A builder holding `snapshot`'s records (dangling links were dropped
+    /// when it was built), to apply a delta to. Records are shared, not
+    /// copied; links are rebuilt from their positions.
+    pub fn from_snapshot(snapshot: &DirectorySnapshot) -> Self {
+        let mut builder = Self::new(snapshot.source.clone());
+        builder.reserve(snapshot.pupils.len(), snapshot.persons.len());
+        for pupil in &snapshot.pupils {
+            builder.pupils.insert(pupil.clone());
+        }
+        for person in &snapshot.persons {
+            builder.persons.insert(person.clone());
+        }
+        for (p, person) in snapshot.persons.iter().enumerate() {
+            for row in snapshot.link_rows(p) {
+                let pupil = &snapshot.pupils[row.pupil as usize];
+                builder
+                    .links
+                    .entry(pupil.id.local().into())
+                    .or_default()
+                    .push(PendingLink::from_row(person.id.local(), row));
+            }
+        }
+        builder.schools = snapshot.schools.clone();
+        builder
+    }
+
+    /// Reserves room for this many more pupils and persons (an export's
+    /// record count, when known).
+    pub fn reserve(&mut self, pupils: usize, persons: usize) {
+        self.pupils.reserve(pupils);
+        self.persons.reserve(persons);
+        self.links.reserve(pupils);
+    }
+
+    /// The source this builder collects records of.
+    pub fn source(&self) -> &SourceId {
+        &self.source
+    }
+
+    fn check_source(&self, source: &SourceId) -> Result<(), DirectoryError> {
+        if *source != self.source {
+            return Err(DirectoryError::ForeignRecord {
+                builder: self.source.clone(),
+                record: source.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a pupil, or replaces the one with the same id (returned). Its
+    /// links are kept.
+    pub fn add_pupil(&mut self, pupil: Pupil) -> Result<Option<Pupil>, DirectoryError> {
+        self.check_source(pupil.id.source())?;
+        Ok(self
+            .pupils
+            .insert(Arc::new(pupil))
+            .map(Arc::unwrap_or_clone))
+    }
+
+    /// Adds a related person, or replaces the one with the same id
+    /// (returned). Their links are kept.
+    pub fn add_person(
+        &mut self,
+        person: RelatedPerson,
+    ) -> Result<Option<RelatedPerson>, DirectoryError> {
+        self.check_source(person.id.source())?;
+        Ok(self
+            .persons
+            .insert(Arc::new(person))
+            .map(Arc::unwrap_or_clone))
+    }
+
+    /// Adds a link, or replaces the one between the same pupil and person
+    /// (returned).
+    pub fn add_link(&mut self, link: Link) -> Result<Option<Link>, DirectoryError> {
+        self.check_source(link.pupil.source())?;
+        self.check_source(link.person.source())?;
+        let links = self.links.entry(link.pupil.local().into()).or_default();
+        let new = PendingLink::from_link(&link);
+        match links.iter_mut().find(|l| *l.person == *link.person.local()) {
+            Some(old) => {
+                let old = std::mem::replace(old, new);
+                Ok(Some(old.to_link(link.pupil, &self.source)))
+            }
+            None => {
+                links.push(new);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Adds a school, or replaces the one with the same UAI (returned).
+    pub fn add_school(&mut self, school: School) -> Option<School> {
+        self.schools.insert(school.uai, school)
+    }
+
+    /// Removes a pupil and all their links (a delta's `deleteRequest`).
+    pub fn remove_pupil(&mut self, id: &PupilId) -> Option<Pupil> {
+        if *id.source() != self.source {
+            return None;
+        }
+        self.links.remove(id.local());
+        self.pupils.remove(id.local()).map(Arc::unwrap_or_clone)
+    }
+
+    /// Removes a related person. Their links are dropped at build time and
+    /// reported as [`Anomaly::DanglingLink`] unless removed too (a delta
+    /// usually rewrites the pupils' links as well).
+    pub fn remove_person(&mut self, id: &PersonId) -> Option<RelatedPerson> {
+        if *id.source() != self.source {
+            return None;
+        }
+        self.persons.remove(id.local()).map(Arc::unwrap_or_clone)
+    }
+
+    /// Removes the link between `pupil` and `person`.
+    pub fn remove_link(&mut self, pupil: &PupilId, person: &PersonId) -> Option<Link> {
+        if *pupil.source() != self.source || *person.source() != self.source {
+            return None;
+        }
+        let links = self.links.get_mut(pupil.local())?;
+        let i = links.iter().position(|l| *l.person == *person.local())?;
+        Some(links.swap_remove(i).to_link(pupil.clone(), &self.source))
+    }
+
+    /// Removes all the links of `pupil` (before adding those of a modified
+    /// record), and returns them.
+    pub fn remove_links_of_pupil(&mut self, pupil: &PupilId) -> Vec<Link> {
+        if *pupil.source() != self.source {
+            return Vec::new();
+        }
+        self.links
+            .remove(pupil.local())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.to_link(pupil.clone(), &self.source))
+            .collect()
+    }
+
+    /// Removes a school.
+    pub fn remove_school(&mut self, uai: &Uai) -> Option<School> {
+        self.schools.remove(uai)
+    }
+
+    /// How many pupils, related persons and links (dangling ones included)
+    /// the builder holds.
+    pub fn len(&self) -> (usize, usize, usize) {
+        (
+            self.pupils.len(),
+            self.persons.len(),
+            self.links.values().map(Vec::len).sum(),
+        )
+    }
+
+    /// Whether the builder holds no record at all.
+    pub fn is_empty(&self) -> bool {
+        self.pupils.is_empty()
+            && self.persons.is_empty()
+            && self.links.is_empty()
+            && self.schools.is_empty()
+    }
+
+    /// Builds the indexed snapshot, in time linear in the number of records.
+    /// Lookups answer in an order that does not depend on the order of the
+    /// adds (by id).
+    pub fn build(self) -> DirectorySnapshot {
+        let Self {
+            source,
+            pupils,
+            persons,
+            mut links,
+            schools,
+        } = self;
+        let hasher = RandomState::new();
+        let mut anomalies = Vec::new();
+
+        let pupils: Vec<Arc<Pupil>> = pupils.table.into_iter().collect();
+        let pupil_index = id_table(&hasher, &pupils, |p| p.id.local());
+        let persons: Vec<Arc<RelatedPerson>> = persons.table.into_iter().collect();
+        let person_index = id_table(&hasher, &persons, |p| p.id.local());
+
+        // Links, resolved to positions and grouped by person.
+        let mut rows: Vec<(u32, LinkRow)> = Vec::with_capacity(links.values().map(Vec::len).sum());
+        for (pupil_pos, pupil) in pupils.iter().enumerate() {
+            let Some(mut pupil_links) = links.remove(pupil.id.local()) else {
+                continue;
+            };
+            pupil_links.sort_by(|a, b| a.person.cmp(&b.person));
+            let mut ranks = [false; 2];
+            for link in pupil_links {
+                let Some(person_pos) = find(&hasher, &person_index, &persons, &link.person, |p| {
+                    p.id.local()
+                }) else {
+                    anomalies.push(Anomaly::DanglingLink {
+                        pupil: pupil.id.clone(),
+                        person: PersonId::checked(source.clone(), &link.person),
+                    });
+                    continue;
+                };
+                if let Some(rank) = link.legal {
+                    let seen = &mut ranks[usize::from(rank.code() - 1)];
+                    if *seen {
+                        anomalies.push(Anomaly::SameLegalRank {
+                            pupil: pupil.id.clone(),
+                            rank,
+                        });
+                    }
+                    *seen = true;
+                }
+                rows.push((person_pos, link.row(position(pupil_pos))));
+            }
+        }
+        // Links of pupils that are not in the source.
+        let mut orphans: Vec<(Box<str>, PendingLink)> = links
+            .into_iter()
+            .flat_map(|(pupil, links)| links.into_iter().map(move |l| (pupil.clone(), l)))
+            .collect();
+        orphans.sort_by(|a, b| (&a.0, &a.1.person).cmp(&(&b.0, &b.1.person)));
+        anomalies.extend(orphans.into_iter().map(|(pupil, l)| Anomaly::DanglingLink {
+            pupil: PupilId::checked(source.clone(), &pupil),
+            person: PersonId::checked(source.clone(), &l.person),
+        }));
+        rows.sort_by_key(|(person, row)| (*person, row.pupil));
+        let mut link_start = Vec::with_capacity(persons.len() + 1);
+        let mut next = 0;
+        for p in 0..persons.len() {
+            while next < rows.len() && (rows[next].0 as usize) < p {
+                next += 1;
+            }
+            link_start.push(position(next));
+        }
+        link_start.push(position(rows.len()));
+        let link_rows = rows.into_iter().map(|(_, row)| row).collect();
+
+        let (names, name_entries) = name_index(&hasher, &persons);
+
+        DirectorySnapshot {
+            source,
+            hasher,
+            pupils,
+            pupil_index,
+            persons,
+            person_index,
+            link_rows,
+            link_start,
+            names,
+            name_entries,
+            schools,
+            anomalies,
+        }
+    }
+}
+
+impl fmt::Debug for DirectoryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (pupils, persons, links) = self.len();
+        f.debug_struct("DirectoryBuilder")
+            .field("source", &self.source)
+            .field("pupils", &pupils)
+            .field("persons", &persons)
+            .field("links", &links)
+            .field("schools", &self.schools.len())
+            .finish()
+    }
+}
+
+/// What the builder needs of a record: its local id.
+trait Record {
+    fn local(&self) -> &str;
+}
+
+impl Record for Pupil {
+    fn local(&self) -> &str {
+        self.id.local()
+    }
+}
+
+impl Record for RelatedPerson {
+    fn local(&self) -> &str {
+        self.id.local()
+    }
+}
+
+/// A builder's records, found by their own local id: no copy of the id as a
+/// separate key (one allocation less per record, millions at scale).
+struct Records<T> {
+    hasher: RandomState,
+    table: HashTable<Arc<T>>,
+}
+
+impl<T> Default for Records<T> {
+    fn default() -> Self {
+        Self {
+            hasher: RandomState::new(),
+            table: HashTable::new(),
+        }
+    }
+}
+
+impl<T: Record> Records<T> {
+    fn insert(&mut self, record: Arc<T>) -> Option<Arc<T>> {
+        let Self { hasher, table } = self;
+        let hash = hasher.hash_one(record.local());
+        match table.entry(
+            hash,
+            |r| r.local() == record.local(),
+            |r| hasher.hash_one(r.local()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut old) => {
+                Some(std::mem::replace(old.get_mut(), record))
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(record);
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, local: &str) -> Option<Arc<T>> {
+        let hash = self.hasher.hash_one(local);
+        let entry = self.table.find_entry(hash, |r| r.local() == local).ok()?;
+        Some(entry.remove().0)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Self { hasher, table } = self;
+        table.reserve(additional, |r| hasher.hash_one(r.local()));
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+/// A record position. Directories hold fewer than 4 billion records of a
+/// kind (France has 12 million pupils).
+fn position(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 records")
+}
+
+fn id_table<T>(
+    hasher: &RandomState,
+    records: &[Arc<T>],
+    local: impl Fn(&T) -> &str,
+) -> HashTable<u32> {
+    let mut table = HashTable::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let hash = hasher.hash_one(local(record));
+        // Local ids are unique: they were the builder's map keys.
+        table.insert_unique(hash, position(i), |&j| {
+            hasher.hash_one(local(&records[j as usize]))
+        });
+    }
+    table
+}
+
+fn find<T>(
+    hasher: &RandomState,
+    table: &HashTable<u32>,
+    records: &[Arc<T>],
+    key: &str,
+    local: impl Fn(&T) -> &str,
+) -> Option<u32> {
+    table
+        .find(hasher.hash_one(key), |&i| {
+            local(&records[i as usize]) == key
+        })
+        .copied()
+}
+
+/// A run of person positions in `name_entries` sharing one name-key hash.
+#[derive(Clone, Copy)]
+struct NameGroup {
+    hash: u64,
+    start: u32,
+    len: u32,
+}
+
+fn name_key_hash(hasher: &RandomState, family: &str, given: &str) -> u64 {
+    hasher.hash_one((family, given))
+}
+
+fn name_index(
+    hasher: &RandomState,
+    persons: &[Arc<RelatedPerson>],
+) -> (HashTable<NameGroup>, Vec<u32>) {
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(persons.len() + persons.len() / 4);
+    let mut keys = IndexKeys::default();
+    for (i, person) in persons.iter().enumerate() {
+        keys.for_each(person, |family, given| {
+            pairs.push((name_key_hash(hasher, family, given), position(i)));
+        });
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut groups = HashTable::new();
+    let mut entries = Vec::with_capacity(pairs.len());
+    let mut i = 0;
+    while i < pairs.len() {
+        let hash = pairs[i].0;
+        let start = entries.len();
+        while i < pairs.len() && pairs[i].0 == hash {
+            entries.push(pairs[i].1);
+            i += 1;
+        }
+        let group = NameGroup {
+            hash,
+            start: position(start),
+            len: position(entries.len() - start),
+        };
+        groups.insert_unique(hash, group, |g: &NameGroup| g.hash);
+    }
+    (groups, entries)
+}
+
+/// A link as a builder keeps it, under its pupil's local id: the person's
+/// local id and the link's codes, no [`SourceId`] (the builder's).
+struct PendingLink {
+    person: Box<str>,
+    relationship: RelationshipCode,
+    legal: Option<LegalRank>,
+    financial: bool,
+    contact: bool,
+    payment: bool,
+}
+
+impl PendingLink {
+    fn from_link(link: &Link) -> Self {
+        Self {
+            person: link.person.local().into(),
+            relationship: link.relationship,
+            legal: link.legal,
+            financial: link.financial,
+            contact: link.contact,
+            payment: link.payment,
+        }
+    }
+
+    fn from_row(person: &str, row: &LinkRow) -> Self {
+        Self {
+            person: person.into(),
+            relationship: row.relationship,
+            legal: row.legal,
+            financial: row.financial,
+            contact: row.contact,
+            payment: row.payment,
+        }
+    }
+
+    fn to_link(&self, pupil: PupilId, source: &SourceId) -> Link {
+        Link {
+            pupil,
+            person: PersonId::checked(source.clone(), &self.person),
+            relationship: self.relationship,
+            legal: self.legal,
+            financial: self.financial,
+            contact: self.contact,
+            payment: self.payment,
+        }
+    }
+
+    fn row(&self, pupil: u32) -> LinkRow {
+        LinkRow {
+            pupil,
+            relationship: self.relationship,
+            legal: self.legal,
+            financial: self.financial,
+            contact: self.contact,
+            payment: self.payment,
+        }
+    }
+}
+
+/// A link as stored: positions instead of ids. The person is implied by
+/// where the row is stored.
+#[derive(Clone, Copy)]
+struct LinkRow {
+    pupil: u32,
+    relationship: RelationshipCode,
+    legal: Option<LegalRank>,
+    financial: bool,
+    contact: bool,
+    payment: bool,
+}
+
+/// One source's records with their indexes, immutable. Built by a
+/// [`DirectoryBuilder`]; shared through a [`MemoryDirectory`].
+///
+/// Its lookups are synchronous and never fail except for an id of another
+/// source ([`DirectoryError::UnknownSource`]); the [`Directory`]
+/// implementation is the same lookups behind the async interface.
+///
+/// # Indexes
+///
+/// Every lookup is a hash lookup, never a scan, so its cost does not grow
+/// with the directory:
+///
+/// | lookup | index |
+/// |---|---|
+/// | person, pupil by id; AAF join key | hash table of record positions, keyed by local id |
+/// | pupils of a person | the person's links, stored contiguously (offsets per person) |
+/// | guardian candidates | hash table keyed by (family name, given-name key), see below |
+/// | school by UAI | hash map |
+///
+/// Each related person is indexed under each of its family names (birth and
+/// usage, by [`family_name_key`](super::family_name_key)) paired with its
+/// first given name, normalized. A [`NameQuery`] looks up each of its
+/// family names paired with each of its given names and with each run of
+/// its first words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`): a dozen hash
+/// lookups or so, which find every record that [`NameQuery::matches`]; the
+/// match is then checked on the record (hash collisions are harmless) and
+/// classified. A bucket holds true homonyms only (same family name, same
+/// first given name), so the work per lookup is the number of candidates,
+/// not the size of the directory.
+///
+/// Ids are stored once, in the records: the id tables hold 4-byte positions
+/// (a `hashbrown` table hashed by the record's local id), links hold
+/// positions, not ids. Keys are hashed with SipHash under a random key per
+/// snapshot, so names crafted to collide cannot degrade lookups.
+pub struct DirectorySnapshot {
+    source: SourceId,
+    hasher: RandomState,
+    pupils: Vec<Arc<Pupil>>,
+    pupil_index: HashTable<u32>,
+    persons: Vec<Arc<RelatedPerson>>,
+    person_index: HashTable<u32>,
+    /// Links grouped by person: those of person `p` are
+    /// `link_rows[link_start[p]..link_start[p + 1]]`.
+    link_rows: Vec<LinkRow>,
+    link_start: Vec<u32>,
+    names: HashTable<NameGroup>,
+    name_entries: Vec<u32>,
+    schools: HashMap<Uai, School>,
+    anomalies: Vec<Anomaly>,
+}
+
+impl DirectorySnapshot {
+    /// An empty snapshot of `source`.
+    pub fn empty(source: SourceId) -> Self {
+        DirectoryBuilder::new(source).build()
+    }
+
+    /// The source.
+    pub fn source(&self) -> &SourceId {
+        &self.source
+    }
+
+    /// The number of pupils.
+    pub fn pupil_count(&self) -> usize {
+        self.pupils.len()
+    }
+
+    /// The number of related persons.
+    pub fn person_count(&self) -> usize {
+        self.persons.len()
+    }
+
+    /// The number of links (dangling ones were dropped).
+    pub fn link_count(&self) -> usize {
+        self.link_rows.len()
+    }
+
+    /// The number of schools.
+    pub fn school_count(&self) -> usize {
+        self.schools.len()
+    }
+
+    /// What looked wrong in the records it was built from.
+    pub fn anomalies(&self) -> &[Anomaly] {
+        &self.anomalies
+    }
+
+    fn check_source(&self, source: &SourceId) -> Result<(), DirectoryError> {
+        if *source != self.source {
+            return Err(DirectoryError::UnknownSource(source.clone()));
+        }
+        Ok(())
+    }
+
+    fn person_position(&self, local: &str) -> Option<u32> {
+        find(
+            &self.hasher,
+            &self.person_index,
+            &self.persons,
+            local,
+            |p| p.id.local(),
+        )
+    }
+
+    fn pupil_position(&self, local: &str) -> Option<u32> {
+        find(&self.hasher, &self.pupil_index, &self.pupils, local, |p| {
+            p.id.local()
+        })
+    }
+
+    fn link_rows(&self, person: usize) -> &[LinkRow] {
+        let start = self.link_start[person] as usize;
+        let end = self.link_start[person + 1] as usize;
+        &self.link_rows[start..end]
+    }
+
+    fn link(&self, person: usize, row: &LinkRow) -> Link {
+        Link {
+            pupil: self.pupils[row.pupil as usize].id.clone(),
+            person: self.persons[person].id.clone(),
+            relationship: row.relationship,
+            legal: row.legal,
+            financial: row.financial,
+            contact: row.contact,
+            payment: row.payment,
+        }
+    }
+
+    /// The related person `id`.
+    pub fn person(&self, id: &PersonId) -> Result<Option<Arc<RelatedPerson>>, DirectoryError> {
+        self.check_source(id.source())?;
+        Ok(self
+            .person_position(id.local())
+            .map(|p| self.persons[p as usize].clone()))
+    }
+
+    /// The pupil `id`.
+    pub fn pupil(&self, id: &PupilId) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        self.check_source(id.source())?;
+        Ok(self
+            .pupil_position(id.local())
+            .map(|p| self.pupils[p as usize].clone()))
+    }
+
+    /// The pupils of the person `id`, with their links, ordered by pupil id.
+    pub fn pupils_of(&self, id: &PersonId) -> Result<Vec<LinkedPupil>, DirectoryError> {
+        self.check_source(id.source())?;
+        let Some(p) = self.person_position(id.local()) else {
+            return Ok(Vec::new());
+        };
+        let p = p as usize;
+        let mut pupils: Vec<LinkedPupil> = self
+            .link_rows(p)
+            .iter()
+            .map(|row| LinkedPupil {
+                link: self.link(p, row),
+                pupil: self.pupils[row.pupil as usize].clone(),
+            })
+            .collect();
+        pupils.sort_by(|a, b| a.pupil.id.cmp(&b.pupil.id));
+        Ok(pupils)
+    }
+
+    /// The related persons whose names fit `query`, best fit first, then by
+    /// id.
+    pub fn guardian_candidates(&self, query: &NameQuery) -> Vec<Candidate> {
+        if !query.is_searchable() {
+            return Vec::new();
+        }
+        let given_keys = query.given_keys();
+        let mut hits: Vec<u32> = Vec::new();
+        for (_, family) in query.family_keys() {
+            for given in given_keys {
+                let hash = name_key_hash(&self.hasher, family, given);
+                if let Some(group) = self.names.find(hash, |g| g.hash == hash) {
+                    let start = group.start as usize;
+                    hits.extend_from_slice(&self.name_entries[start..start + group.len as usize]);
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        let mut candidates: Vec<Candidate> = hits
+            .into_iter()
+            .filter_map(|p| {
+                let person = &self.persons[p as usize];
+                query.matches(person).map(|name_match| Candidate {
+                    person: person.clone(),
+                    name_match,
+                })
+            })
+            .collect();
+        candidates.sort_by(|a, b| {
+            (a.name_match.given, &a.person.id).cmp(&(b.name_match.given, &b.person.id))
+        });
+        candidates
+    }
+
+    /// What the AAF join key names in this source, a related person first
+    /// (AAF join keys are unique across pupils and related persons within an
+    /// academy).
+    pub fn person_by_aaf_join_key(
+        &self,
+        academy: &str,
+        join_key: &str,
+    ) -> Result<Option<DirectoryPerson>, DirectoryError> {
+        if self.source.academy() != Some(academy) {
+            let source = SourceId::aaf(academy).map_err(|_| DirectoryError::InvalidAcademy)?;
+            return Err(DirectoryError::UnknownSource(source));
+        }
+        if let Some(p) = self.person_position(join_key) {
+            return Ok(Some(DirectoryPerson::Related(
+                self.persons[p as usize].clone(),
+            )));
+        }
+        Ok(self
+            .pupil_position(join_key)
+            .map(|p| DirectoryPerson::Pupil(self.pupils[p as usize].clone())))
+    }
+
+    /// The school `uai`.
+    pub fn school(&self, uai: &Uai) -> Option<&School> {
+        self.schools.get(uai)
+    }
+}
+
+impl fmt::Debug for DirectorySnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DirectorySnapshot")
+            .field("source", &self.source)
+            .field("pupils", &self.pupils.len())
+            .field("persons", &self.persons.len())
+            .field("links", &self.link_rows.len())
+            .field("schools", &self.schools.len())
+            .field("anomalies", &self.anomalies.len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Directory for DirectorySnapshot {
+    fn sources(&self) -> Vec<SourceId> {
+        vec![self.source.clone()]
+    }
+
+    async fn person(&self, id: &PersonId) -> Result<Option<Arc<RelatedPerson>>, DirectoryError> {
+        DirectorySnapshot::person(self, id)
+    }
+
+    async fn pupil(&self, id: &PupilId) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        DirectorySnapshot::pupil(self, id)
+    }
+
+    async fn pupils_of(&self, id: &PersonId) -> Result<Vec<LinkedPupil>, DirectoryError> {
+        DirectorySnapshot::pupils_of(self, id)
+    }
+
+    async fn guardian_candidates(
+        &self,
+        query: &NameQuery,
+    ) -> Result<Vec<Candidate>, DirectoryError> {
+        Ok(DirectorySnapshot::guardian_candidates(self, query))
+    }
+
+    async fn person_by_aaf_join_key(
+        &self,
+        academy: &str,
+        join_key: &str,
+    ) -> Result<Option<DirectoryPerson>, DirectoryError> {
+        DirectorySnapshot::person_by_aaf_join_key(self, academy, join_key)
+    }
+
+    async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError> {
+        Ok(DirectorySnapshot::school(self, uai).cloned())
+    }
+}
+
+/// A shared handle on one source's current [`DirectorySnapshot`]: clone it
+/// freely (clones share the snapshot slot), use it as `Arc<dyn Directory>`.
+///
+/// # Replacing the snapshot
+///
+/// [`replace`](Self::replace) swaps in a newly built snapshot in O(1). Build
+/// the new snapshot first (it takes seconds for millions of records): the
+/// slot's lock is held only to clone or swap an `Arc`, so lookups never wait
+/// for a load, and a lookup that started on the old snapshot finishes on it
+/// (its records stay alive as long as someone holds them). A sequence of
+/// lookups that must see one consistent version takes a
+/// [`snapshot`](Self::snapshot) and asks it.
+///
+/// Every lookup of the [`Directory`] implementation completes without
+/// awaiting anything: its futures are ready on first poll.
+#[derive(Clone)]
+pub struct MemoryDirectory {
+    source: SourceId,
+    current: Arc<RwLock<Arc<DirectorySnapshot>>>,
+}
+
+impl MemoryDirectory {
+    /// A directory serving `snapshot`'s source, starting with `snapshot`.
+    pub fn new(snapshot: DirectorySnapshot) -> Self {
+        Self {
+            source: snapshot.source.clone(),
+            current: Arc::new(RwLock::new(Arc::new(snapshot))),
+        }
+    }
+
+    /// A directory serving `source`, with no record yet.
+    pub fn empty(source: SourceId) -> Self {
+        Self::new(DirectorySnapshot::empty(source))
+    }
+
+    /// The source served.
+    pub fn source(&self) -> &SourceId {
+        &self.source
+    }
+
+    /// The current snapshot. It stays valid (and unchanged) after a
+    /// [`replace`](Self::replace).
+    pub fn snapshot(&self) -> Arc<DirectorySnapshot> {
+        // A panic cannot leave the slot half-written (it is one pointer):
+        // a poisoned lock is still consistent.
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Makes `snapshot` the current one, atomically for every clone of this
+    /// handle, and returns the previous one. Fails with
+    /// [`DirectoryError::SourceMismatch`] for a snapshot of another source.
+    ///
+    /// Freeing a large snapshot takes time (about 20 to 50 seconds for 10
+    /// million guardians with glibc's allocator): drop the returned one on a
+    /// background thread, not on a request path. Lookups allocate only
+    /// their result (record names are compared without copies), so the
+    /// heap left fragmented by a load or a drop does not slow them down.
+    pub fn replace(
+        &self,
+        snapshot: DirectorySnapshot,
+    ) -> Result<Arc<DirectorySnapshot>, DirectoryError> {
+        if snapshot.source != self.source {
+            return Err(DirectoryError::SourceMismatch {
+                directory: self.source.clone(),
+                snapshot: snapshot.source.clone(),
+            });
+        }
+        let new = Arc::new(snapshot);
+        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        // The old snapshot is returned, so that it is dropped (millions of
+        // records freed) outside the lock, by the caller.
+        Ok(std::mem::replace(&mut *slot, new))
+    }
+}
+
+impl fmt::Debug for MemoryDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryDirectory")
+            .field("current", &*self.snapshot())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Directory for MemoryDirectory {
+    fn sources(&self) -> Vec<SourceId> {
+        vec![self.source.clone()]
+    }
+
+    async fn person(&self, id: &PersonId) -> Result<Option<Arc<RelatedPerson>>, DirectoryError> {
+        self.snapshot().person(id)
+    }
+
+    async fn pupil(&self, id: &PupilId) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        self.snapshot().pupil(id)
+    }
+
+    async fn pupils_of(&self, id: &PersonId) -> Result<Vec<LinkedPupil>, DirectoryError> {
+        self.snapshot().pupils_of(id)
+    }
+
+    async fn pupils_of_many(&self, ids: &[PersonId]) -> Result<Vec<LinkedPupil>, DirectoryError> {
+        // One snapshot for all: a reload in between cannot mix versions.
+        let snapshot = self.snapshot();
+        let mut out = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if !ids[..i].contains(id) {
+                out.extend(snapshot.pupils_of(id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn guardian_candidates(
+        &self,
+        query: &NameQuery,
+    ) -> Result<Vec<Candidate>, DirectoryError> {
+        Ok(self.snapshot().guardian_candidates(query))
+    }
+
+    async fn person_by_aaf_join_key(
+        &self,
+        academy: &str,
+        join_key: &str,
+    ) -> Result<Option<DirectoryPerson>, DirectoryError> {
+        self.snapshot().person_by_aaf_join_key(academy, join_key)
+    }
+
+    async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError> {
+        Ok(self.snapshot().school(uai).cloned())
+    }
+}
