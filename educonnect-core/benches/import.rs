@@ -1,0 +1,3 @@
+//! Import throughput.
+#![allow(missing_docs)]
+fn main() {}
