@@ -80,8 +80,8 @@ fn counts(snapshot: &DirectorySnapshot) -> [usize; 4] {
 
 /// The format, from the root element, else from the file name.
 fn format_of(path: &Path) -> Result<ExportFormat, Failure> {
-    let file = File::open(path)
-        .map_err(|e| Failure::usage(format_args!("cannot read {path:?}: {e}")))?;
+    let file =
+        File::open(path).map_err(|e| Failure::usage(format_args!("cannot read {path:?}: {e}")))?;
     let sniffed = sniff(BufReader::new(file))
         .map_err(|e| Failure::usage(format_args!("cannot read {path:?}: {e}")))?;
     if let Some(format) = sniffed {

@@ -54,7 +54,9 @@ fn pupil(id: &str, date: &str, uai: &str, links: &[&str]) -> Vec<u8> {
          <attr name=\"sn\"><value>L"
     )
     .into_bytes();
-    out.extend_from_slice(b"\xE9v\xEAque</value></attr><attr name=\"givenName\"><value>\xBCdipe</value></attr>");
+    out.extend_from_slice(
+        b"\xE9v\xEAque</value></attr><attr name=\"givenName\"><value>\xBCdipe</value></attr>",
+    );
     out.extend_from_slice(
         format!(
             "<attr name=\"ENTPersonDateNaissance\"><value>{date}</value></attr>\
@@ -86,7 +88,12 @@ fn parent(id: &str) -> Vec<u8> {
 /// A clean export of academy 14 in `dir`: two pupils, two parents.
 fn clean_export(dir: &Path) -> (PathBuf, PathBuf) {
     let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
-    let mut body = pupil("E1", "14/03/2012", "0750654D", &["P1$10$1$1$1$1", "P2$20$1$2$1$1"]);
+    let mut body = pupil(
+        "E1",
+        "14/03/2012",
+        "0750654D",
+        &["P1$10$1$1$1$1", "P2$20$1$2$1$1"],
+    );
     body.extend(pupil("E2", "00/00/2010", "0870003F", &["P1$2$1$1$1$1"]));
     std::fs::write(&eleves, aaf(&body)).unwrap();
     let persons = dir.join("ENT_14_Complet_20250905_PersRelEleve_0000.xml");
@@ -106,7 +113,10 @@ fn a_clean_export_exits_0_with_the_counts() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{out:#?}");
     assert!(lines[0].starts_with("file "), "{out:#?}");
-    assert!(lines[0].contains("AAF, ISO-8859-15, 2 records: 2 added"), "{out:#?}");
+    assert!(
+        lines[0].contains("AAF, ISO-8859-15, 2 records: 2 added"),
+        "{out:#?}"
+    );
     assert_eq!(
         lines[2],
         "source aaf:14: 2 pupils, 2 persons, 3 links, 0 schools"
@@ -121,8 +131,18 @@ fn a_clean_export_exits_0_with_the_counts() {
 fn problems_exit_1_with_one_line_each_and_no_personal_data() {
     let dir = temp_dir("problems");
     let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
-    let mut body = pupil("E1", "31/02/2012", "0750654E", &["P1$10$1$1$1$1", "P2$20$1$1$1$1"]);
-    body.extend(pupil("E2", "14/03/2012", "0750654D", &["P1$99$1$1$1$1", "P9$10$1$1$1$1"]));
+    let mut body = pupil(
+        "E1",
+        "31/02/2012",
+        "0750654E",
+        &["P1$10$1$1$1$1", "P2$20$1$1$1$1"],
+    );
+    body.extend(pupil(
+        "E2",
+        "14/03/2012",
+        "0750654D",
+        &["P1$99$1$1$1$1", "P9$10$1$1$1$1"],
+    ));
     body.extend(b"<addRequest><identifier><id>E3</id></identifier><attributes><attr name=\"sn\"><value>X</valeur></attr></attributes></addRequest>\n");
     std::fs::write(&eleves, aaf(&body)).unwrap();
     let persons = dir.join("ENT_14_Complet_20250905_PersRelEleve_0000.xml");
@@ -132,8 +152,16 @@ fn problems_exit_1_with_one_line_each_and_no_personal_data() {
 
     let out = run(&["directory", "check", s(&eleves), s(&persons)]);
     assert_eq!(out.code, 1, "{out:#?}");
-    assert_eq!(out.stderr.trim(), "problems: 4 issues, 2 anomalies", "{out:#?}");
-    let issues: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("issue ")).collect();
+    assert_eq!(
+        out.stderr.trim(),
+        "problems: 4 issues, 2 anomalies",
+        "{out:#?}"
+    );
+    let issues: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("issue "))
+        .collect();
     assert_eq!(issues.len(), 4, "{out:#?}");
     let expected = [
         "record E1: ENTPersonDateNaissance is not a date dd/mm/yyyy (value ignored)",
@@ -145,7 +173,11 @@ fn problems_exit_1_with_one_line_each_and_no_personal_data() {
         assert!(line.contains(s(&eleves)), "{line}");
         assert!(line.ends_with(want), "{line} / {want}");
     }
-    let anomalies: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("anomaly ")).collect();
+    let anomalies: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("anomaly "))
+        .collect();
     assert_eq!(
         anomalies,
         [
@@ -189,18 +221,38 @@ fn two_academies_and_siecle_in_one_check() {
 
     let out = run(&["directory", "check", "--academy", "25", s(&other)]);
     assert_eq!(out.code, 0, "{out:#?}");
-    assert!(out.stdout.contains("source aaf:25: 1 pupils, 1 persons, 1 links"), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("source aaf:25: 1 pupils, 1 persons, 1 links"),
+        "{out:#?}"
+    );
 
     let out = run(&[
-        "directory", "check", "--uai", "0750654D", s(&eleves), s(&persons), s(&siecle),
+        "directory",
+        "check",
+        "--uai",
+        "0750654D",
+        s(&eleves),
+        s(&persons),
+        s(&siecle),
     ]);
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains("source aaf:14: 2 pupils"), "{out:#?}");
-    assert!(out.stdout.contains("SIECLE pupils, windows-1252, 1 records"), "{out:#?}");
-    assert!(out.stdout.contains("source siecle:0750654D: 1 pupils, 0 persons"), "{out:#?}");
-    assert!(out.stdout.ends_with(
-        "total: 3 pupils, 2 persons, 3 links, 0 schools; 0 issues, 0 anomalies\n"
-    ), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("SIECLE pupils, windows-1252, 1 records"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout
+            .contains("source siecle:0750654D: 1 pupils, 0 persons"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout
+            .ends_with("total: 3 pupils, 2 persons, 3 links, 0 schools; 0 issues, 0 anomalies\n"),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -215,14 +267,25 @@ fn usage_and_io_errors_exit_2() {
     std::fs::write(&other, "hello").unwrap();
     let out = run(&["directory", "check", s(&other)]);
     assert_eq!(out.code, 2, "{out:#?}");
-    assert!(out.stderr.contains("neither an AAF nor a SIECLE export"), "{out:#?}");
+    assert!(
+        out.stderr.contains("neither an AAF nor a SIECLE export"),
+        "{out:#?}"
+    );
 
     // No file; a bad academy; a UAI with a wrong key; both flags.
     for args in [
         &["directory", "check"][..],
         &["directory", "check", "--academy", "1234", "x.xml"],
         &["directory", "check", "--uai", "0750654E", "x.xml"],
-        &["directory", "check", "--academy", "14", "--uai", "0750654D", "x.xml"],
+        &[
+            "directory",
+            "check",
+            "--academy",
+            "14",
+            "--uai",
+            "0750654D",
+            "x.xml",
+        ],
     ] {
         let out = run(args);
         assert_eq!(out.code, 2, "{args:?}: {out:#?}");
@@ -241,5 +304,9 @@ fn an_unreadable_file_is_a_problem_not_a_crash() {
     let out = run(&["directory", "check", s(&eleves)]);
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(out.stdout.contains("(incomplete)"), "{out:#?}");
-    assert!(out.stdout.contains("unreadable: XML syntax error (rest of the file skipped)"), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("unreadable: XML syntax error (rest of the file skipped)"),
+        "{out:#?}"
+    );
 }

@@ -20,7 +20,9 @@ use encoding_rs::ISO_8859_15;
 // Writers of the real formats.
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// One AAF request: `op` is `add`, `modify` or `delete`.
@@ -114,7 +116,11 @@ fn import_aaf(source: SourceId, files: &[(&str, Vec<u8>)]) -> (DirectorySnapshot
 
 /// The issues whose reason is `reason`.
 fn issues_with<'r>(report: &'r ImportReport, reason: &IssueReason) -> Vec<&'r ImportIssue> {
-    report.issues.iter().filter(|i| i.reason == *reason).collect()
+    report
+        .issues
+        .iter()
+        .filter(|i| i.reason == *reason)
+        .collect()
 }
 
 /// The one issue with `reason`, for `record`.
@@ -123,7 +129,12 @@ fn one_issue<'r>(report: &'r ImportReport, record: &str, reason: IssueReason) ->
         .into_iter()
         .filter(|i| i.record_id.as_deref() == Some(record))
         .collect();
-    assert_eq!(found.len(), 1, "{reason:?} for {record}: {:#?}", report.issues);
+    assert_eq!(
+        found.len(),
+        1,
+        "{reason:?} for {record}: {:#?}",
+        report.issues
+    );
     found[0]
 }
 
@@ -181,8 +192,7 @@ fn aaf_full_export_in_iso_8859_15() {
     ]);
 
     let source = aaf14();
-    let (snapshot, report) =
-        import_aaf(source.clone(), &[(ELEVE, eleves), (PERSREL, parents)]);
+    let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, eleves), (PERSREL, parents)]);
     assert!(report.is_clean(), "{report:#?}");
     assert_eq!(report.files.len(), 2);
     assert_eq!(report.files[0].encoding, "ISO-8859-15");
@@ -190,7 +200,13 @@ fn aaf_full_export_in_iso_8859_15() {
     assert!(report.files.iter().all(|f| f.complete));
     let totals = report.totals();
     assert_eq!(
-        (totals.records, totals.added, totals.pupils, totals.persons, totals.links),
+        (
+            totals.records,
+            totals.added,
+            totals.pupils,
+            totals.persons,
+            totals.links
+        ),
         (5, 5, 2, 3, 4)
     );
     assert_eq!(snapshot.pupil_count(), 2);
@@ -200,14 +216,20 @@ fn aaf_full_export_in_iso_8859_15() {
     let e1 = snapshot.pupil(&pupil_id(&source, "E1")).unwrap().unwrap();
     assert_eq!(e1.birth_name, "Lefèvre");
     assert_eq!(e1.usage_name.as_deref(), Some("Lefèvre-Œuvrard"));
-    assert_eq!(e1.given_names, ["Zoé", "Ÿsaline", "Šárka"].map(String::from));
+    assert_eq!(
+        e1.given_names,
+        ["Zoé", "Ÿsaline", "Šárka"].map(String::from)
+    );
     let date = e1.birth_date.unwrap();
     assert_eq!((date.year(), date.month(), date.day()), (2012, 3, 14));
     assert_eq!(e1.ine.unwrap().as_str(), "123456789AB");
     assert_eq!(e1.school, Some(Uai::parse("0750654D").unwrap()));
     assert_eq!(e1.classes, ["5EME B", "LATIN"].map(String::from));
     let e2 = snapshot.pupil(&pupil_id(&source, "E2")).unwrap().unwrap();
-    assert_eq!((e2.birth_name.as_str(), e2.given_names[0].as_str()), ("Dœuf", "Œdipe"));
+    assert_eq!(
+        (e2.birth_name.as_str(), e2.given_names[0].as_str()),
+        ("Dœuf", "Œdipe")
+    );
 
     let p1 = person_id(&source, "P1");
     let helene = snapshot.person(&p1).unwrap().unwrap();
@@ -219,8 +241,16 @@ fn aaf_full_export_in_iso_8859_15() {
     assert_eq!(helene.email.as_deref(), Some("helene@example.org"));
     let children = snapshot.pupils_of(&p1).unwrap();
     assert_eq!(children.len(), 2);
-    assert!(children.iter().all(|c| c.link.legal == Some(LegalRank::First)));
-    assert!(children.iter().all(|c| c.link.relationship.relationship() == Relationship::Mother));
+    assert!(
+        children
+            .iter()
+            .all(|c| c.link.legal == Some(LegalRank::First))
+    );
+    assert!(
+        children
+            .iter()
+            .all(|c| c.link.relationship.relationship() == Relationship::Mother)
+    );
 
     // The legacy code 2 is "mother" in the old table; 38 is a SIECLE code.
     let p2 = &snapshot.pupils_of(&person_id(&source, "P2")).unwrap()[0].link;
@@ -265,11 +295,14 @@ fn utf8_files_and_forced_encodings() {
     let undeclared = latin9(&utf8);
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, undeclared.clone())]);
     assert_eq!(snapshot.pupil_count(), 0);
-    assert_eq!(one_issue(&report, "E1", IssueReason::InvalidText).effect, IssueEffect::RecordSkipped);
+    assert_eq!(
+        one_issue(&report, "E1", IssueReason::InvalidText).effect,
+        IssueEffect::RecordSkipped
+    );
 
     // ...unless the caller says what they are.
-    let mut import = Import::full(source.clone())
-        .options(ImportOptions::new().encoding(ISO_8859_15));
+    let mut import =
+        Import::full(source.clone()).options(ImportOptions::new().encoding(ISO_8859_15));
     import.aaf(ELEVE, undeclared.as_slice()).unwrap();
     let (snapshot, report) = import.finish();
     assert!(report.is_clean(), "{report:#?}");
@@ -280,7 +313,10 @@ fn utf8_files_and_forced_encodings() {
     let utf16 = format!("<?xml version='1.0' encoding='UTF-16'?>{utf8}");
     let (_, report) = import_aaf(source, &[(ELEVE, utf16.into_bytes())]);
     assert_eq!(report.issues.len(), 1, "{report:#?}");
-    assert_eq!(report.issues[0].reason, IssueReason::Unreadable(Unreadable::Encoding));
+    assert_eq!(
+        report.issues[0].reason,
+        IssueReason::Unreadable(Unreadable::Encoding)
+    );
     assert!(!report.files[0].complete);
 }
 
@@ -307,7 +343,10 @@ fn homonyms_stay_two_records() {
         pupil("E1", "Martin", "Léa", "03/04/2013", &["P1$10$1$1$1$1"]),
         pupil("E2", "Martin", "Tom", "05/06/2011", &["P2$10$1$1$1$1"]),
     ]);
-    let parents = aaf(&[parent("P1", "Martin", "Marie"), parent("P2", "Martin", "Marie")]);
+    let parents = aaf(&[
+        parent("P1", "Martin", "Marie"),
+        parent("P2", "Martin", "Marie"),
+    ]);
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, eleves), (PERSREL, parents)]);
     assert!(report.is_clean(), "{report:#?}");
     let found = snapshot.guardian_candidates(&NameQuery::new("Martin", ["Marie"], None));
@@ -329,7 +368,16 @@ async fn a_family_over_two_academies() {
     let (snap14, r14) = import_aaf(
         rennes.clone(),
         &[
-            (ELEVE, aaf(&[pupil("E-R", "Nguyen", "An", "01/01/2012", &["M$10$1$1$1$1"])])),
+            (
+                ELEVE,
+                aaf(&[pupil(
+                    "E-R",
+                    "Nguyen",
+                    "An",
+                    "01/01/2012",
+                    &["M$10$1$1$1$1"],
+                )]),
+            ),
             (PERSREL, aaf(&[parent("M", "Nguyen", "Thi Hông")])),
         ],
     );
@@ -338,7 +386,13 @@ async fn a_family_over_two_academies() {
         &[
             (
                 "ENT_25_Complet_20250905_Eleve_0000.xml",
-                aaf(&[pupil("E-V", "Nguyen", "Binh", "02/02/2009", &["M25$10$1$1$1$1"])]),
+                aaf(&[pupil(
+                    "E-V",
+                    "Nguyen",
+                    "Binh",
+                    "02/02/2009",
+                    &["M25$10$1$1$1$1"],
+                )]),
             ),
             (
                 "ENT_25_Complet_20250905_PersRelEleve_0000.xml",
@@ -376,9 +430,18 @@ fn presumed_birth_dates() {
         pupil("E6", "Diallo", "Sékou", "2012-03-14", &[]),
     ]);
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, eleves)]);
-    let date = |id| snapshot.pupil(&pupil_id(&source, id)).unwrap().unwrap().birth_date;
+    let date = |id| {
+        snapshot
+            .pupil(&pupil_id(&source, id))
+            .unwrap()
+            .unwrap()
+            .birth_date
+    };
     let e1 = date("E1").unwrap();
-    assert_eq!((e1.year(), e1.month(), e1.precision()), (2012, 3, DatePrecision::Month));
+    assert_eq!(
+        (e1.year(), e1.month(), e1.precision()),
+        (2012, 3, DatePrecision::Month)
+    );
     assert!(e1.matches(2012, 3, 27));
     let e2 = date("E2").unwrap();
     assert_eq!((e2.year(), e2.precision()), (2010, DatePrecision::Year));
@@ -387,7 +450,11 @@ fn presumed_birth_dates() {
     assert_eq!(date("E3"), None);
     for id in ["E4", "E5", "E6"] {
         assert_eq!(date(id), None);
-        let issue = one_issue(&report, id, IssueReason::InvalidDate("ENTPersonDateNaissance"));
+        let issue = one_issue(
+            &report,
+            id,
+            IssueReason::InvalidDate("ENTPersonDateNaissance"),
+        );
         assert_eq!(issue.effect, IssueEffect::ValueIgnored);
     }
     assert_eq!(report.issues.len(), 3, "{report:#?}");
@@ -410,7 +477,14 @@ fn malformed_records_are_reported_and_the_rest_imported() {
             ],
         ),
         // No id.
-        add("", &[("sn", &["Sans"]), ("givenName", &["Id"]), ("ENTEleveINE", &["123456789AB"])]),
+        add(
+            "",
+            &[
+                ("sn", &["Sans"]),
+                ("givenName", &["Id"]),
+                ("ENTEleveINE", &["123456789AB"]),
+            ],
+        ),
         // Unknown link code, legal code 3, a short value, and a person listed
         // as legal authority without a legal link.
         add(
@@ -421,7 +495,13 @@ fn malformed_records_are_reported_and_the_rest_imported() {
                 ("ENTEleveStructRattachId", &["0870003F"]),
                 (
                     "ENTElevePersRelEleve",
-                    &["P1$99$1$1$1$1", "P2$10$1$3$1$1", "P1$20$1", "P1$20$1$1$1$1", "P2$10$0$0$0$0"],
+                    &[
+                        "P1$99$1$1$1$1",
+                        "P2$10$1$3$1$1",
+                        "P1$20$1",
+                        "P1$20$1$1$1$1",
+                        "P2$10$0$0$0$0",
+                    ],
                 ),
                 ("ENTEleveAutoriteParentale", &["P1", "P2"]),
             ],
@@ -433,25 +513,46 @@ fn malformed_records_are_reported_and_the_rest_imported() {
             &[
                 ("sn", &["Petit"]),
                 ("givenName", &["Lou"]),
-                ("ENTElevePersRelEleve", &["P1$20$1$1$1$1", "P2$10$1$1$1$1", "P9$90$0$0$0$0"]),
+                (
+                    "ENTElevePersRelEleve",
+                    &["P1$20$1$1$1$1", "P2$10$1$1$1$1", "P9$90$0$0$0$0"],
+                ),
             ],
         ),
         // No family name.
-        add("E5", &[("givenName", &["Solo"]), ("ENTEleveINE", &["123456789AB"])]),
+        add(
+            "E5",
+            &[("givenName", &["Solo"]), ("ENTEleveINE", &["123456789AB"])],
+        ),
         // Join key and id disagree.
-        add("E6", &[("ENTPersonJointure", &["E7"]), ("sn", &["X"]), ("givenName", &["Y"])]),
+        add(
+            "E6",
+            &[
+                ("ENTPersonJointure", &["E7"]),
+                ("sn", &["X"]),
+                ("givenName", &["Y"]),
+            ],
+        ),
         pupil("E8", "Petit", "Zélie", "01/01/2015", &[]),
     ]);
     let parents = aaf(&[
         add(
             "P1",
-            &[("sn", &["Petit"]), ("givenName", &["Paul"]), ("personalTitle", &["Dr"])],
+            &[
+                ("sn", &["Petit"]),
+                ("givenName", &["Paul"]),
+                ("personalTitle", &["Dr"]),
+            ],
         ),
         parent("P2", "Petit", "Inès"),
     ]);
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, eleves), (PERSREL, parents)]);
 
-    let uai = one_issue(&report, "E1", IssueReason::InvalidUai("ENTEleveStructRattachId", IdError::UaiCheckLetter));
+    let uai = one_issue(
+        &report,
+        "E1",
+        IssueReason::InvalidUai("ENTEleveStructRattachId", IdError::UaiCheckLetter),
+    );
     assert_eq!(uai.effect, IssueEffect::ValueIgnored);
     assert_eq!(uai.file, ELEVE);
     one_issue(&report, "E1", IssueReason::InvalidIne("ENTEleveINE"));
@@ -460,25 +561,46 @@ fn malformed_records_are_reported_and_the_rest_imported() {
 
     let missing = issues_with(&report, &IssueReason::MissingId);
     assert_eq!(missing.len(), 1);
-    assert_eq!((missing[0].record_id.as_deref(), missing[0].effect), (None, IssueEffect::RecordSkipped));
+    assert_eq!(
+        (missing[0].record_id.as_deref(), missing[0].effect),
+        (None, IssueEffect::RecordSkipped)
+    );
 
-    for problem in [LinkProblem::UnknownRelationship(99), LinkProblem::Legal, LinkProblem::FieldCount] {
+    for problem in [
+        LinkProblem::UnknownRelationship(99),
+        LinkProblem::Legal,
+        LinkProblem::FieldCount,
+    ] {
         let issue = one_issue(&report, "E3", IssueReason::InvalidLink(problem));
         assert_eq!(issue.effect, IssueEffect::LinkSkipped);
     }
     // P2's only good link has no legal authority.
     one_issue(&report, "E3", IssueReason::AuthorityWithoutLink);
-    assert_eq!(snapshot.pupils_of(&person_id(&source, "P1")).unwrap().len(), 3);
+    assert_eq!(
+        snapshot.pupils_of(&person_id(&source, "P1")).unwrap().len(),
+        3
+    );
 
     one_issue(&report, "E5", IssueReason::MissingAttribute("sn"));
     one_issue(&report, "E6", IssueReason::JoinKeyMismatch);
     one_issue(&report, "P1", IssueReason::UnknownValue("personalTitle"));
-    assert_eq!(snapshot.person(&person_id(&source, "P1")).unwrap().unwrap().civility, None);
+    assert_eq!(
+        snapshot
+            .person(&person_id(&source, "P1"))
+            .unwrap()
+            .unwrap()
+            .civility,
+        None
+    );
 
-    assert!(report.anomalies.contains(&Anomaly::SameLegalRank {
-        pupil: pupil_id(&source, "E4"),
-        rank: LegalRank::First,
-    }), "{:#?}", report.anomalies);
+    assert!(
+        report.anomalies.contains(&Anomaly::SameLegalRank {
+            pupil: pupil_id(&source, "E4"),
+            rank: LegalRank::First,
+        }),
+        "{:#?}",
+        report.anomalies
+    );
     assert!(report.anomalies.contains(&Anomaly::DanglingLink {
         pupil: pupil_id(&source, "E4"),
         person: person_id(&source, "P9"),
@@ -522,9 +644,21 @@ fn malformed_xml_skips_one_record_and_resumes() {
     );
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, latin9(&text))]);
     assert_eq!(snapshot.pupil_count(), 4, "{report:#?}");
-    one_issue(&report, "BAD1", IssueReason::MalformedXml(MalformedXml::EndTagMismatch));
-    one_issue(&report, "BAD2", IssueReason::MalformedXml(MalformedXml::Reference));
-    one_issue(&report, "BAD3", IssueReason::MalformedXml(MalformedXml::Attribute));
+    one_issue(
+        &report,
+        "BAD1",
+        IssueReason::MalformedXml(MalformedXml::EndTagMismatch),
+    );
+    one_issue(
+        &report,
+        "BAD2",
+        IssueReason::MalformedXml(MalformedXml::Reference),
+    );
+    one_issue(
+        &report,
+        "BAD3",
+        IssueReason::MalformedXml(MalformedXml::Attribute),
+    );
     assert_eq!(report.issues.len(), 3, "{report:#?}");
     assert!(report.files[0].complete);
     assert_eq!(report.files[0].counts.skipped, 3);
@@ -541,7 +675,10 @@ fn unreadable_rest_of_file_keeps_what_was_read() {
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, latin9(&text))]);
     assert_eq!(snapshot.pupil_count(), 2);
     assert_eq!(report.issues.len(), 1, "{report:#?}");
-    assert_eq!(report.issues[0].reason, IssueReason::Unreadable(Unreadable::Syntax));
+    assert_eq!(
+        report.issues[0].reason,
+        IssueReason::Unreadable(Unreadable::Syntax)
+    );
     assert_eq!(report.issues[0].effect, IssueEffect::RestOfFileSkipped);
     assert!(!report.files[0].complete);
 
@@ -550,13 +687,20 @@ fn unreadable_rest_of_file_keeps_what_was_read() {
     text.push_str(&pupil("E1", "Blanc", "Eva", "01/02/2013", &[]));
     let (snapshot, report) = import_aaf(source.clone(), &[(ELEVE, text.clone().into_bytes())]);
     assert_eq!(snapshot.pupil_count(), 1);
-    assert_eq!(report.issues[0].reason, IssueReason::Unreadable(Unreadable::Truncated));
+    assert_eq!(
+        report.issues[0].reason,
+        IssueReason::Unreadable(Unreadable::Truncated)
+    );
 
     // Cut inside a record: that record is reported.
     text.push_str("<addRequest><identifier><id>E2</id></identifier><attributes>");
     let (snapshot, report) = import_aaf(source, &[(ELEVE, text.into_bytes())]);
     assert_eq!(snapshot.pupil_count(), 1);
-    one_issue(&report, "E2", IssueReason::MalformedXml(MalformedXml::UnexpectedEof));
+    one_issue(
+        &report,
+        "E2",
+        IssueReason::MalformedXml(MalformedXml::UnexpectedEof),
+    );
 }
 
 #[test]
@@ -569,10 +713,19 @@ fn oversized_values_and_records_are_skipped_in_bounded_memory() {
         pupil("E1", "Vidal", "Rémi", "01/02/2013", &[]),
         pupil("BIG", &huge, "Rémi", "01/02/2013", &[]),
         pupil("E2", "Vidal", "Lou", "01/02/2013", &[]),
-        add("MANY", &[("sn", &["Vidal"]), ("givenName", &["Max"]), ("ENTElevePersRelEleve", &many)]),
+        add(
+            "MANY",
+            &[
+                ("sn", &["Vidal"]),
+                ("givenName", &["Max"]),
+                ("ENTElevePersRelEleve", &many),
+            ],
+        ),
         pupil("E3", "Vidal", "Ada", "01/02/2013", &[]),
     ]);
-    let options = ImportOptions::new().max_value_len(64 * 1024).max_record_len(64 * 1024);
+    let options = ImportOptions::new()
+        .max_value_len(64 * 1024)
+        .max_record_len(64 * 1024);
     let mut import = Import::full(source.clone()).options(options);
     import.aaf(ELEVE, eleves.as_slice()).unwrap();
     let (snapshot, report) = import.finish();
@@ -596,7 +749,10 @@ fn deltas_apply_add_modify_delete_in_file_order() {
                     pupil("E2", "Garcia", "Hugo", "01/02/2011", &["P1$10$1$1$1$1"]),
                 ]),
             ),
-            (PERSREL, aaf(&[parent("P1", "Garcia", "Ana"), parent("P2", "Lopez", "Luis")])),
+            (
+                PERSREL,
+                aaf(&[parent("P1", "Garcia", "Ana"), parent("P2", "Lopez", "Luis")]),
+            ),
         ],
     );
     assert!(report.is_clean(), "{report:#?}");
@@ -607,10 +763,20 @@ fn deltas_apply_add_modify_delete_in_file_order() {
         request(
             "modify",
             "E3",
-            &[("givenName", &["Léon"]), ("ENTElevePersRelEleve", &["P1$10$1$1$1$1", "P2$20$1$2$1$1"])],
+            &[
+                ("givenName", &["Léon"]),
+                ("ENTElevePersRelEleve", &["P1$10$1$1$1$1", "P2$20$1$2$1$1"]),
+            ],
         ),
         // sn changes; the other attributes are kept.
-        request("modify", "E1", &[("sn", &["Garcia-Lopez"]), ("ENTPersonNomPatro", &["Garcia"])]),
+        request(
+            "modify",
+            "E1",
+            &[
+                ("sn", &["Garcia-Lopez"]),
+                ("ENTPersonNomPatro", &["Garcia"]),
+            ],
+        ),
         request("delete", "E2", &[]),
         // Added then deleted in the same delta: gone.
         pupil("E4", "Tmp", "Tmp", "01/01/2010", &[]),
@@ -618,15 +784,29 @@ fn deltas_apply_add_modify_delete_in_file_order() {
         // Deleted then added again: there.
         request("delete", "E1", &[]),
         pupil("E1", "Garcia", "Inès", "01/02/2013", &["P1$10$1$1$1$1"]),
-        request("modify", "E1", &[("ENTPersonDateNaissance", &["02/02/2013"])]),
+        request(
+            "modify",
+            "E1",
+            &[("ENTPersonDateNaissance", &["02/02/2013"])],
+        ),
         // Unknown records.
         request("modify", "E9", &[("sn", &["X"])]),
         request("delete", "E9", &[]),
     ]);
     let persons_delta = aaf(&[request("modify", "P2", &[("mobile", &["0600000000"])])]);
     let mut import = Import::delta(&full);
-    import.aaf("ENT_14_Delta_20250906_Eleve_0000.xml", eleves_delta.as_slice()).unwrap();
-    import.aaf("ENT_14_Delta_20250906_PersRelEleve_0000.xml", persons_delta.as_slice()).unwrap();
+    import
+        .aaf(
+            "ENT_14_Delta_20250906_Eleve_0000.xml",
+            eleves_delta.as_slice(),
+        )
+        .unwrap();
+    import
+        .aaf(
+            "ENT_14_Delta_20250906_PersRelEleve_0000.xml",
+            persons_delta.as_slice(),
+        )
+        .unwrap();
     let (snapshot, report) = import.finish();
 
     let get = |id| snapshot.pupil(&pupil_id(&source, id)).unwrap();
@@ -649,7 +829,11 @@ fn deltas_apply_add_modify_delete_in_file_order() {
     of_p1.extend(links.iter().map(|l| l.pupil.id.local()));
     assert_eq!(of_p1, ["E1", "E3"]);
 
-    assert_eq!(issues_with(&report, &IssueReason::UnknownRecord).len(), 2, "{report:#?}");
+    assert_eq!(
+        issues_with(&report, &IssueReason::UnknownRecord).len(),
+        2,
+        "{report:#?}"
+    );
     assert_eq!(report.issues.len(), 2, "{report:#?}");
     let counts = report.files[0].counts;
     assert_eq!((counts.added, counts.modified, counts.deleted), (3, 3, 3));
@@ -658,17 +842,32 @@ fn deltas_apply_add_modify_delete_in_file_order() {
     // the birth name followed sn: it still does.
     let delta = aaf(&[request("modify", "E3", &[("sn", &["Garcia-Martin"])])]);
     let mut import = Import::delta(&snapshot);
-    import.aaf("ENT_14_Delta_Eleve.xml", delta.as_slice()).unwrap();
+    import
+        .aaf("ENT_14_Delta_Eleve.xml", delta.as_slice())
+        .unwrap();
     let (after, report) = import.finish();
     assert!(report.is_clean(), "{report:#?}");
     let e3 = after.pupil(&pupil_id(&source, "E3")).unwrap().unwrap();
-    assert_eq!((e3.birth_name.as_str(), e3.usage_name.as_deref()), ("Garcia-Martin", None));
-    assert_eq!(after.pupils_of(&person_id(&source, "P2")).unwrap().len(), 1, "links kept");
+    assert_eq!(
+        (e3.birth_name.as_str(), e3.usage_name.as_deref()),
+        ("Garcia-Martin", None)
+    );
+    assert_eq!(
+        after.pupils_of(&person_id(&source, "P2")).unwrap().len(),
+        1,
+        "links kept"
+    );
 
     // The same delta as a full export reports the duplicate id.
-    let twice = aaf(&[pupil("E1", "A", "B", "", &[]), pupil("E1", "A", "C", "", &[])]);
+    let twice = aaf(&[
+        pupil("E1", "A", "B", "", &[]),
+        pupil("E1", "A", "C", "", &[]),
+    ]);
     let (_, report) = import_aaf(source.clone(), &[(ELEVE, twice.clone())]);
-    assert_eq!(one_issue(&report, "E1", IssueReason::DuplicateId).effect, IssueEffect::RecordReplaced);
+    assert_eq!(
+        one_issue(&report, "E1", IssueReason::DuplicateId).effect,
+        IssueEffect::RecordReplaced
+    );
     let mut import = Import::with_builder(
         educonnect_core::directory::DirectoryBuilder::new(source),
         ImportMode::Delta,
@@ -681,7 +880,7 @@ fn deltas_apply_add_modify_delete_in_file_order() {
 fn record_kinds_and_schools() {
     let source = aaf14();
     // Kinds told by categoriePersonne, by the file name, or ignored.
-    let mixed = format!(
+    let mixed = String::from(
         "<ficAlimMENESR>\
          <addRequest><operationalAttributes><attr name='categoriePersonne'><value>PersRelEleve</value></attr></operationalAttributes>\
          <identifier><id>P1</id></identifier><attributes><attr name='sn'><value>Hoarau</value></attr>\
@@ -689,15 +888,30 @@ fn record_kinds_and_schools() {
          <addRequest><operationalAttributes><attr name='categoriePersonne'><value>PersEducNat</value></attr></operationalAttributes>\
          <identifier><id>T1</id></identifier><attributes><attr name='sn'><value>Prof</value></attr></attributes></addRequest>\
          <addRequest><identifier><id>Q1</id></identifier><attributes><attr name='sn'><value>Who</value></attr></attributes></addRequest>\
-         </ficAlimMENESR>"
+         </ficAlimMENESR>",
     );
     let schools = aaf(&[
-        add("S1", &[("ENTStructureUAI", &["0870003F"]), ("ENTStructureNomCourant", &["Lycée Gay-Lussac"])]),
-        add("S2", &[("ENTStructureUAI", &["0870003G"]), ("ENTStructureNomCourant", &["Faux"])]),
+        add(
+            "S1",
+            &[
+                ("ENTStructureUAI", &["0870003F"]),
+                ("ENTStructureNomCourant", &["Lycée Gay-Lussac"]),
+            ],
+        ),
+        add(
+            "S2",
+            &[
+                ("ENTStructureUAI", &["0870003G"]),
+                ("ENTStructureNomCourant", &["Faux"]),
+            ],
+        ),
     ]);
     let (snapshot, report) = import_aaf(
         source.clone(),
-        &[("mixed.xml", mixed.into_bytes()), ("ENT_14_Complet_EtabEducNat_0000.xml", schools)],
+        &[
+            ("mixed.xml", mixed.into_bytes()),
+            ("ENT_14_Complet_EtabEducNat_0000.xml", schools),
+        ],
     );
     assert_eq!(snapshot.person_count(), 1);
     assert_eq!(report.files[0].counts.ignored, 1);
@@ -705,7 +919,11 @@ fn record_kinds_and_schools() {
     let uai = Uai::parse("0870003F").unwrap();
     assert_eq!(snapshot.school(&uai).unwrap().name, "Lycée Gay-Lussac");
     assert_eq!(snapshot.school_count(), 1);
-    one_issue(&report, "S2", IssueReason::InvalidUai("ENTStructureUAI", IdError::UaiCheckLetter));
+    one_issue(
+        &report,
+        "S2",
+        IssueReason::InvalidUai("ENTStructureUAI", IdError::UaiCheckLetter),
+    );
 }
 
 #[test]
@@ -718,11 +936,20 @@ fn a_siecle_file_given_as_aaf_is_refused_whole() {
 
 #[test]
 fn too_many_issues_are_counted() {
-    let requests: Vec<String> = (0..50).map(|i| add(&format!("E{i}"), &[("givenName", &["x"])])).collect();
+    let requests: Vec<String> = (0..50)
+        .map(|i| add(&format!("E{i}"), &[("givenName", &["x"])]))
+        .collect();
     let mut import = Import::full(aaf14()).options(ImportOptions::new().max_issues(10));
     import.aaf(ELEVE, aaf(&requests).as_slice()).unwrap();
     let report = import.report();
-    assert_eq!((report.issues.len(), report.issues_omitted, report.issue_count()), (10, 40, 50));
+    assert_eq!(
+        (
+            report.issues.len(),
+            report.issues_omitted,
+            report.issue_count()
+        ),
+        (10, 40, 50)
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -839,13 +1066,23 @@ fn siecle_source() -> SourceId {
 fn siecle_exports() {
     let source = siecle_source();
     let mut import = Import::full(source.clone());
-    import.siecle("ElevesSansAdresses.xml", siecle_eleves().as_slice()).unwrap();
-    import.siecle("ResponsablesAvecAdresses.xml", siecle_responsables().as_slice()).unwrap();
+    import
+        .siecle("ElevesSansAdresses.xml", siecle_eleves().as_slice())
+        .unwrap();
+    import
+        .siecle(
+            "ResponsablesAvecAdresses.xml",
+            siecle_responsables().as_slice(),
+        )
+        .unwrap();
     let (snapshot, report) = import.finish();
 
     assert_eq!(report.files[0].format, Some(ExportFormat::SiecleEleves));
     assert_eq!(report.files[0].encoding, "windows-1252");
-    assert_eq!(report.files[1].format, Some(ExportFormat::SiecleResponsables));
+    assert_eq!(
+        report.files[1].format,
+        Some(ExportFormat::SiecleResponsables)
+    );
     assert_eq!(report.files[1].encoding, "ISO-8859-15");
     assert_eq!(snapshot.pupil_count(), 3);
     assert_eq!(snapshot.person_count(), 3);
@@ -866,7 +1103,10 @@ fn siecle_exports() {
     assert_eq!(issues_with(&report, &IssueReason::MissingId).len(), 1);
     one_issue(&report, "9999", IssueReason::UnknownRecord);
 
-    let mother = snapshot.person(&person_id(&source, "2001")).unwrap().unwrap();
+    let mother = snapshot
+        .person(&person_id(&source, "2001"))
+        .unwrap()
+        .unwrap();
     assert_eq!(mother.birth_name, "MOREAU");
     assert_eq!(mother.usage_name.as_deref(), Some("DUPONT"));
     assert_eq!(mother.given_names, ["Cœline"]);
@@ -878,8 +1118,16 @@ fn siecle_exports() {
     assert_eq!(link.legal, Some(LegalRank::First));
     assert!(link.financial && link.contact && !link.payment);
 
-    one_issue(&report, "1003/2003", IssueReason::InvalidLink(LinkProblem::UnknownRelationship(2)));
-    one_issue(&report, "1003/2002", IssueReason::InvalidLink(LinkProblem::Legal));
+    one_issue(
+        &report,
+        "1003/2003",
+        IssueReason::InvalidLink(LinkProblem::UnknownRelationship(2)),
+    );
+    one_issue(
+        &report,
+        "1003/2002",
+        IssueReason::InvalidLink(LinkProblem::Legal),
+    );
     assert!(report.anomalies.contains(&Anomaly::SameLegalRank {
         pupil: pupil_id(&source, "1002"),
         rank: LegalRank::First,
@@ -902,10 +1150,16 @@ fn siecle_malformed_element_resumes_at_the_next() {
         </RESPONSABLES></DONNEES></BEE_RESPONSABLES>";
     let source = siecle_source();
     let mut import = Import::full(source.clone());
-    import.siecle("ResponsablesAvecAdresses.xml", text.as_bytes()).unwrap();
+    import
+        .siecle("ResponsablesAvecAdresses.xml", text.as_bytes())
+        .unwrap();
     let (snapshot, report) = import.finish();
     assert_eq!(snapshot.person_count(), 1);
-    one_issue(&report, "1", IssueReason::MalformedXml(MalformedXml::EndTagMismatch));
+    one_issue(
+        &report,
+        "1",
+        IssueReason::MalformedXml(MalformedXml::EndTagMismatch),
+    );
     assert_eq!(report.files[0].counts.links, 1);
     // The link to pupil 9 survived the resync; pupil 9 is not there.
     assert_eq!(report.anomalies.len(), 1);
@@ -915,7 +1169,10 @@ fn siecle_malformed_element_resumes_at_the_next() {
 #[test]
 fn sniffing_formats() {
     assert_eq!(sniff(aaf(&[]).as_slice()).unwrap(), Some(ExportFormat::Aaf));
-    assert_eq!(sniff(siecle_eleves().as_slice()).unwrap(), Some(ExportFormat::SiecleEleves));
+    assert_eq!(
+        sniff(siecle_eleves().as_slice()).unwrap(),
+        Some(ExportFormat::SiecleEleves)
+    );
     assert_eq!(
         sniff(siecle_responsables().as_slice()).unwrap(),
         Some(ExportFormat::SiecleResponsables)
@@ -939,5 +1196,8 @@ fn files_from_disk() {
     let report = import.report();
     assert_eq!(report.files.len(), 2);
     assert!(!report.files[1].complete);
-    assert_eq!(educonnect_core::directory::import::academy_from_file_name(eleves.to_str().unwrap()), Some("14"));
+    assert_eq!(
+        educonnect_core::directory::import::academy_from_file_name(eleves.to_str().unwrap()),
+        Some("14")
+    );
 }

@@ -283,12 +283,7 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
             Read::Done => apply(ctx, &request, hint),
             Read::Bad(reason) => {
                 let position = cursor.position();
-                ctx.issue(
-                    request.id(),
-                    position,
-                    reason,
-                    IssueEffect::RecordSkipped,
-                );
+                ctx.issue(request.id(), position, reason, IssueEffect::RecordSkipped);
                 match cursor.resync(&RECORDS) {
                     Ok(Some(i)) => pending = Some(OPS[i]),
                     Ok(None) => {
@@ -427,12 +422,11 @@ fn read_request<R: BufRead>(
                     }
                 }
                 5 => {
-                    if let (Some(start), Some(Some(field))) = (value.take(), attr) {
-                        if request.fields.value_len(start) > max_value
-                            || request.fields.end_value(field, start) > max_record
-                        {
-                            return Read::Bad(IssueReason::TooLarge);
-                        }
+                    if let (Some(start), Some(Some(field))) = (value.take(), attr)
+                        && (request.fields.value_len(start) > max_value
+                            || request.fields.end_value(field, start) > max_record)
+                    {
+                        return Read::Bad(IssueReason::TooLarge);
                     }
                 }
                 _ => {}
@@ -755,16 +749,13 @@ fn school_of(ctx: &mut Context<'_>, request: &Request) -> Option<Uai> {
 
 /// One `ENTElevePersRelEleve` value:
 /// `<personId>$<link code>$<financial>$<legal>$<contact>$<payment>`.
-fn parse_link(
-    value: &str,
-    pupil: &PupilId,
-) -> Result<Link, LinkProblem> {
+fn parse_link(value: &str, pupil: &PupilId) -> Result<Link, LinkProblem> {
     let parts: Vec<&str> = value.split('$').collect();
     let [person, code, financial, legal, contact, payment] = parts[..] else {
         return Err(LinkProblem::FieldCount);
     };
-    let person = PersonId::new(pupil.source().clone(), person.trim())
-        .map_err(|_| LinkProblem::Person)?;
+    let person =
+        PersonId::new(pupil.source().clone(), person.trim()).map_err(|_| LinkProblem::Person)?;
     let code = fields::code(code.trim()).ok_or(LinkProblem::RelationshipCode)?;
     let relationship = u8::try_from(code)
         .ok()
@@ -901,7 +892,9 @@ fn apply_person(ctx: &mut Context<'_>, request: &Request, id: PersonId) {
         if fields.is_given(field) {
             person.phones.retain(|p| p.kind != kind);
             for number in fields.all(field).filter(|v| !v.is_empty()) {
-                person.phones.push(crate::directory::Phone::new(kind, number));
+                person
+                    .phones
+                    .push(crate::directory::Phone::new(kind, number));
             }
         }
     }
@@ -1031,7 +1024,10 @@ mod tests {
         assert_eq!(link.legal, Some(LegalRank::First));
         assert!(link.financial && !link.contact && link.payment);
         let legacy = parse_link("P2$1$0$2$1$0", &pupil).unwrap();
-        assert_eq!(legacy.relationship, RelationshipCode::legacy_aaf(1).unwrap());
+        assert_eq!(
+            legacy.relationship,
+            RelationshipCode::legacy_aaf(1).unwrap()
+        );
         assert_eq!(
             legacy.relationship.relationship(),
             crate::directory::Relationship::Father

@@ -64,7 +64,6 @@ impl Fields {
         self.size
     }
 
-
     /// Marks `field` given, with or without values.
     pub(super) fn mark_given(&mut self, field: u8) {
         self.given |= 1 << field;
@@ -153,12 +152,24 @@ mod tests {
         assert_eq!((d.year(), d.month(), d.day()), (2012, 3, 14));
         assert_eq!(d.precision(), DatePrecision::Day);
         let d = french_date("00/03/2012").unwrap();
-        assert_eq!((d.year(), d.month(), d.precision()), (2012, 3, DatePrecision::Month));
+        assert_eq!(
+            (d.year(), d.month(), d.precision()),
+            (2012, 3, DatePrecision::Month)
+        );
         let d = french_date("00/00/1975").unwrap();
         assert_eq!((d.year(), d.precision()), (1975, DatePrecision::Year));
         for bad in [
-            "", "2012-03-14", "14/3/2012", "31/02/2012", "14/13/2012", "14/00/2012",
-            "14/03/12", "14-03-2012", "aa/03/2012", "00/00/0000", " 14/03/2012",
+            "",
+            "2012-03-14",
+            "14/3/2012",
+            "31/02/2012",
+            "14/13/2012",
+            "14/00/2012",
+            "14/03/12",
+            "14-03-2012",
+            "aa/03/2012",
+            "00/00/0000",
+            " 14/03/2012",
         ] {
             assert!(french_date(bad).is_none(), "{bad}");
         }
@@ -183,10 +194,10 @@ mod tests {
         f.text_mut().push_str("  Hélène ");
         f.end_value(3, s);
         let s = f.start_value();
-        f.text_mut().push_str("x");
+        f.text_mut().push('x');
         f.end_value(4, s);
         let s = f.start_value();
-        f.text_mut().push_str("y");
+        f.text_mut().push('y');
         f.end_value(3, s);
         assert_eq!(f.all(3).collect::<Vec<_>>(), ["Hélène", "y"]);
         assert_eq!(f.first(4), (Some("x"), false));

@@ -116,7 +116,10 @@ struct Element {
 
 impl Element {
     fn id(&self) -> Option<&str> {
-        self.id.as_deref().map(str::trim).filter(|id| !id.is_empty())
+        self.id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
     }
 }
 
@@ -199,9 +202,8 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
                         let descend = match depth {
                             2 => name == b"DONNEES",
                             3 => {
-                                container = specs
-                                    .iter()
-                                    .position(|s| s.container.last() == Some(&name));
+                                container =
+                                    specs.iter().position(|s| s.container.last() == Some(&name));
                                 container.is_some()
                             }
                             _ => false,
@@ -312,12 +314,7 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
             Read::Done => apply(ctx, &element, school),
             Read::Bad(reason) => {
                 let position = cursor.position();
-                ctx.issue(
-                    element.id(),
-                    position,
-                    reason,
-                    IssueEffect::RecordSkipped,
-                );
+                ctx.issue(element.id(), position, reason, IssueEffect::RecordSkipped);
                 match cursor.resync(specs) {
                     Ok(Some(i)) => {
                         container = Some(i);
@@ -371,7 +368,8 @@ fn read_element<R: BufRead>(
         match item {
             Item::Start { depth } => {
                 let name = cursor.name();
-                let wrapper = element.record == Record::Classes && depth == 5 && name == b"STRUCTURE";
+                let wrapper =
+                    element.record == Record::Classes && depth == 5 && name == b"STRUCTURE";
                 if wrapper {
                     continue;
                 }
@@ -395,12 +393,11 @@ fn read_element<R: BufRead>(
                 }
             }
             Item::Text => {
-                if value.is_some() {
-                    if xml::decode_into(encoding, cursor.text(), element.fields.text_mut())
+                if value.is_some()
+                    && xml::decode_into(encoding, cursor.text(), element.fields.text_mut())
                         .is_none()
-                    {
-                        return Read::Bad(IssueReason::InvalidText);
-                    }
+                {
+                    return Read::Bad(IssueReason::InvalidText);
                 }
             }
             Item::Char(c) => {
@@ -467,7 +464,10 @@ fn apply(ctx: &mut Context<'_>, element: &Element, school: Option<Uai>) {
                 return skip(ctx, IssueReason::InvalidId);
             };
             let Some(family) = single(ctx, element, f::FAMILY) else {
-                return skip(ctx, IssueReason::MissingAttribute(NAMES[f::FAMILY as usize]));
+                return skip(
+                    ctx,
+                    IssueReason::MissingAttribute(NAMES[f::FAMILY as usize]),
+                );
             };
             let Some(given) = single(ctx, element, f::GIVEN) else {
                 return skip(ctx, IssueReason::MissingAttribute(NAMES[f::GIVEN as usize]));
@@ -538,7 +538,10 @@ fn apply(ctx: &mut Context<'_>, element: &Element, school: Option<Uai>) {
                 return skip(ctx, IssueReason::InvalidId);
             };
             let Some(family) = single(ctx, element, f::FAMILY) else {
-                return skip(ctx, IssueReason::MissingAttribute(NAMES[f::FAMILY as usize]));
+                return skip(
+                    ctx,
+                    IssueReason::MissingAttribute(NAMES[f::FAMILY as usize]),
+                );
             };
             let Some(given) = single(ctx, element, f::GIVEN) else {
                 return skip(ctx, IssueReason::MissingAttribute(NAMES[f::GIVEN as usize]));

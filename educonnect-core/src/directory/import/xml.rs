@@ -354,7 +354,9 @@ impl<R: BufRead> Cursor<R> {
         let event = match self.reader.read_event_into(&mut self.buf) {
             Ok(event) => event,
             Err(quick_xml::Error::Io(e)) => {
-                let too_large = e.get_ref().is_some_and(|inner| inner.is::<TooLargeMarker>());
+                let too_large = e
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<TooLargeMarker>());
                 return Raw::Fatal(if too_large {
                     Fatal::Unreadable(Unreadable::TooLarge)
                 } else {
@@ -364,7 +366,9 @@ impl<R: BufRead> Cursor<R> {
             Err(quick_xml::Error::Syntax(_)) => {
                 return Raw::Fatal(Fatal::Unreadable(Unreadable::Syntax));
             }
-            Err(quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::UnclosedReference)) => {
+            Err(quick_xml::Error::IllFormed(
+                quick_xml::errors::IllFormedError::UnclosedReference,
+            )) => {
                 return Raw::Item(Item::Problem(MalformedXml::Reference));
             }
             Err(_) => return Raw::Item(Item::Problem(MalformedXml::IllFormed)),
