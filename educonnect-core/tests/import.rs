@@ -1201,3 +1201,38 @@ fn files_from_disk() {
         Some("14")
     );
 }
+
+#[test]
+fn runaway_markup_is_skipped_and_reading_resumes() {
+    let source = aaf14();
+    let x = "x".repeat(300 * 1024);
+    let text = format!(
+        "<ficAlimMENESR>{}\
+         <addRequest><identifier><id>E2</id></identifier><attributes><attr name=\"{x}\"><value>v</value></attr></attributes></addRequest>\
+         {}\
+         <addRequest{x}><identifier><id>E4</id></identifier></addRequest>\
+         {}\
+         <!-- {x} -->\
+         {}</ficAlimMENESR>",
+        pupil("E1", "Roy", "Al", "01/01/2012", &[]),
+        pupil("E3", "Roy", "Bo", "01/01/2012", &[]),
+        pupil("E5", "Roy", "Cy", "01/01/2012", &[]),
+        pupil("E6", "Roy", "Di", "01/01/2012", &[]),
+    );
+    let mut import =
+        Import::full(source.clone()).options(ImportOptions::new().max_value_len(64 * 1024));
+    import.aaf(ELEVE, text.as_bytes()).unwrap();
+    let (snapshot, report) = import.finish();
+    let mut ids: Vec<String> = ["E1", "E2", "E3", "E4", "E5", "E6"]
+        .into_iter()
+        .filter(|id| snapshot.pupil(&pupil_id(&source, id)).unwrap().is_some())
+        .map(String::from)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["E1", "E3", "E5", "E6"], "{report:#?}");
+    let too_large = issues_with(&report, &IssueReason::TooLarge);
+    assert_eq!(too_large.len(), 2, "{report:#?}");
+    assert_eq!(too_large[0].record_id.as_deref(), Some("E2"));
+    assert_eq!(report.issues.len(), 2, "{report:#?}");
+    assert!(report.files[0].complete);
+}

@@ -211,61 +211,62 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
         fields: Fields::new(),
     };
     let mut pending: Option<Op> = None;
-    loop {
+    'records: loop {
+        // What to do with an item outside a request: `None` to read on,
+        // `Some(reason)` to report it and resynchronize.
         let op = match pending.take() {
             Some(op) => op,
-            None => {
+            None => 'found: {
                 let item = match cursor.next() {
                     Ok(item) => item,
                     Err(fatal) => return ctx.fatal(fatal, cursor.position()),
                 };
-                if cursor.overflowed() && !matches!(item, Item::Start { depth: 2 }) {
-                    continue;
-                }
-                match item {
+                let overflowed = cursor.overflowed();
+                let problem = match item {
+                    Item::Start { depth } if overflowed => {
+                        // A start tag too large to read: a record if at
+                        // the top, in any case something to skip.
+                        if depth == 2 {
+                            ctx.file.counts.records += 1;
+                        }
+                        IssueReason::TooLarge
+                    }
                     Item::Start { depth } => {
                         match RECORDS.iter().position(|r| r.name == cursor.name()) {
-                            Some(i) if depth == 2 => OPS[i],
-                            _ => {
-                                // Not a request: ignored, with what it holds.
-                                if let Ok(Some(Item::Problem(p))) = cursor.skip_element(depth) {
-                                    let position = cursor.position();
-                                    ctx.issue(
-                                        None,
-                                        position,
-                                        IssueReason::MalformedXml(p),
-                                        IssueEffect::RecordSkipped,
-                                    );
-                                }
-                                continue;
-                            }
+                            Some(i) if depth == 2 => break 'found OPS[i],
+                            // Not a request: ignored, with what it holds.
+                            _ => match cursor.skip_element(depth) {
+                                Ok(None) => continue 'records,
+                                Ok(Some(Item::Problem(p))) => IssueReason::MalformedXml(p),
+                                Ok(Some(_)) => IssueReason::Unreadable(Unreadable::Truncated),
+                                Err(fatal) => return ctx.fatal(fatal, cursor.position()),
+                            },
                         }
                     }
                     Item::End { depth: 1 } => {
                         ctx.file.complete = true;
                         return Ok(());
                     }
-                    Item::Eof => {
-                        let position = cursor.position();
-                        ctx.issue(
-                            None,
-                            position,
-                            IssueReason::Unreadable(Unreadable::Truncated),
-                            IssueEffect::RestOfFileSkipped,
-                        );
+                    Item::Eof => IssueReason::Unreadable(Unreadable::Truncated),
+                    Item::Problem(p) => IssueReason::MalformedXml(p),
+                    Item::End { .. } | Item::Text | Item::Char(_) => continue 'records,
+                };
+                let position = cursor.position();
+                if problem == IssueReason::Unreadable(Unreadable::Truncated) {
+                    ctx.issue(None, position, problem, IssueEffect::RestOfFileSkipped);
+                    return Ok(());
+                }
+                ctx.issue(None, position, problem, IssueEffect::RecordSkipped);
+                match cursor.resync(&RECORDS) {
+                    Ok(Some(i)) => {
+                        pending = Some(OPS[i]);
+                        continue 'records;
+                    }
+                    Ok(None) => {
+                        ctx.file.complete = true;
                         return Ok(());
                     }
-                    Item::Problem(p) => {
-                        let position = cursor.position();
-                        ctx.issue(
-                            None,
-                            position,
-                            IssueReason::MalformedXml(p),
-                            IssueEffect::RecordSkipped,
-                        );
-                        continue;
-                    }
-                    Item::End { .. } | Item::Text | Item::Char(_) => continue,
+                    Err(fatal) => return ctx.fatal(fatal, cursor.position()),
                 }
             }
         };
@@ -274,11 +275,7 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
         request.position = cursor.position();
         request.id.clear();
         request.fields.clear();
-        let outcome = if cursor.overflowed() {
-            Read::Bad(IssueReason::TooLarge)
-        } else {
-            read_request(&mut cursor, &mut request, ctx)
-        };
+        let outcome = read_request(&mut cursor, &mut request, ctx);
         match outcome {
             Read::Done => apply(ctx, &request, hint),
             Read::Bad(reason) => {

@@ -187,70 +187,44 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
     // The container open at depth 3, as an index in `specs`.
     let mut container: Option<usize> = None;
     let mut pending: Option<usize> = None;
-    loop {
+    'records: loop {
         let spec = match pending.take() {
             Some(i) => i,
-            None => {
+            None => 'found: {
                 let item = match cursor.next() {
                     Ok(item) => item,
                     Err(fatal) => return ctx.fatal(fatal, cursor.position()),
                 };
                 let overflowed = cursor.overflowed();
-                match item {
+                let problem = match item {
                     Item::Start { depth } => {
                         let name = cursor.name();
-                        let descend = match depth {
-                            2 => name == b"DONNEES",
-                            3 => {
-                                container =
-                                    specs.iter().position(|s| s.container.last() == Some(&name));
-                                container.is_some()
-                            }
-                            _ => false,
-                        };
-                        if descend {
-                            continue;
-                        }
+                        let descend = !overflowed
+                            && match depth {
+                                2 => name == b"DONNEES",
+                                3 => {
+                                    container = specs
+                                        .iter()
+                                        .position(|s| s.container.last() == Some(&name));
+                                    container.is_some()
+                                }
+                                _ => false,
+                            };
                         match container {
-                            Some(i) if depth == 4 && specs[i].name == name => {
-                                if overflowed {
-                                    let position = cursor.position();
-                                    ctx.file.counts.records += 1;
-                                    ctx.issue(
-                                        None,
-                                        position,
-                                        IssueReason::TooLarge,
-                                        IssueEffect::RecordSkipped,
-                                    );
-                                    match cursor.resync(specs) {
-                                        Ok(Some(i)) => {
-                                            container = Some(i);
-                                            pending = Some(i);
-                                        }
-                                        Ok(None) => {
-                                            ctx.file.complete = true;
-                                            return Ok(());
-                                        }
-                                        Err(fatal) => {
-                                            return ctx.fatal(fatal, cursor.position());
-                                        }
-                                    }
-                                    continue;
-                                }
-                                i
+                            _ if descend => continue 'records,
+                            Some(_) if overflowed && depth == 4 => {
+                                ctx.file.counts.records += 1;
+                                IssueReason::TooLarge
                             }
-                            _ => {
-                                if let Ok(Some(Item::Problem(p))) = cursor.skip_element(depth) {
-                                    let position = cursor.position();
-                                    ctx.issue(
-                                        None,
-                                        position,
-                                        IssueReason::MalformedXml(p),
-                                        IssueEffect::RecordSkipped,
-                                    );
-                                }
-                                continue;
-                            }
+                            _ if overflowed => IssueReason::TooLarge,
+                            Some(i) if depth == 4 && specs[i].name == name => break 'found i,
+                            // Not a record: ignored, with what it holds.
+                            _ => match cursor.skip_element(depth) {
+                                Ok(None) => continue 'records,
+                                Ok(Some(Item::Problem(p))) => IssueReason::MalformedXml(p),
+                                Ok(Some(_)) => IssueReason::Unreadable(Unreadable::Truncated),
+                                Err(fatal) => return ctx.fatal(fatal, cursor.position()),
+                            },
                         }
                     }
                     Item::End { depth: 1 } => {
@@ -259,29 +233,29 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
                     }
                     Item::End { depth: 3 } => {
                         container = None;
-                        continue;
+                        continue 'records;
                     }
-                    Item::Eof => {
-                        let position = cursor.position();
-                        ctx.issue(
-                            None,
-                            position,
-                            IssueReason::Unreadable(Unreadable::Truncated),
-                            IssueEffect::RestOfFileSkipped,
-                        );
+                    Item::Eof => IssueReason::Unreadable(Unreadable::Truncated),
+                    Item::Problem(p) => IssueReason::MalformedXml(p),
+                    Item::End { .. } | Item::Text | Item::Char(_) => continue 'records,
+                };
+                let position = cursor.position();
+                if problem == IssueReason::Unreadable(Unreadable::Truncated) {
+                    ctx.issue(None, position, problem, IssueEffect::RestOfFileSkipped);
+                    return Ok(());
+                }
+                ctx.issue(None, position, problem, IssueEffect::RecordSkipped);
+                match cursor.resync(specs) {
+                    Ok(Some(i)) => {
+                        container = Some(i);
+                        pending = Some(i);
+                        continue 'records;
+                    }
+                    Ok(None) => {
+                        ctx.file.complete = true;
                         return Ok(());
                     }
-                    Item::Problem(p) => {
-                        let position = cursor.position();
-                        ctx.issue(
-                            None,
-                            position,
-                            IssueReason::MalformedXml(p),
-                            IssueEffect::RecordSkipped,
-                        );
-                        continue;
-                    }
-                    Item::End { .. } | Item::Text | Item::Char(_) => continue,
+                    Err(fatal) => return ctx.fatal(fatal, cursor.position()),
                 }
             }
         };

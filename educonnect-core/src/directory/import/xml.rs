@@ -53,9 +53,10 @@ pub(super) struct RecordSpec {
 }
 
 /// A `BufRead` that gives at most `limit` bytes per event (between two
-/// [`mark`](Self::mark)s). Past the limit it drops bytes up to the next `<`,
-/// then passes that tag through (so that the element ends where it should),
-/// and remembers that it overflowed. Markup that keeps overflowing turns into
+/// [`mark`](Self::mark)s). Past the limit it drops every byte but those that
+/// end markup ([`STRUCTURAL`]) and passes the next tags through, so that
+/// the oversized event ends where it should and the reader goes on; it
+/// remembers that it overflowed (the importer skips the record). Markup that keeps overflowing turns into
 /// an I/O error of kind [`io::ErrorKind::InvalidData`] carrying
 /// [`TooLargeMarker`].
 pub(super) struct Bounded<R> {
@@ -107,8 +108,9 @@ impl<R: BufRead> Bounded<R> {
         }
     }
 
-    /// A new event starts: the budget is renewed.
+    /// A new event starts: the budget is renewed, the overflow forgotten.
     fn mark(&mut self) {
+        self.overflowed = false;
         self.used = 0;
         self.passed = 0;
         self.state = BoundState::Normal;
@@ -152,10 +154,13 @@ impl<R: BufRead> BufRead for Bounded<R> {
                     if available.is_empty() {
                         break 0;
                     }
-                    match memchr_lt(available) {
+                    match available.iter().position(|b| STRUCTURAL.contains(b)) {
                         Some(0) => {
+                            // A tag passes whole; another structural byte
+                            // alone.
+                            let left = if available[0] == b'<' { TAG_PASS } else { 1 };
                             self.state = BoundState::Tag {
-                                left: TAG_PASS,
+                                left,
                                 pending: 0,
                                 closes: false,
                             }
@@ -222,9 +227,10 @@ impl<R: BufRead> BufRead for Bounded<R> {
     }
 }
 
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'<')
-}
+/// The bytes kept when an event overflows: those that end markup (a tag,
+/// a quoted attribute value, a comment, CDATA, a processing instruction),
+/// so that the reader finds where the oversized event ends.
+const STRUCTURAL: &[u8] = b"<>\"'-]?";
 
 /// Reads one file's events with an element stack and the file's encoding.
 pub(super) struct Cursor<R> {
@@ -287,7 +293,8 @@ impl<R: BufRead> Cursor<R> {
         self.reader.buffer_position()
     }
 
-    /// Whether the input dropped bytes of the last event (it was too large).
+    /// Whether the input dropped bytes of the item just returned (it was too
+    /// large).
     pub(super) fn overflowed(&mut self) -> bool {
         self.reader.get_mut().take_overflow()
     }
