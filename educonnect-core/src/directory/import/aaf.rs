@@ -402,10 +402,16 @@ fn read_request<R: BufRead>(
                 }
             }
             Item::Char(c) => {
-                if in_id {
-                    request.id.push(c);
+                let target = if in_id {
+                    &mut request.id
                 } else if value.is_some() {
-                    request.fields.text_mut().push(c);
+                    request.fields.text_mut()
+                } else {
+                    continue;
+                };
+                target.push(c);
+                if target.len() > max_record {
+                    return Read::Bad(IssueReason::TooLarge);
                 }
             }
             Item::End { depth } => match depth {

@@ -332,6 +332,11 @@ fn read_element<R: BufRead>(
     // The field being read, its depth and where its text starts.
     let mut value: Option<(u8, usize, usize)> = None;
     loop {
+        if let Some((_, _, start)) = value
+            && element.fields.value_len(start) > max_value
+        {
+            return Read::Bad(IssueReason::TooLarge);
+        }
         let item = match cursor.next() {
             Ok(item) => item,
             Err(fatal) => return Read::Fatal(fatal),
@@ -469,18 +474,14 @@ fn apply(ctx: &mut Context<'_>, element: &Element, school: Option<Uai>) {
             });
             pupil.level = single(ctx, element, f::MEF).map(str::to_owned);
             pupil.school = school;
-            let replaced = ctx.builder.add_pupil(pupil).ok().flatten();
-            if let Some(old) = replaced {
-                if ctx.mode == ImportMode::Full {
-                    ctx.issue(
-                        Some(id),
-                        position,
-                        IssueReason::DuplicateId,
-                        IssueEffect::RecordReplaced,
-                    );
-                }
-                // Classes may have been read before.
-                let _ = old;
+            let replaced = ctx.builder.add_pupil(pupil).ok().flatten().is_some();
+            if replaced && ctx.mode == ImportMode::Full {
+                ctx.issue(
+                    Some(id),
+                    position,
+                    IssueReason::DuplicateId,
+                    IssueEffect::RecordReplaced,
+                );
             }
             ctx.file.counts.added += 1;
             ctx.file.counts.pupils += 1;
