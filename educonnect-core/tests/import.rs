@@ -1236,3 +1236,65 @@ fn runaway_markup_is_skipped_and_reading_resumes() {
     assert_eq!(report.issues.len(), 2, "{report:#?}");
     assert!(report.files[0].complete);
 }
+
+/// What a fuzz target would do, deterministically: corrupted exports
+/// never panic, never fail on in-memory input, and keep what they can.
+#[test]
+fn corrupted_exports_never_panic() {
+    let eleves = aaf(&[
+        pupil(
+            "E1",
+            "Lefèvre",
+            "Zoé",
+            "14/03/2012",
+            &["P1$10$1$1$1$1", "P2$2$0$2$1$0"],
+        ),
+        pupil("E2", "Dœuf", "Œdipe", "00/09/2010", &["P1$10$1$1$1$1"]),
+        request("modify", "E1", &[("sn", &["Lefèvre-Œuvrard"])]),
+        request("delete", "E2", &[]),
+    ]);
+    let siecle = siecle_responsables();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let noise: &[u8] = b"<>/&;\"'=!?-[]# \xE9\xBC\xFFaAzZ09$";
+    for round in 0..1500 {
+        let mut bytes = if round % 2 == 0 {
+            eleves.clone()
+        } else {
+            siecle.clone()
+        };
+        for _ in 0..1 + next(6) {
+            let at = next(bytes.len());
+            match next(4) {
+                0 => bytes[at] = noise[next(noise.len())],
+                1 => bytes.truncate(at),
+                2 => bytes.insert(at, noise[next(noise.len())]),
+                _ => {
+                    let end = (at + next(64)).min(bytes.len());
+                    let copy = bytes[at..end].to_vec();
+                    let to = next(bytes.len());
+                    bytes.splice(to..to, copy);
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        let options = ImportOptions::new().max_value_len(256).max_record_len(1024);
+        let mut import = Import::full(aaf14()).options(options);
+        import.aaf(ELEVE, bytes.as_slice()).unwrap();
+        let (_, report) = import.finish();
+        assert_eq!(report.files.len(), 1);
+        let mut import = Import::full(siecle_source()).options(options);
+        import
+            .siecle("ResponsablesAvecAdresses.xml", bytes.as_slice())
+            .unwrap();
+        let _ = import.finish();
+        let _ = sniff(bytes.as_slice()).unwrap();
+    }
+}
