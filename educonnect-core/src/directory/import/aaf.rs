@@ -753,10 +753,13 @@ fn school_of(ctx: &mut Context<'_>, request: &Request) -> Option<Uai> {
 /// One `ENTElevePersRelEleve` value:
 /// `<personId>$<link code>$<financial>$<legal>$<contact>$<payment>`.
 fn parse_link(value: &str, pupil: &PupilId) -> Result<Link, LinkProblem> {
-    let parts: Vec<&str> = value.split('$').collect();
-    let [person, code, financial, legal, contact, payment] = parts[..] else {
+    let mut parts = value.split('$');
+    let mut part = || parts.next().ok_or(LinkProblem::FieldCount);
+    let (person, code, financial, legal, contact, payment) =
+        (part()?, part()?, part()?, part()?, part()?, part()?);
+    if parts.next().is_some() {
         return Err(LinkProblem::FieldCount);
-    };
+    }
     let person =
         PersonId::new(pupil.source().clone(), person.trim()).map_err(|_| LinkProblem::Person)?;
     let code = fields::code(code.trim()).ok_or(LinkProblem::RelationshipCode)?;

@@ -134,6 +134,15 @@ impl<R: BufRead> io::Read for Bounded<R> {
 
 impl<R: BufRead> BufRead for Bounded<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        // The usual case, once per read of the XML reader: within budget.
+        if let BoundState::Normal = self.state
+            && self.used < self.limit
+        {
+            let budget = self.limit - self.used;
+            let available = self.inner.fill_buf()?;
+            let n = available.len().min(budget);
+            return Ok(&available[..n]);
+        }
         // Each arm decides how much to hand out, then the buffer is asked
         // again to return it (a second `fill_buf` does no I/O).
         let len = loop {
