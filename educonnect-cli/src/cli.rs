@@ -4,6 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use educonnect_core::directory::SourceId;
+use educonnect_core::ids::Uai;
 use educonnect_core::jose::{Acr, Algorithm};
 
 /// Latest `--now` accepted: the end of year 9999, far from any overflow.
@@ -38,6 +40,33 @@ pub(crate) enum Command {
     /// Sign, verify or inspect a compact JWS.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check school directory exports (AAF, SIECLE).
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+/// `educonnect directory ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DirectoryCommand {
+    /// Import AAF or SIECLE export files as the library would, and print
+    /// the counts and every problem found (file, record id, reason; never a
+    /// name or a birth date). Exit 1 when there are problems.
+    Check(CheckArgs),
+}
+
+/// Arguments of `educonnect directory check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The academy code of the AAF files (1 to 3 digits). Default: read
+    /// from each file name, ENT_<code>_...
+    #[arg(long, value_name = "CODE", conflicts_with = "uai", value_parser = parse_academy)]
+    pub(crate) academy: Option<String>,
+    /// The school whose SIECLE files these are (required for SIECLE files).
+    #[arg(long, value_name = "UAI", value_parser = parse_uai)]
+    pub(crate) uai: Option<Uai>,
+    /// The export files, applied in this order (a full export, then deltas).
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// `educonnect token ...`
@@ -174,6 +203,18 @@ fn parse_kid(kid: &str) -> Result<String, String> {
         return Err("the key id may only hold letters, digits, '-', '_' and '.'".into());
     }
     Ok(kid.to_owned())
+}
+
+/// An academy code, 1 to 3 digits.
+fn parse_academy(code: &str) -> Result<String, String> {
+    SourceId::aaf(code)
+        .map(|_| code.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// A UAI, key letter checked.
+fn parse_uai(uai: &str) -> Result<Uai, String> {
+    Uai::parse(uai).map_err(|e| e.to_string())
 }
 
 /// An algorithm name, exactly as written in JOSE.

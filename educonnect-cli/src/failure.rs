@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use educonnect_core::jose::Error;
 
-/// Exit code of a rejected (or, for `inspect`, malformed) token.
+/// Exit code of a rejected (or, for `inspect`, malformed) token, or of
+/// exports with problems.
 const EXIT_REJECTED: u8 = 1;
 /// Exit code of a usage or I/O error. clap uses the same for its own.
 const EXIT_USAGE: u8 = 2;
@@ -41,6 +42,15 @@ impl Failure {
         Self {
             code: EXIT_REJECTED,
             message: Some(format!("error: {error}")),
+        }
+    }
+
+    /// Checked input with problems (`directory check`): exit code 1, and a
+    /// summary line.
+    pub(crate) fn problems(message: impl Display) -> Self {
+        Self {
+            code: EXIT_REJECTED,
+            message: Some(format!("problems: {message}")),
         }
     }
 

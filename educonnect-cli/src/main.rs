@@ -1,13 +1,16 @@
 //! `educonnect`: generate signing keys, sign, verify and inspect tokens
-//! (compact JWS) with the EduConnect-rs core.
+//! (compact JWS), and check school directory exports, with the
+//! EduConnect-rs core.
 //!
 //! Exit codes, kept stable for scripts: `0` success, `1` the token was
-//! rejected (or, for `inspect`, is malformed), `2` usage or I/O error.
+//! rejected (or, for `inspect`, is malformed; for `directory check`, the
+//! exports have problems), `2` usage or I/O error.
 #![forbid(unsafe_code)]
 
 mod claims;
 mod cli;
 mod demo;
+mod directory;
 mod failure;
 mod input;
 mod keygen;
@@ -18,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, TokenCommand};
+use cli::{Cli, Command, DirectoryCommand, TokenCommand};
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Sign(args)) => token::sign(&args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(&args),
         Command::Token(TokenCommand::Inspect(args)) => token::inspect(&args),
+        Command::Directory(DirectoryCommand::Check(args)) => directory::check(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

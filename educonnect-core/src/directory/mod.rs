@@ -54,6 +54,7 @@ use crate::ids::Uai;
 use crate::provider::AafId;
 
 mod composite;
+pub mod import;
 mod memory;
 mod model;
 mod names;

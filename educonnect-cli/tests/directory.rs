@@ -1,0 +1,312 @@
+//! `educonnect directory check`, run as the built binary on export files
+//! written here (ISO-8859-15 bytes for AAF).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Out {
+    let output = Command::new(env!("CARGO_BIN_EXE_educonnect"))
+        .args(args)
+        .output()
+        .expect("the binary starts");
+    let out = Out {
+        code: output.status.code().expect("exited"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(!out.stderr.contains("panicked"), "{out:#?}");
+    out
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("educonnect-cli-directory")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// An AAF file; `body` is ASCII with `{e9}`-style escapes for single
+/// ISO-8859-15 bytes (é is 0xE9, Œ 0xBC).
+fn aaf(body: &[u8]) -> Vec<u8> {
+    let mut out = b"<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?>\n<!DOCTYPE ficAlimMENESR SYSTEM \"ficAlimMENESR.dtd\">\n<ficAlimMENESR>\n".to_vec();
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"</ficAlimMENESR>\n");
+    out
+}
+
+fn pupil(id: &str, date: &str, uai: &str, links: &[&str]) -> Vec<u8> {
+    let mut out = format!(
+        "<addRequest><identifier><id>{id}</id></identifier><attributes>\
+         <attr name=\"ENTPersonJointure\"><value>{id}</value></attr>\
+         <attr name=\"sn\"><value>L"
+    )
+    .into_bytes();
+    out.extend_from_slice(
+        b"\xE9v\xEAque</value></attr><attr name=\"givenName\"><value>\xBCdipe</value></attr>",
+    );
+    out.extend_from_slice(
+        format!(
+            "<attr name=\"ENTPersonDateNaissance\"><value>{date}</value></attr>\
+             <attr name=\"ENTEleveStructRattachId\"><value>{uai}</value></attr>\
+             <attr name=\"ENTElevePersRelEleve\">{}</attr></attributes></addRequest>\n",
+            links
+                .iter()
+                .map(|l| format!("<value>{l}</value>"))
+                .collect::<String>()
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn parent(id: &str) -> Vec<u8> {
+    let mut out = format!(
+        "<addRequest><identifier><id>{id}</id></identifier><attributes>\
+         <attr name=\"sn\"><value>L"
+    )
+    .into_bytes();
+    out.extend_from_slice(
+        b"\xE9v\xEAque</value></attr><attr name=\"givenName\"><value>H\xE9l\xE8ne</value></attr>\
+          <attr name=\"ENTPersonProfils\"><value>National_TUT</value></attr></attributes></addRequest>\n",
+    );
+    out
+}
+
+/// A clean export of academy 14 in `dir`: two pupils, two parents.
+fn clean_export(dir: &Path) -> (PathBuf, PathBuf) {
+    let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
+    let mut body = pupil(
+        "E1",
+        "14/03/2012",
+        "0750654D",
+        &["P1$10$1$1$1$1", "P2$20$1$2$1$1"],
+    );
+    body.extend(pupil("E2", "00/00/2010", "0870003F", &["P1$2$1$1$1$1"]));
+    std::fs::write(&eleves, aaf(&body)).unwrap();
+    let persons = dir.join("ENT_14_Complet_20250905_PersRelEleve_0000.xml");
+    let mut body = parent("P1");
+    body.extend(parent("P2"));
+    std::fs::write(&persons, aaf(&body)).unwrap();
+    (eleves, persons)
+}
+
+#[test]
+fn a_clean_export_exits_0_with_the_counts() {
+    let dir = temp_dir("clean");
+    let (eleves, persons) = clean_export(&dir);
+    let out = run(&["directory", "check", s(&eleves), s(&persons)]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{out:#?}");
+    assert!(lines[0].starts_with("file "), "{out:#?}");
+    assert!(
+        lines[0].contains("AAF, ISO-8859-15, 2 records: 2 added"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        lines[2],
+        "source aaf:14: 2 pupils, 2 persons, 3 links, 0 schools"
+    );
+    assert_eq!(
+        lines[3],
+        "total: 2 pupils, 2 persons, 3 links, 0 schools; 0 issues, 0 anomalies"
+    );
+}
+
+#[test]
+fn problems_exit_1_with_one_line_each_and_no_personal_data() {
+    let dir = temp_dir("problems");
+    let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
+    let mut body = pupil(
+        "E1",
+        "31/02/2012",
+        "0750654E",
+        &["P1$10$1$1$1$1", "P2$20$1$1$1$1"],
+    );
+    body.extend(pupil(
+        "E2",
+        "14/03/2012",
+        "0750654D",
+        &["P1$99$1$1$1$1", "P9$10$1$1$1$1"],
+    ));
+    body.extend(b"<addRequest><identifier><id>E3</id></identifier><attributes><attr name=\"sn\"><value>X</valeur></attr></attributes></addRequest>\n");
+    std::fs::write(&eleves, aaf(&body)).unwrap();
+    let persons = dir.join("ENT_14_Complet_20250905_PersRelEleve_0000.xml");
+    let mut body = parent("P1");
+    body.extend(parent("P2"));
+    std::fs::write(&persons, aaf(&body)).unwrap();
+
+    let out = run(&["directory", "check", s(&eleves), s(&persons)]);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert_eq!(
+        out.stderr.trim(),
+        "problems: 4 issues, 2 anomalies",
+        "{out:#?}"
+    );
+    let issues: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("issue "))
+        .collect();
+    assert_eq!(issues.len(), 4, "{out:#?}");
+    let expected = [
+        "record E1: ENTPersonDateNaissance is not a date dd/mm/yyyy (value ignored)",
+        "record E1: ENTEleveStructRattachId: the UAI key letter does not match its digits (value ignored)",
+        "record E2: invalid link: unknown relationship code 99 (link skipped)",
+        "record E3: malformed XML: end tag does not match (record skipped)",
+    ];
+    for (line, want) in issues.iter().zip(expected) {
+        assert!(line.contains(s(&eleves)), "{line}");
+        assert!(line.ends_with(want), "{line} / {want}");
+    }
+    let anomalies: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("anomaly "))
+        .collect();
+    assert_eq!(
+        anomalies,
+        [
+            "anomaly aaf:14: pupil E1: two legal guardians of rank 1",
+            "anomaly aaf:14: link of pupil E2 to person P9: one of them is not in the export (link dropped)",
+        ]
+    );
+    // Neither names (in any encoding) nor dates nor the bad UAI.
+    for secret in ["vêque", "Hélène", "dipe", "31/02/2012", "0750654E"] {
+        assert!(!out.stdout.contains(secret), "{secret}: {out:#?}");
+    }
+}
+
+#[test]
+fn two_academies_and_siecle_in_one_check() {
+    let dir = temp_dir("mixed");
+    let (eleves, persons) = clean_export(&dir);
+    // The same family in academy 25, named without the academy.
+    let other = dir.join("export-versailles.xml");
+    let mut body = pupil("V1", "01/01/2011", "0920131T", &["M1$10$1$1$1$1"]);
+    body.extend(parent("M1"));
+    std::fs::write(&other, aaf(&body)).unwrap();
+    let siecle = dir.join("ElevesSansAdresses.xml");
+    std::fs::write(
+        &siecle,
+        b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><BEE_ELEVES><DONNEES><ELEVES>\
+          <ELEVE ELEVE_ID=\"1\"><NOM_DE_FAMILLE>B\xC9RANGER</NOM_DE_FAMILLE><PRENOM>No\xEBl</PRENOM>\
+          <DATE_NAISS>01/02/2010</DATE_NAISS></ELEVE></ELEVES></DONNEES></BEE_ELEVES>",
+    )
+    .unwrap();
+
+    // Academy 25 must be said for the file whose name does not say it; the
+    // SIECLE file needs its school.
+    let out = run(&["directory", "check", s(&eleves), s(&other)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stderr.contains("--academy"), "{out:#?}");
+    assert!(out.stdout.is_empty());
+    let out = run(&["directory", "check", s(&siecle)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stderr.contains("--uai"), "{out:#?}");
+
+    let out = run(&["directory", "check", "--academy", "25", s(&other)]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("source aaf:25: 1 pupils, 1 persons, 1 links"),
+        "{out:#?}"
+    );
+
+    let out = run(&[
+        "directory",
+        "check",
+        "--uai",
+        "0750654D",
+        s(&eleves),
+        s(&persons),
+        s(&siecle),
+    ]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(out.stdout.contains("source aaf:14: 2 pupils"), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("SIECLE pupils, windows-1252, 1 records"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout
+            .contains("source siecle:0750654D: 1 pupils, 0 persons"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout
+            .ends_with("total: 3 pupils, 2 persons, 3 links, 0 schools; 0 issues, 0 anomalies\n"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let dir = temp_dir("usage");
+    let missing = dir.join("ENT_14_missing.xml");
+    let out = run(&["directory", "check", s(&missing)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stderr.starts_with("error: cannot read"), "{out:#?}");
+
+    let other = dir.join("notes.txt");
+    std::fs::write(&other, "hello").unwrap();
+    let out = run(&["directory", "check", s(&other)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(
+        out.stderr.contains("neither an AAF nor a SIECLE export"),
+        "{out:#?}"
+    );
+
+    // No file; a bad academy; a UAI with a wrong key; both flags.
+    for args in [
+        &["directory", "check"][..],
+        &["directory", "check", "--academy", "1234", "x.xml"],
+        &["directory", "check", "--uai", "0750654E", "x.xml"],
+        &[
+            "directory",
+            "check",
+            "--academy",
+            "14",
+            "--uai",
+            "0750654D",
+            "x.xml",
+        ],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 2, "{args:?}: {out:#?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn an_unreadable_file_is_a_problem_not_a_crash() {
+    let dir = temp_dir("unreadable");
+    let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
+    let mut bytes = aaf(&pupil("E1", "14/03/2012", "0750654D", &[]));
+    bytes.truncate(bytes.len() - 20);
+    bytes.extend_from_slice(b"<addRequest><identifier");
+    std::fs::write(&eleves, bytes).unwrap();
+    let out = run(&["directory", "check", s(&eleves)]);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert!(out.stdout.contains("(incomplete)"), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("unreadable: XML syntax error (rest of the file skipped)"),
+        "{out:#?}"
+    );
+}

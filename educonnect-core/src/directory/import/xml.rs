@@ -1,0 +1,548 @@
+//! The streaming layer under both importers: a `quick-xml` reader over a
+//! size-bounded input, text decoding in the file's encoding, and an element
+//! stack checked by the importer itself (so that one malformed record is
+//! reported and skipped, and reading resumes at the next record).
+//!
+//! Memory does not depend on the file's size: the reader keeps one event in
+//! a reused buffer, and [`Bounded`] cuts any event longer than the limit
+//! (the importer then skips the record it belongs to).
+
+use std::io::{self, BufRead};
+
+use encoding_rs::{Encoding, UTF_8};
+use quick_xml::events::Event;
+
+use super::{MalformedXml, Unreadable};
+
+/// The longest run of markup passed through after an overflow, per tag.
+const TAG_PASS: usize = 512;
+
+/// Why the rest of a file cannot be read.
+#[derive(Debug)]
+pub(super) enum Fatal {
+    /// The input itself failed.
+    Io(io::Error),
+    /// The rest of the file is not XML that can be read, or not in an
+    /// encoding that can be decoded.
+    Unreadable(Unreadable),
+}
+
+/// What [`Cursor::next`] read. Names, attributes and text are read from
+/// the cursor ([`Cursor::name`], [`Cursor::attribute`], [`Cursor::text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Item {
+    /// An element starts; it is on the stack now (`depth` counts it).
+    Start { depth: usize },
+    /// The element at `depth` ended (its name matched) and was popped.
+    End { depth: usize },
+    /// Character data (text or CDATA), still in the file's encoding.
+    Text,
+    /// A character or predefined entity reference, resolved.
+    Char(char),
+    /// A problem in the markup; reading can go on.
+    Problem(MalformedXml),
+    /// The end of the file.
+    Eof,
+}
+
+/// Where a record element may appear: its name and the path of its parent
+/// from the root. Used to resynchronize after a malformed record.
+pub(super) struct RecordSpec {
+    pub(super) name: &'static [u8],
+    pub(super) container: &'static [&'static [u8]],
+}
+
+/// A `BufRead` that gives at most `limit` bytes per event (between two
+/// [`mark`](Self::mark)s). Past the limit it drops every byte but those that
+/// end markup ([`STRUCTURAL`]) and passes the next tags through, so that
+/// the oversized event ends where it should and the reader goes on; it
+/// remembers that it overflowed (the importer skips the record). Markup that keeps overflowing turns into
+/// an I/O error of kind [`io::ErrorKind::InvalidData`] carrying
+/// [`TooLargeMarker`].
+pub(super) struct Bounded<R> {
+    inner: R,
+    limit: usize,
+    used: usize,
+    passed: usize,
+    state: BoundState,
+    overflowed: bool,
+    /// Bytes read from the input (dropped ones included).
+    pub(super) offset: u64,
+}
+
+#[derive(Clone, Copy)]
+enum BoundState {
+    Normal,
+    Drop,
+    /// Passing a tag through: bytes left, and whether the slice last handed
+    /// out ends with `>` (and its length).
+    Tag {
+        left: usize,
+        pending: usize,
+        closes: bool,
+    },
+}
+
+/// The error payload of an event that stayed too large.
+#[derive(Debug)]
+pub(super) struct TooLargeMarker;
+
+impl std::fmt::Display for TooLargeMarker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("markup larger than the limit")
+    }
+}
+
+impl std::error::Error for TooLargeMarker {}
+
+impl<R: BufRead> Bounded<R> {
+    fn new(inner: R, limit: usize) -> Self {
+        Self {
+            inner,
+            limit: limit.max(TAG_PASS),
+            used: 0,
+            passed: 0,
+            state: BoundState::Normal,
+            overflowed: false,
+            offset: 0,
+        }
+    }
+
+    /// A new event starts: the budget is renewed, the overflow forgotten.
+    fn mark(&mut self) {
+        self.overflowed = false;
+        self.used = 0;
+        self.passed = 0;
+        self.state = BoundState::Normal;
+    }
+
+    /// Whether bytes were dropped since the last call.
+    fn take_overflow(&mut self) -> bool {
+        std::mem::take(&mut self.overflowed)
+    }
+}
+
+impl<R: BufRead> io::Read for Bounded<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Bounded<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        // The usual case, once per read of the XML reader: within budget.
+        if let BoundState::Normal = self.state
+            && self.used < self.limit
+        {
+            let budget = self.limit - self.used;
+            let available = self.inner.fill_buf()?;
+            let n = available.len().min(budget);
+            return Ok(&available[..n]);
+        }
+        // Each arm decides how much to hand out, then the buffer is asked
+        // again to return it (a second `fill_buf` does no I/O).
+        let len = loop {
+            match self.state {
+                BoundState::Normal => {
+                    let available = self.inner.fill_buf()?;
+                    if available.is_empty() {
+                        break 0;
+                    }
+                    if self.used < self.limit {
+                        break available.len().min(self.limit - self.used);
+                    }
+                    self.overflowed = true;
+                    self.state = BoundState::Drop;
+                }
+                BoundState::Drop => {
+                    let available = self.inner.fill_buf()?;
+                    if available.is_empty() {
+                        break 0;
+                    }
+                    match available.iter().position(|b| STRUCTURAL.contains(b)) {
+                        Some(0) => {
+                            // A tag passes whole; another structural byte
+                            // alone.
+                            let left = if available[0] == b'<' { TAG_PASS } else { 1 };
+                            self.state = BoundState::Tag {
+                                left,
+                                pending: 0,
+                                closes: false,
+                            }
+                        }
+                        Some(i) => {
+                            self.inner.consume(i);
+                            self.offset += i as u64;
+                        }
+                        None => {
+                            let n = available.len();
+                            self.inner.consume(n);
+                            self.offset += n as u64;
+                        }
+                    }
+                }
+                BoundState::Tag { left, .. } => {
+                    if self.passed > self.limit {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, TooLargeMarker));
+                    }
+                    let available = self.inner.fill_buf()?;
+                    if available.is_empty() {
+                        break 0;
+                    }
+                    let window = &available[..available.len().min(left)];
+                    let (n, closes) = match window.iter().position(|&b| b == b'>') {
+                        Some(i) => (i + 1, true),
+                        None => (window.len(), false),
+                    };
+                    self.state = BoundState::Tag {
+                        left,
+                        pending: n,
+                        closes,
+                    };
+                    break n;
+                }
+            }
+        };
+        let available = self.inner.fill_buf()?;
+        Ok(&available[..len.min(available.len())])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.offset += n as u64;
+        self.used = self.used.saturating_add(n);
+        if let BoundState::Tag {
+            left,
+            pending,
+            closes,
+        } = self.state
+        {
+            self.passed = self.passed.saturating_add(n);
+            let left = left.saturating_sub(n);
+            self.state = if (closes && n >= pending) || left == 0 {
+                BoundState::Drop
+            } else {
+                BoundState::Tag {
+                    left,
+                    pending: pending.saturating_sub(n),
+                    closes,
+                }
+            };
+        }
+    }
+}
+
+/// The bytes kept when an event overflows: those that end markup (a tag,
+/// a quoted attribute value, a comment, CDATA, a processing instruction),
+/// so that the reader finds where the oversized event ends.
+const STRUCTURAL: &[u8] = b"<>\"'-]?";
+
+/// Reads one file's events with an element stack and the file's encoding.
+pub(super) struct Cursor<R> {
+    reader: quick_xml::Reader<Bounded<R>>,
+    buf: Vec<u8>,
+    /// The last start tag's content (name and attributes).
+    tag: Vec<u8>,
+    name_len: usize,
+    /// The last text's raw bytes.
+    text: Vec<u8>,
+    encoding: &'static Encoding,
+    /// The encoding was forced by the caller: the declaration is not read.
+    forced: bool,
+    /// Names of the open elements, one after the other.
+    names: Vec<u8>,
+    /// Where each open element's name ends in `names`.
+    ends: Vec<usize>,
+    /// Levels opened past the maximum depth (not on the stack).
+    too_deep: usize,
+}
+
+/// The deepest element kept on the stack; AAF and SIECLE need 5.
+const MAX_DEPTH: usize = 32;
+
+/// What one raw event was, with its data copied out of the reader's buffer.
+enum Raw {
+    Item(Item),
+    Skip,
+    Fatal(Fatal),
+}
+
+impl<R: BufRead> Cursor<R> {
+    pub(super) fn new(input: R, max_event: usize, encoding: Option<&'static Encoding>) -> Self {
+        let mut reader = quick_xml::Reader::from_reader(Bounded::new(input, max_event));
+        let config = reader.config_mut();
+        // End names are checked here, with a bounded stack.
+        config.check_end_names = false;
+        config.expand_empty_elements = true;
+        Self {
+            reader,
+            buf: Vec::with_capacity(1024),
+            tag: Vec::with_capacity(256),
+            name_len: 0,
+            text: Vec::with_capacity(256),
+            encoding: encoding.unwrap_or(UTF_8),
+            forced: encoding.is_some(),
+            names: Vec::with_capacity(256),
+            ends: Vec::with_capacity(16),
+            too_deep: 0,
+        }
+    }
+
+    /// The encoding text is decoded with.
+    pub(super) fn encoding(&self) -> &'static Encoding {
+        self.encoding
+    }
+
+    /// The byte offset in the file of what was read last.
+    pub(super) fn position(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+
+    /// Whether the input dropped bytes of the item just returned (it was too
+    /// large).
+    pub(super) fn overflowed(&mut self) -> bool {
+        self.reader.get_mut().take_overflow()
+    }
+
+    /// The name of the element of the last [`Item::Start`].
+    pub(super) fn name(&self) -> &[u8] {
+        &self.tag[..self.name_len]
+    }
+
+    /// The raw bytes of the last [`Item::Text`].
+    pub(super) fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// The raw value of the attribute `key` of the last start tag (entity
+    /// references not resolved: see [`decode_attribute`]).
+    pub(super) fn attribute(&self, key: &[u8]) -> Result<Option<&[u8]>, MalformedXml> {
+        let mut rest = &self.tag[self.name_len..];
+        loop {
+            rest = rest.trim_ascii_start();
+            if rest.is_empty() || rest == b"/" {
+                return Ok(None);
+            }
+            let eq = rest
+                .iter()
+                .position(|&b| b == b'=')
+                .ok_or(MalformedXml::Attribute)?;
+            let name = rest[..eq].trim_ascii_end();
+            rest = rest[eq + 1..].trim_ascii_start();
+            let quote = *rest.first().ok_or(MalformedXml::Attribute)?;
+            if quote != b'"' && quote != b'\'' {
+                return Err(MalformedXml::Attribute);
+            }
+            let close = rest[1..]
+                .iter()
+                .position(|&b| b == quote)
+                .ok_or(MalformedXml::Attribute)?;
+            let value = &rest[1..=close];
+            if name.is_empty() || name.iter().any(|b| b.is_ascii_whitespace()) {
+                return Err(MalformedXml::Attribute);
+            }
+            if name == key {
+                return Ok(Some(value));
+            }
+            rest = &rest[close + 2..];
+        }
+    }
+
+    /// The next item. Declarations, comments, processing instructions and
+    /// the DOCTYPE are read through.
+    pub(super) fn next(&mut self) -> Result<Item, Fatal> {
+        loop {
+            match self.read_raw() {
+                Raw::Item(item) => return Ok(item),
+                Raw::Skip => {}
+                Raw::Fatal(fatal) => return Err(fatal),
+            }
+        }
+    }
+
+    fn read_raw(&mut self) -> Raw {
+        self.reader.get_mut().mark();
+        self.buf.clear();
+        let event = match self.reader.read_event_into(&mut self.buf) {
+            Ok(event) => event,
+            Err(quick_xml::Error::Io(e)) => {
+                let too_large = e
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<TooLargeMarker>());
+                return Raw::Fatal(if too_large {
+                    Fatal::Unreadable(Unreadable::TooLarge)
+                } else {
+                    Fatal::Io(io::Error::new(e.kind(), e.to_string()))
+                });
+            }
+            Err(quick_xml::Error::Syntax(_)) => {
+                return Raw::Fatal(Fatal::Unreadable(Unreadable::Syntax));
+            }
+            Err(quick_xml::Error::IllFormed(
+                quick_xml::errors::IllFormedError::UnclosedReference,
+            )) => {
+                return Raw::Item(Item::Problem(MalformedXml::Reference));
+            }
+            Err(_) => return Raw::Item(Item::Problem(MalformedXml::IllFormed)),
+        };
+        match event {
+            Event::Decl(decl) => {
+                if self.forced {
+                    return Raw::Skip;
+                }
+                let Some(label) = decl.encoding() else {
+                    return Raw::Skip;
+                };
+                let Ok(label) = label else {
+                    return Raw::Fatal(Fatal::Unreadable(Unreadable::Encoding));
+                };
+                match Encoding::for_label(&label) {
+                    Some(encoding) if encoding.is_ascii_compatible() => {
+                        self.encoding = encoding;
+                        Raw::Skip
+                    }
+                    _ => Raw::Fatal(Fatal::Unreadable(Unreadable::Encoding)),
+                }
+            }
+            Event::Start(start) => {
+                let name = start.name();
+                let name = name.as_ref();
+                if self.too_deep > 0 || self.ends.len() >= MAX_DEPTH {
+                    self.too_deep += 1;
+                    return Raw::Item(Item::Problem(MalformedXml::TooDeep));
+                }
+                self.tag.clear();
+                self.tag.extend_from_slice(&start);
+                self.name_len = name.len();
+                self.names.extend_from_slice(name);
+                self.ends.push(self.names.len());
+                Raw::Item(Item::Start {
+                    depth: self.ends.len(),
+                })
+            }
+            Event::End(end) => {
+                if self.too_deep > 0 {
+                    self.too_deep -= 1;
+                    return Raw::Skip;
+                }
+                let depth = self.ends.len();
+                let Some(&top_end) = self.ends.last() else {
+                    return Raw::Item(Item::Problem(MalformedXml::UnexpectedEndTag));
+                };
+                let top_start = if depth >= 2 { self.ends[depth - 2] } else { 0 };
+                if &self.names[top_start..top_end] != end.name().as_ref() {
+                    return Raw::Item(Item::Problem(MalformedXml::EndTagMismatch));
+                }
+                self.ends.pop();
+                self.names.truncate(top_start);
+                Raw::Item(Item::End { depth })
+            }
+            Event::Text(text) => {
+                self.text.clear();
+                self.text.extend_from_slice(&text);
+                Raw::Item(Item::Text)
+            }
+            Event::CData(data) => {
+                self.text.clear();
+                self.text.extend_from_slice(&data);
+                Raw::Item(Item::Text)
+            }
+            Event::GeneralRef(reference) => Raw::Item(match resolve_reference(&reference) {
+                Some(c) => Item::Char(c),
+                None => Item::Problem(MalformedXml::Reference),
+            }),
+            Event::Eof => Raw::Item(Item::Eof),
+            Event::Empty(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => Raw::Skip,
+        }
+    }
+
+    /// Skips to the next start of one of `records`, whatever the stack says
+    /// (it may be wrong after a malformed record), and resets the stack to
+    /// that record's container, with the record open. Returns the index of
+    /// the record's spec, or `None` at the end of the file.
+    pub(super) fn resync(&mut self, records: &[RecordSpec]) -> Result<Option<usize>, Fatal> {
+        loop {
+            match self.read_raw() {
+                Raw::Fatal(fatal) => return Err(fatal),
+                Raw::Item(Item::Eof) => return Ok(None),
+                Raw::Item(Item::Start { .. }) => {
+                    let Some(i) = records.iter().position(|r| r.name == self.name()) else {
+                        continue;
+                    };
+                    self.too_deep = 0;
+                    self.names.clear();
+                    self.ends.clear();
+                    for part in records[i].container.iter().chain([&records[i].name]) {
+                        self.names.extend_from_slice(part);
+                        self.ends.push(self.names.len());
+                    }
+                    return Ok(Some(i));
+                }
+                Raw::Item(_) | Raw::Skip => {}
+            }
+        }
+    }
+
+    /// Reads to the end of the element at the top of the stack (depth
+    /// `depth`), ignoring what is inside. Problems inside are returned.
+    pub(super) fn skip_element(&mut self, depth: usize) -> Result<Option<Item>, Fatal> {
+        loop {
+            match self.next()? {
+                Item::End { depth: d } if d == depth => return Ok(None),
+                item @ (Item::Problem(_) | Item::Eof) => return Ok(Some(item)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A character reference (`#233`, `#xE9`) or one of the five predefined
+/// entities.
+fn resolve_reference(name: &[u8]) -> Option<char> {
+    match name {
+        b"lt" => Some('<'),
+        b"gt" => Some('>'),
+        b"amp" => Some('&'),
+        b"apos" => Some('\''),
+        b"quot" => Some('"'),
+        [b'#', b'x', hex @ ..] => number(hex, 16),
+        [b'#', dec @ ..] => number(dec, 10),
+        _ => None,
+    }
+}
+
+fn number(digits: &[u8], radix: u32) -> Option<char> {
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let s = std::str::from_utf8(digits).ok()?;
+    let n = u32::from_str_radix(s, radix).ok()?;
+    char::from_u32(n).filter(|&c| c != '\0')
+}
+
+/// Appends `raw`, in `encoding`, to `out`. `None` if the bytes are not valid
+/// in that encoding.
+pub(super) fn decode_into(encoding: &'static Encoding, raw: &[u8], out: &mut String) -> Option<()> {
+    if encoding == UTF_8 {
+        out.push_str(std::str::from_utf8(raw).ok()?);
+    } else {
+        let text = encoding.decode_without_bom_handling_and_without_replacement(raw)?;
+        out.push_str(&text);
+    }
+    Some(())
+}
+
+/// Decodes and unescapes an attribute value.
+pub(super) fn decode_attribute(encoding: &'static Encoding, raw: &[u8]) -> Option<String> {
+    let mut text = String::with_capacity(raw.len());
+    decode_into(encoding, raw, &mut text)?;
+    match quick_xml::escape::unescape(&text) {
+        Ok(std::borrow::Cow::Borrowed(_)) => Some(text),
+        Ok(std::borrow::Cow::Owned(unescaped)) => Some(unescaped),
+        Err(_) => None,
+    }
+}
