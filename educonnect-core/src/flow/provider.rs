@@ -85,20 +85,20 @@ impl Provider {
         client_secret: ClientSecret,
     ) -> Self {
         Self {
-            id: "franceconnect".into(),
-            name: "FranceConnect".into(),
             kind: ProviderKind::FranceConnect,
-            endpoints: preset.endpoints().clone(),
             scopes: preset.scopes().clone(),
             acr: Some(preset.acr_values()),
-            client_id: client_id.into(),
-            client_secret,
             algorithms: [jose::Algorithm::ES256, jose::Algorithm::RS256]
                 .into_iter()
                 .collect(),
-            hs256: false,
             signed_userinfo_required: true,
-            keys: None,
+            ..Self::oidc(
+                "franceconnect",
+                "FranceConnect",
+                preset.endpoints().clone(),
+                client_id,
+                client_secret,
+            )
         }
     }
 
@@ -111,23 +111,21 @@ impl Provider {
         client_secret: ClientSecret,
     ) -> Self {
         Self {
-            id: "educonnect".into(),
-            name: "ÉduConnect".into(),
             kind: ProviderKind::EduConnect,
-            endpoints: preset.endpoints().clone(),
             scopes: preset.scopes().clone(),
-            acr: None,
-            client_id: client_id.into(),
-            client_secret,
-            algorithms: AlgorithmSet::ASYMMETRIC,
-            hs256: false,
-            signed_userinfo_required: false,
-            keys: None,
+            ..Self::oidc(
+                "educonnect",
+                "ÉduConnect",
+                preset.endpoints().clone(),
+                client_id,
+                client_secret,
+            )
         }
     }
 
     /// Any OpenID Connect provider (an academy's or an ENT's), from endpoints
-    /// given one by one.
+    /// given one by one: scope `openid`, the asymmetric algorithms, JSON or
+    /// signed userinfo.
     pub fn oidc(
         id: impl Into<String>,
         name: impl Into<String>,
