@@ -9,11 +9,10 @@ use educonnect_core::ids::Uai;
 use libfuzzer_sys::fuzz_target;
 
 fn options() -> ImportOptions {
-    ImportOptions {
-        max_value_len: 1024,
-        max_record_len: 8 * 1024,
-        ..ImportOptions::default()
-    }
+    let mut options = ImportOptions::default();
+    options.max_value_len = 1024;
+    options.max_record_len = 8 * 1024;
+    options
 }
 
 fuzz_target!(|data: &[u8]| {
