@@ -87,6 +87,7 @@
 pub mod birthdate;
 pub mod clock;
 pub mod directory;
+pub mod filiation;
 pub mod flow;
 pub mod http_client;
 pub mod ids;
