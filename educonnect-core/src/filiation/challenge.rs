@@ -118,7 +118,7 @@ pub(crate) fn form_body(action: &str, children: &[ChallengeChild], error: Option
         let _ = write!(
             body,
             "<fieldset>\n<legend>Enfant dont le prénom commence par « {initial} », scolarisé à {school}</legend>\n\
-             <p id=\"hint_{i}\">Date de naissance, par exemple 27 3 2012.</p>\n\
+             <p id=\"hint_{i}\">Date de naissance : jour, mois et année en chiffres.</p>\n\
              <label for=\"day_{i}\">Jour</label>\n\
              <input id=\"day_{i}\" name=\"day_{i}\" type=\"number\" inputmode=\"numeric\" min=\"1\" max=\"31\" aria-describedby=\"hint_{i}\">\n\
              <label for=\"month_{i}\">Mois</label>\n\
