@@ -579,6 +579,11 @@ async fn five_wrong_answer_sets_lock_the_challenge_until_the_window_ends() {
     assert!(body(&response).contains("bloqué pendant 30 minutes"));
     assert!(set_cookie(&response, "educonnect_session").is_none());
 
+    // The locked challenge is gone: right answers to it give nothing.
+    let response = world.post("/auth/verify", &cookie, &right).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+
     // Right answers do not help while locked: a new login is refused at once.
     let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -11,6 +11,8 @@
 //! | `GET logout` | a confirmation page (logout is a POST) |
 //! | `POST logout` | ends the session, then logs out at the provider |
 //! | `GET logout/callback?state` | where the provider sends the browser back |
+//! | `GET verify`, `POST verify` | the FranceConnect parent's birth-date challenge (see [`crate::filiation`]) |
+//! | `GET jwks` | the public key of family assertions |
 //!
 //! State lives in the [`Store`]: a pending login (keyed by `state`, taken
 //! exactly once, bound to the browser by a short-lived cookie) between

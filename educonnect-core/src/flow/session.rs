@@ -107,3 +107,22 @@ impl fmt::Debug for Session {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_without_family_claims_still_read() {
+        let old = serde_json::json!({
+            "provider": "educonnect", "kind": "educonnect",
+            "claims": {"sub": "s", "FrEduCtPersonAffiliation": ["resp2d"],
+                       "given_name": "Anne", "family_name": "MARTIN"},
+            "acr": null, "auth_time": null, "created_at": 0, "id_token": "t",
+        });
+        let record: SessionRecord = serde_json::from_value(old).unwrap();
+        assert!(record.family.is_none());
+        let session = record.into_session().unwrap();
+        assert!(session.family().is_none());
+    }
+}
