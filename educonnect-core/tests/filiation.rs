@@ -12,10 +12,12 @@ use bytes::Bytes;
 use educonnect_core::birthdate::BirthDate;
 use educonnect_core::directory::{
     CompositeDirectory, Directory, DirectoryBuilder, LegalRank, Link, MemoryDirectory, PersonId,
-    Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode, School, SourceId,
+    PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode, School, SourceId,
 };
-use educonnect_core::filiation::{AuditEvent, AuditSink, FamilyClaims, Verification};
-use educonnect_core::flow::{ClientSecret, Gateway, Provider, Session};
+use educonnect_core::filiation::{
+    AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
+};
+use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, Provider, Session};
 use educonnect_core::http_client::{ReqwestClient, Timeouts};
 use educonnect_core::ids::{Ine, Uai};
 use educonnect_core::jose::{Algorithm, KeySet, SigningKey, Validation};
@@ -79,7 +81,8 @@ fn rennes_directory() -> Arc<MemoryDirectory> {
     .unwrap();
     b.add_person(
         RelatedPerson::new(person_id(&s, "R-ANGELE"), "DUBOIS", ["Angèle", "Claire"])
-            .with_usage_name("MARTIN-DUBOIS"),
+            .with_usage_name("MARTIN-DUBOIS")
+            .with_phone(PhoneKind::Mobile, "06 12 34 56 78"),
     )
     .unwrap();
     b.add_person(RelatedPerson::new(
@@ -214,6 +217,14 @@ struct Login {
 
 impl World {
     async fn start(kind: Kind, directory: Option<Arc<dyn Directory>>) -> Self {
+        Self::start_with(kind, directory, |b| b).await
+    }
+
+    async fn start_with(
+        kind: Kind,
+        directory: Option<Arc<dyn Directory>>,
+        configure: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
+    ) -> Self {
         let server = MockServer::start().await;
         let key = TestKey::new(Algorithm::ES256, "provider-key");
         let clock = Arc::new(ManualClock::at_unix(NOW));
@@ -274,7 +285,7 @@ impl World {
             key,
             clock,
             audit,
-            gateway: builder.build().unwrap(),
+            gateway: configure(builder).build().unwrap(),
             codes: Mutex::new(0),
         }
     }
@@ -771,6 +782,113 @@ async fn verify_refuses_other_origins_and_missing_cookies() {
         world.get("/auth/verify", &[&cookie]).await.status(),
         StatusCode::OK
     );
+}
+
+#[derive(Debug, Default)]
+struct Phone(Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl Notifier for Phone {
+    async fn send_code(&self, phone: &str, code: &str) -> Result<(), NotifierError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((phone.to_owned(), code.to_owned()));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_time_code_after_the_birth_dates_when_policy_says_so() {
+    let phone = Arc::new(Phone::default());
+    let notifier = phone.clone();
+    let world = World::start_with(Kind::FranceConnect, Some(both_academies()), move |b| {
+        b.one_time_code(notifier)
+    })
+    .await;
+    let (html, cookie) = challenge(&world).await;
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+    let dates = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+    );
+    let response = world.post("/auth/verify", &cookie, &dates).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", body(&response));
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+    let page = body(&response);
+    assert!(page.contains("autocomplete=\"one-time-code\"") && page.contains("par 78"));
+    assert_discreet(&page);
+    // Sent to the confirmed record's mobile, never to the homonym's.
+    let (number, code) = phone.0.lock().unwrap()[0].clone();
+    assert_eq!(number, "06 12 34 56 78");
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+    assert!(!page.contains(&code));
+    // The form shows the code page again until it is answered.
+    let again = world.get("/auth/verify", &[&cookie]).await;
+    assert!(body(&again).contains("Code reçu"));
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let response = world
+        .post("/auth/verify", &cookie, &format!("code={wrong}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+
+    let response = world
+        .post("/auth/verify", &cookie, &format!("code={code}"))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world.session_of(&response).await.unwrap();
+    let child = family(&session)
+        .child(&pupil_id(&rennes(), "E-ELOISE"))
+        .unwrap()
+        .clone();
+    assert_eq!(child.verification, Verification::BirthDatesAndOneTimeCode);
+}
+
+#[tokio::test]
+async fn one_time_codes_expire_after_five_minutes_and_three_tries() {
+    let phone = Arc::new(Phone::default());
+    let notifier = phone.clone();
+    let world = World::start_with(Kind::FranceConnect, Some(both_academies()), move |b| {
+        b.one_time_code(notifier)
+    })
+    .await;
+    for case in ["expired", "tries"] {
+        let (html, cookie) = challenge(&world).await;
+        let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+        let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+        let dates = format!(
+            "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+        );
+        let response = world.post("/auth/verify", &cookie, &dates).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let code = phone.0.lock().unwrap().last().unwrap().1.clone();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        if case == "expired" {
+            world.clock.advance(Duration::from_secs(5 * 60 + 1));
+        } else {
+            for _ in 0..3 {
+                let r = world
+                    .post("/auth/verify", &cookie, &format!("code={wrong}"))
+                    .await;
+                assert!(set_cookie(&r, "educonnect_session").is_none());
+            }
+        }
+        let response = world
+            .post("/auth/verify", &cookie, &format!("code={code}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{case}");
+        assert!(
+            set_cookie(&response, "educonnect_session").is_none(),
+            "{case}"
+        );
+    }
 }
 
 // --- EduConnect ------------------------------------------------------------

@@ -11,6 +11,7 @@ use subtle::{Choice, ConstantTimeEq};
 
 use crate::birthdate::{BirthDate, DatePrecision};
 use crate::directory::{PersonId, PupilId};
+use crate::filiation::Verification;
 
 /// A verified link, kept durably for a FranceConnect `sub`: the records the
 /// parent confirmed, and the pupils they said were not theirs.
@@ -19,6 +20,21 @@ pub(crate) struct StoredLink {
     pub(crate) persons: Vec<PersonId>,
     #[serde(default)]
     pub(crate) excluded: Vec<PupilId>,
+    /// How the link was verified (birth dates when absent).
+    #[serde(default)]
+    pub(crate) verification: Option<Verification>,
+}
+
+/// The dates were right; a one-time code was sent and is awaited.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingCode {
+    /// SHA-256 of `{verification key}:{code}`.
+    pub(crate) hash: String,
+    pub(crate) expires_at: i64,
+    pub(crate) tries_left: u8,
+    pub(crate) link: StoredLink,
+    /// The last two digits of the number, to tell the parent where it went.
+    pub(crate) phone_hint: String,
 }
 
 /// One child shown in the form: what is displayed (an initial and a school
@@ -48,6 +64,9 @@ pub(crate) struct PendingVerification {
     pub(crate) children: Vec<ChallengeChild>,
     /// Unix seconds after which the challenge is gone.
     pub(crate) expires_at: i64,
+    /// Set once the dates were right, when a one-time code is required.
+    #[serde(default)]
+    pub(crate) code: Option<PendingCode>,
 }
 
 /// One child's answer, as typed.
@@ -133,6 +152,47 @@ pub(crate) fn form_body(action: &str, children: &[ChallengeChild], error: Option
     }
     body.push_str("<button type=\"submit\">Valider</button>\n</form>");
     body
+}
+
+/// The one-time code form.
+pub(crate) fn code_body(action: &str, phone_hint: &str, error: Option<&str>) -> String {
+    use crate::flow::pages::escape;
+    let mut body = String::new();
+    if let Some(error) = error {
+        let _ = writeln!(
+            body,
+            "<p role=\"alert\"><strong>{}</strong></p>",
+            escape(error)
+        );
+    }
+    let _ = write!(
+        body,
+        "<p>Un code à 6 chiffres vient d'être envoyé au téléphone mobile enregistré par \
+         l'établissement (numéro se terminant par {}). Il est valable 5 minutes.</p>\n\
+         <form method=\"post\" action=\"{}\">\n<label for=\"code\">Code reçu</label>\n\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" \
+         autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" required>\n\
+         <button type=\"submit\">Valider</button>\n</form>",
+        escape(phone_hint),
+        escape(action)
+    );
+    body
+}
+
+/// Six random digits, each uniform (rejection sampling).
+pub(crate) fn six_digits(random: &dyn crate::RandomSource) -> String {
+    let mut out = String::with_capacity(6);
+    let mut buf = [0u8; 16];
+    while out.len() < 6 {
+        random.fill(&mut buf);
+        for &b in &buf {
+            // 250 = 25 × 10: bytes above are dropped so that no digit is likelier.
+            if b < 250 && out.len() < 6 {
+                out.push(char::from(b'0' + b % 10));
+            }
+        }
+    }
+    out
 }
 
 /// The first letter of a first name, upper-cased: all a homonym learns.

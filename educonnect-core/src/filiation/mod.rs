@@ -12,11 +12,15 @@
 //! The result is [`FamilyClaims`], kept in the session
 //! ([`Session::family`](crate::flow::Session::family)) and signed into
 //! family assertions ([`Gateway::family_assertion`](crate::flow::Gateway::family_assertion)).
-//! Every decision is reported to an [`AuditSink`], with ids only.
+//! Every decision is reported to an [`AuditSink`], with ids only. A policy
+//! may also require a one-time code sent through a [`Notifier`] to the
+//! mobile number the school recorded, after the birth dates.
 
 mod audit;
 pub(crate) mod challenge;
 mod claims;
+mod notify;
 
 pub use audit::{AuditEvent, AuditSink, TracingAuditSink};
 pub use claims::{Child, FamilyClaims, PupilSelf, Verification};
+pub use notify::{ConsoleNotifier, Notifier, NotifierError};

@@ -33,15 +33,22 @@ use super::pages;
 use super::session::SessionRecord;
 use super::{Failure, Gateway, Session, TOKEN_LEN, cookie, sha256};
 use crate::directory::{
-    Directory, DirectoryError, DirectoryPerson, LinkedPupil, NameQuery, PersonId, PupilId,
+    Directory, DirectoryError, DirectoryPerson, LinkedPupil, NameQuery, PersonId, PhoneKind,
+    PupilId,
 };
+use crate::filiation::Notifier;
 use crate::filiation::challenge::{
-    ChallengeChild, PendingVerification, StoredLink, date_matches, form_body, initial,
-    parse_answers,
+    ChallengeChild, PendingCode, PendingVerification, StoredLink, code_body, date_matches,
+    form_body, initial, parse_answers, six_digits,
 };
 use crate::filiation::{AuditEvent, Child, FamilyClaims, PupilSelf, Verification};
 use crate::provider::{EduConnectIdentity, Identity, PivotIdentity, Profile};
 use crate::random::alphanumeric;
+
+/// How long a one-time code is accepted, in seconds.
+const CODE_VALIDITY: i64 = 5 * 60;
+/// How many codes may be typed for one sent.
+const CODE_TRIES: u8 = 3;
 
 /// Prefix of pending verifications in the pending key space.
 const VERIFY_PREFIX: &str = "verify-";
@@ -284,6 +291,7 @@ impl Gateway {
                 .clock
                 .unix_seconds()
                 .saturating_add(secs(timeout)),
+            code: None,
         };
         self.put_verification(&sha256(&browser), &pending, timeout)
             .await?;
@@ -316,7 +324,7 @@ impl Gateway {
             linked
                 .iter()
                 .filter(|l| !link.excluded.contains(&l.pupil.id))
-                .map(|l| child_of(l, Verification::BirthDates)),
+                .map(|l| child_of(l, link.verification.unwrap_or(Verification::BirthDates))),
         ))
     }
 
@@ -416,7 +424,10 @@ impl Gateway {
     ) -> Result<Response<Bytes>, Failure> {
         let (key_hash, pending) = self.take_verification(request).await?;
         self.put_back(&key_hash, &pending).await?;
-        Ok(self.form_page(StatusCode::OK, &pending, None))
+        Ok(match &pending.code {
+            Some(code) => self.code_page(StatusCode::OK, &code.phone_hint, None),
+            None => self.form_page(StatusCode::OK, &pending, None),
+        })
     }
 
     fn form_page(
@@ -431,6 +442,173 @@ impl Gateway {
             "Confirmer vos enfants",
             &form_body(&action, &pending.children, error),
         )
+    }
+
+    fn code_page(
+        &self,
+        status: StatusCode,
+        phone_hint: &str,
+        error: Option<&str>,
+    ) -> Response<Bytes> {
+        let action = format!("{}/verify", self.inner.base_path);
+        pages::page(
+            status,
+            "Code de confirmation",
+            &code_body(&action, phone_hint, error),
+        )
+    }
+
+    /// The dates were right and the policy asks for a one-time code: send
+    /// it to the mobile number of a confirmed record. The code goes only to
+    /// a record the dates confirmed, never to a homonym's phone.
+    async fn send_code(
+        &self,
+        directory: &dyn Directory,
+        notifier: &dyn Notifier,
+        key_hash: String,
+        mut pending: PendingVerification,
+        link: StoredLink,
+    ) -> Result<Response<Bytes>, Failure> {
+        let mut phone = None;
+        for person in &link.persons {
+            if let Some(record) = directory.person(person).await.map_err(directory_failure)?
+                && let Some(number) = record.phone(PhoneKind::Mobile)
+            {
+                phone = Some(number.to_owned());
+                break;
+            }
+        }
+        let Some(phone) = phone else {
+            return Err(Failure::bad_request(
+                "L'établissement n'a pas enregistré de numéro de téléphone mobile pour vous. \
+                 Contactez son secrétariat pour rattacher vos enfants.",
+                "one-time code required, no mobile number recorded",
+            ));
+        };
+        let code = six_digits(&*self.inner.random);
+        notifier
+            .send_code(&phone, &code)
+            .await
+            .map_err(|e| Failure::unavailable(format!("notifier: {e}")))?;
+        let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+        let phone_hint: String = digits[digits.len().saturating_sub(2)..].iter().collect();
+        let now = self.inner.clock.unix_seconds();
+        pending.code = Some(PendingCode {
+            hash: sha256(&format!("{key_hash}:{code}")),
+            expires_at: now.saturating_add(CODE_VALIDITY),
+            tries_left: CODE_TRIES,
+            link,
+            phone_hint: phone_hint.clone(),
+        });
+        pending.expires_at = pending.expires_at.max(now.saturating_add(CODE_VALIDITY));
+        self.put_back(&key_hash, &pending).await?;
+        Ok(self.code_page(StatusCode::OK, &phone_hint, None))
+    }
+
+    /// The answer to the one-time code form.
+    async fn check_code(
+        &self,
+        request: &Request<Bytes>,
+        directory: &dyn Directory,
+        key_hash: String,
+        mut pending: PendingVerification,
+        sub_hash: String,
+    ) -> Result<Response<Bytes>, Failure> {
+        let Some(mut code) = pending.code.take() else {
+            return Err(Failure::unavailable("no code awaited"));
+        };
+        if code.expires_at <= self.inner.clock.unix_seconds() {
+            return Err(Failure::bad_request(
+                "Le code a expiré. Veuillez vous reconnecter pour en recevoir un nouveau.",
+                "one-time code expired",
+            ));
+        }
+        let typed = url::form_urlencoded::parse(request.body())
+            .take(8)
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        let right = super::constant_time_eq(
+            sha256(&format!("{key_hash}:{typed}")).as_bytes(),
+            code.hash.as_bytes(),
+        );
+        if right {
+            let mut link = code.link;
+            link.verification = Some(Verification::BirthDatesAndOneTimeCode);
+            return self
+                .finish_verification(request, directory, pending, link, sub_hash)
+                .await;
+        }
+        code.tries_left = code.tries_left.saturating_sub(1);
+        let failures = self
+            .inner
+            .store
+            .increment_counter(&sub_counter(&sub_hash), self.inner.lock_window)
+            .await
+            .map_err(Failure::store)?;
+        self.inner.audit.record(&AuditEvent::VerificationFailed {
+            sub_hash: sub_hash.clone(),
+            persons: code.link.persons.clone(),
+            failures,
+        });
+        if code.tries_left == 0 {
+            return Err(Failure::bad_request(
+                "Le code saisi n'est pas le bon. Veuillez vous reconnecter pour en recevoir un nouveau.",
+                "one-time code: no try left",
+            ));
+        }
+        let hint = code.phone_hint.clone();
+        pending.code = Some(code);
+        self.put_back(&key_hash, &pending).await?;
+        Ok(self.code_page(
+            StatusCode::BAD_REQUEST,
+            &hint,
+            Some("Ce code n'est pas le bon. Vérifiez-le et saisissez-le à nouveau."),
+        ))
+    }
+
+    /// Stores the link, creates the session, sends the browser on.
+    async fn finish_verification(
+        &self,
+        request: &Request<Bytes>,
+        directory: &dyn Directory,
+        pending: PendingVerification,
+        link: StoredLink,
+        sub_hash: String,
+    ) -> Result<Response<Bytes>, Failure> {
+        let store = &self.inner.store;
+        if !link.persons.is_empty() {
+            let value =
+                serde_json::to_vec(&link).map_err(|e| Failure::unavailable(e.to_string()))?;
+            store
+                .put_record(&link_key(&sub_hash), value)
+                .await
+                .map_err(Failure::store)?;
+            let _ = store.reset_counter(&sub_counter(&sub_hash)).await;
+            self.inner.audit.record(&AuditEvent::VerificationSucceeded {
+                sub_hash: sub_hash.clone(),
+                persons: link.persons.clone(),
+            });
+        }
+        let family = self
+            .linked_family(directory, &pending.provider, &pending.sub, &link)
+            .await?;
+        let record = SessionRecord {
+            provider: pending.provider,
+            kind: pending.kind,
+            claims: pending.claims,
+            acr: pending.acr,
+            auth_time: pending.auth_time,
+            created_at: self.inner.clock.unix_seconds(),
+            id_token: pending.id_token,
+            family: Some(family),
+        };
+        let mut response = self
+            .start_session(request.headers(), record, &pending.return_to)
+            .await?;
+        let clear = self.inner.login_attrs.clear(self.inner.verify_cookie);
+        response.headers_mut().append(header::SET_COOKIE, clear);
+        Ok(response)
     }
 
     /// `POST {base}/verify`: the answers.
@@ -457,6 +635,11 @@ impl Gateway {
         if self.locked(&sub_hash, &pending.candidates).await? {
             self.inner.audit.record(&AuditEvent::LockedOut { sub_hash });
             return Ok(self.locked_page());
+        }
+        if pending.code.is_some() {
+            return self
+                .check_code(request, &*directory, key_hash, pending, sub_hash)
+                .await;
         }
 
         // Every answer is checked, each in constant time, before any
@@ -511,43 +694,20 @@ impl Gateway {
             return self.challenge_failed(key_hash, pending, sub_hash).await;
         }
 
-        let store = &self.inner.store;
         let link = StoredLink {
-            persons: confirmed.clone(),
+            persons: confirmed,
             excluded,
+            verification: None,
         };
-        if !confirmed.is_empty() {
-            let value =
-                serde_json::to_vec(&link).map_err(|e| Failure::unavailable(e.to_string()))?;
-            store
-                .put_record(&link_key(&sub_hash), value)
-                .await
-                .map_err(Failure::store)?;
-            let _ = store.reset_counter(&sub_counter(&sub_hash)).await;
-            self.inner.audit.record(&AuditEvent::VerificationSucceeded {
-                sub_hash: sub_hash.clone(),
-                persons: confirmed,
-            });
+        if let Some(notifier) = self.inner.notifier.clone()
+            && !link.persons.is_empty()
+        {
+            return self
+                .send_code(&*directory, &*notifier, key_hash, pending, link)
+                .await;
         }
-        let family = self
-            .linked_family(&*directory, &pending.provider, &pending.sub, &link)
-            .await?;
-        let record = SessionRecord {
-            provider: pending.provider,
-            kind: pending.kind,
-            claims: pending.claims,
-            acr: pending.acr,
-            auth_time: pending.auth_time,
-            created_at: self.inner.clock.unix_seconds(),
-            id_token: pending.id_token,
-            family: Some(family),
-        };
-        let mut response = self
-            .start_session(request.headers(), record, &pending.return_to)
-            .await?;
-        let clear = self.inner.login_attrs.clear(self.inner.verify_cookie);
-        response.headers_mut().append(header::SET_COOKIE, clear);
-        Ok(response)
+        self.finish_verification(request, &*directory, pending, link, sub_hash)
+            .await
     }
 
     async fn challenge_failed(

@@ -59,7 +59,7 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::directory::Directory;
-use crate::filiation::{AuditSink, TracingAuditSink};
+use crate::filiation::{AuditSink, Notifier, TracingAuditSink};
 use crate::http_client::HttpClient;
 use crate::jose::SigningKey;
 use crate::provider::ConfigError;
@@ -125,6 +125,7 @@ struct Inner {
     verify_timeout: Duration,
     max_failures: u64,
     lock_window: Duration,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// Builds a [`Gateway`]. The decisions, in order: the public URL (given to
@@ -149,6 +150,7 @@ pub struct GatewayBuilder {
     verify_timeout: Duration,
     max_failures: u64,
     lock_window: Duration,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// Why a gateway could not be built.
@@ -202,6 +204,7 @@ impl Gateway {
             verify_timeout: DEFAULT_VERIFY_TIMEOUT,
             max_failures: DEFAULT_MAX_FAILURES,
             lock_window: DEFAULT_LOCK_WINDOW,
+            notifier: None,
         })
     }
 }
@@ -332,6 +335,17 @@ impl GatewayBuilder {
         self
     }
 
+    /// Policy: after the right birth dates, also require a one-time code
+    /// sent through `notifier` to the mobile number the school recorded for
+    /// the confirmed record (6 digits, valid 5 minutes, 3 tries; only its
+    /// hash is stored). Without a recorded mobile number the parent is sent
+    /// to the school. Off by default.
+    #[must_use]
+    pub fn one_time_code(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Checks the configuration and builds the gateway.
     pub fn build(self) -> Result<Gateway, GatewayConfigError> {
         let base = self.base_path.trim_end_matches('/').to_owned();
@@ -414,6 +428,7 @@ impl GatewayBuilder {
                 verify_timeout: self.verify_timeout,
                 max_failures: self.max_failures,
                 lock_window: self.lock_window,
+                notifier: self.notifier,
             }),
         })
     }
