@@ -234,3 +234,74 @@ impl fmt::Debug for FamilyClaims {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{Relationship, SourceId};
+
+    fn pupil(local: &str) -> PupilId {
+        PupilId::new(SourceId::aaf("14").unwrap(), local).unwrap()
+    }
+
+    fn child(local: &str, legal: bool) -> Child {
+        Child {
+            pupil: pupil(local),
+            ine: Some("123456789AB".into()),
+            uai: Some("0350001L".into()),
+            relationship: Relationship::Mother.into(),
+            legal_authority: legal,
+            verification: Verification::BirthDates,
+        }
+    }
+
+    #[test]
+    fn one_entry_per_pupil_and_authority_if_any_record_holds_it() {
+        let claims = FamilyClaims::guardian(
+            "franceconnect",
+            "sub",
+            Vec::new(),
+            [child("E1", false), child("E1", true), child("E2", false)],
+        );
+        assert_eq!(claims.children.len(), 2);
+        assert!(claims.may_act_for(&pupil("E1")) && claims.has_legal_authority_over(&pupil("E1")));
+        assert!(claims.may_act_for(&pupil("E2")) && !claims.has_legal_authority_over(&pupil("E2")));
+        assert!(
+            !claims.may_act_for(&pupil("E3")) && !claims.has_legal_authority_over(&pupil("E3"))
+        );
+        let ine = Ine::parse("123456789AB").unwrap();
+        assert!(claims.may_act_for_ine(&ine) && claims.has_legal_authority_over_ine(&ine));
+        assert_eq!(
+            claims.child(&pupil("E2")).unwrap().uai(),
+            Some(Uai::parse("0350001L").unwrap())
+        );
+    }
+
+    #[test]
+    fn serde_round_trip_and_debug_without_ine() {
+        let claims = FamilyClaims::guardian("fc", "sub", Vec::new(), [child("E1", true)]);
+        let json = serde_json::to_string(&claims).unwrap();
+        assert!(
+            json.contains("\"verification\":\"birth_dates\"")
+                && json.contains("\"profile\":\"guardian\"")
+        );
+        assert_eq!(serde_json::from_str::<FamilyClaims>(&json).unwrap(), claims);
+        assert!(!format!("{claims:?}").contains("123456789AB"));
+
+        let pupil_claims = FamilyClaims::pupil(
+            "ec",
+            "sub",
+            PupilSelf {
+                id: None,
+                ine: Some("123456789AB".into()),
+                uai: Some("0350001L".into()),
+            },
+        );
+        assert_eq!(
+            pupil_claims.own_ine(),
+            Some(Ine::parse("123456789AB").unwrap())
+        );
+        assert!(!format!("{pupil_claims:?}").contains("123456789AB"));
+        assert!(!pupil_claims.may_act_for(&pupil("E1")));
+    }
+}
