@@ -756,6 +756,14 @@ async fn without_a_directory_sessions_have_no_family_claims() {
     assert_eq!(location(&response), "/livret");
     let session = world.session_of(&response).await.unwrap();
     assert!(session.family().is_none());
+    assert!(matches!(
+        world.gateway.family_assertion(
+            &session,
+            "https://bourses.example.fr",
+            Duration::from_secs(60)
+        ),
+        Err(educonnect_core::flow::AssertionError::NoFamily)
+    ));
 }
 
 #[tokio::test]
