@@ -15,6 +15,12 @@
 //!   `http::Response`; [`flow::Gateway::session`] tells who is logged in.
 //!   `openidconnect` builds the authorization request and performs the code
 //!   exchange; tokens are verified by [`jose`] only.
+//! - [`filiation`]: [`filiation::FamilyClaims`] (which pupils the person of
+//!   a session may act for, with legal authority or not), established by the
+//!   flow from the directory: EduConnect's `{AAF}` ids, or for FranceConnect
+//!   parents a birth-date challenge with lock-out (and optionally a one-time
+//!   code); audit events with ids only; family assertions signed by the
+//!   gateway ([`flow::Gateway::family_assertion`]) and published keys.
 //! - [`jwks_cache`]: a provider's keys, cached by `cache-control`, refetched
 //!   (rate-limited) when a token names an unknown `kid`.
 //! - [`http_client`]: the [`http_client::HttpClient`] trait through which the
@@ -87,6 +93,7 @@
 pub mod birthdate;
 pub mod clock;
 pub mod directory;
+pub mod filiation;
 pub mod flow;
 pub mod http_client;
 pub mod ids;

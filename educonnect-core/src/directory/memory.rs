@@ -339,6 +339,9 @@ impl DirectoryBuilder {
         let link_rows = rows.into_iter().map(|(_, row)| row).collect();
 
         let (names, name_entries) = name_index(&hasher, &persons);
+        // A stable order, whatever the order of the hash tables: reports and
+        // `educonnect directory check` print anomalies as they come.
+        anomalies.sort_by(|a, b| anomaly_key(a).cmp(&anomaly_key(b)));
 
         DirectorySnapshot {
             source,
@@ -354,6 +357,14 @@ impl DirectoryBuilder {
             schools,
             anomalies,
         }
+    }
+}
+
+/// Sort key of an anomaly: its pupil, then its kind, then the other side.
+fn anomaly_key(anomaly: &Anomaly) -> (&PupilId, u8, Option<&PersonId>, Option<LegalRank>) {
+    match anomaly {
+        Anomaly::SameLegalRank { pupil, rank } => (pupil, 0, None, Some(*rank)),
+        Anomaly::DanglingLink { pupil, person } => (pupil, 1, Some(person), None),
     }
 }
 

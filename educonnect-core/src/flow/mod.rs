@@ -11,6 +11,8 @@
 //! | `GET logout` | a confirmation page (logout is a POST) |
 //! | `POST logout` | ends the session, then logs out at the provider |
 //! | `GET logout/callback?state` | where the provider sends the browser back |
+//! | `GET verify`, `POST verify` | the FranceConnect parent's birth-date challenge (see [`crate::filiation`]) |
+//! | `GET jwks` | the public key of family assertions |
 //!
 //! State lives in the [`Store`]: a pending login (keyed by `state`, taken
 //! exactly once, bound to the browser by a short-lived cookie) between
@@ -42,7 +44,8 @@
 //! ```
 
 mod cookie;
-mod pages;
+mod family;
+pub(crate) mod pages;
 mod provider;
 mod session;
 
@@ -55,7 +58,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::clock::{Clock, SystemClock};
+use crate::directory::Directory;
+use crate::filiation::{AuditSink, Notifier, TracingAuditSink};
 use crate::http_client::HttpClient;
+use crate::jose::SigningKey;
 use crate::provider::ConfigError;
 use crate::random::{RandomSource, SystemRandomSource, alphanumeric};
 use crate::store::{MemoryStore, Store, StoreError};
@@ -63,6 +69,7 @@ use cookie::CookieAttrs;
 use provider::{Upstream, UpstreamError};
 use session::SessionRecord;
 
+pub use family::AssertionError;
 pub use provider::{ClientSecret, DiscoveryError, Provider};
 pub use session::Session;
 
@@ -72,6 +79,13 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// Default time a user has to come back from the provider.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Default time a parent has to answer the filiation challenge.
+pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Default number of wrong answer sets after which the challenge locks.
+pub const DEFAULT_MAX_FAILURES: u64 = 5;
+/// Default lock-out window: failures are counted over it, and a locked
+/// challenge stays locked until it ends.
+pub const DEFAULT_LOCK_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// Length of state, nonce, PKCE verifier, browser binding and session ids:
 /// 43 letters and digits, about 256 bits.
@@ -104,6 +118,14 @@ struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
+    verify_cookie: &'static str,
+    directory: Option<Arc<dyn Directory>>,
+    audit: Arc<dyn AuditSink>,
+    assertion_key: Option<SigningKey>,
+    verify_timeout: Duration,
+    max_failures: u64,
+    lock_window: Duration,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// Builds a [`Gateway`]. The decisions, in order: the public URL (given to
@@ -122,6 +144,13 @@ pub struct GatewayBuilder {
     http: Option<Arc<dyn HttpClient>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
+    directory: Option<Arc<dyn Directory>>,
+    audit: Arc<dyn AuditSink>,
+    assertion_key: Option<SigningKey>,
+    verify_timeout: Duration,
+    max_failures: u64,
+    lock_window: Duration,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// Why a gateway could not be built.
@@ -169,6 +198,13 @@ impl Gateway {
             http: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandomSource),
+            directory: None,
+            audit: Arc::new(TracingAuditSink),
+            assertion_key: None,
+            verify_timeout: DEFAULT_VERIFY_TIMEOUT,
+            max_failures: DEFAULT_MAX_FAILURES,
+            lock_window: DEFAULT_LOCK_WINDOW,
+            notifier: None,
         })
     }
 }
@@ -256,6 +292,60 @@ impl GatewayBuilder {
         self
     }
 
+    /// The schools' records, for family claims. Without one, sessions have
+    /// no family claims ([`Session::family`] is `None`) and FranceConnect
+    /// parents are not asked to confirm anything.
+    #[must_use]
+    pub fn directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// Where audit events go (default: [`TracingAuditSink`]).
+    #[must_use]
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = sink;
+        self
+    }
+
+    /// The key that signs family assertions ([`Gateway::family_assertion`]);
+    /// its public part is published at `GET {base}/jwks`.
+    #[must_use]
+    pub fn assertion_key(mut self, key: SigningKey) -> Self {
+        self.assertion_key = Some(key);
+        self
+    }
+
+    /// How long a parent has to answer the filiation challenge (default 15
+    /// minutes).
+    #[must_use]
+    pub fn verify_timeout(mut self, timeout: Duration) -> Self {
+        self.verify_timeout = timeout;
+        self
+    }
+
+    /// Lock-out policy of the filiation challenge: after `max_failures`
+    /// wrong answer sets within `window` (counted per FranceConnect `sub`
+    /// and per candidate record), the challenge is locked until the window
+    /// ends (default 5 failures, 30 minutes).
+    #[must_use]
+    pub fn lock_out(mut self, max_failures: u64, window: Duration) -> Self {
+        self.max_failures = max_failures.max(1);
+        self.lock_window = window;
+        self
+    }
+
+    /// Policy: after the right birth dates, also require a one-time code
+    /// sent through `notifier` to the mobile number the school recorded for
+    /// the confirmed record (6 digits, valid 5 minutes, 3 tries; only its
+    /// hash is stored). Without a recorded mobile number the parent is sent
+    /// to the school. Off by default.
+    #[must_use]
+    pub fn one_time_code(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Checks the configuration and builds the gateway.
     pub fn build(self) -> Result<Gateway, GatewayConfigError> {
         let base = self.base_path.trim_end_matches('/').to_owned();
@@ -327,6 +417,18 @@ impl GatewayBuilder {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 clock: self.clock,
                 random: self.random,
+                verify_cookie: if secure {
+                    "__Secure-educonnect_verify"
+                } else {
+                    "educonnect_verify"
+                },
+                directory: self.directory,
+                audit: self.audit,
+                assertion_key: self.assertion_key,
+                verify_timeout: self.verify_timeout,
+                max_failures: self.max_failures,
+                lock_window: self.lock_window,
+                notifier: self.notifier,
             }),
         })
     }
@@ -436,21 +538,26 @@ impl Gateway {
         let route = path
             .strip_prefix(self.inner.base_path.as_str())
             .unwrap_or("");
-        let result =
-            match (route, request.method()) {
-                ("/login", &Method::GET) => self.login(&request).await,
-                ("/callback", &Method::GET) => self.callback(&request).await,
-                ("/logout", &Method::GET) => Ok(pages::logout_confirmation(&format!(
-                    "{}/logout",
-                    self.inner.base_path
-                ))),
-                ("/logout", &Method::POST) => self.logout(&request).await,
-                ("/logout/callback", &Method::GET) => Ok(self.logout_callback(&request).await),
-                ("/login" | "/callback" | "/logout/callback", _) | ("/logout", _) => Ok(
-                    pages::page(StatusCode::METHOD_NOT_ALLOWED, "Méthode non autorisée", ""),
-                ),
-                _ => Ok(pages::page(StatusCode::NOT_FOUND, "Page introuvable", "")),
-            };
+        let result = match (route, request.method()) {
+            ("/login", &Method::GET) => self.login(&request).await,
+            ("/callback", &Method::GET) => self.callback(&request).await,
+            ("/logout", &Method::GET) => Ok(pages::logout_confirmation(&format!(
+                "{}/logout",
+                self.inner.base_path
+            ))),
+            ("/logout", &Method::POST) => self.logout(&request).await,
+            ("/logout/callback", &Method::GET) => Ok(self.logout_callback(&request).await),
+            ("/verify", &Method::GET) => self.verify_form(&request).await,
+            ("/verify", &Method::POST) => self.verify_answer(&request).await,
+            ("/jwks", &Method::GET) => Ok(self.jwks()),
+            ("/login" | "/callback" | "/logout/callback" | "/verify" | "/jwks", _)
+            | ("/logout", _) => Ok(pages::page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Méthode non autorisée",
+                "",
+            )),
+            _ => Ok(pages::page(StatusCode::NOT_FOUND, "Page introuvable", "")),
+        };
         result.unwrap_or_else(|failure| self.fail(failure))
     }
 
@@ -603,19 +710,15 @@ impl Gateway {
             .await?;
         // Read the identity now, so that a login with an unusable identity
         // leaves no session behind.
-        crate::provider::Identity::from_claims(upstream.config.kind, &completed.claims).map_err(
-            |e| {
-                Failure::bad_request(
-                    "Votre identité n'a pas pu être lue.",
-                    format!("identity: {e}"),
-                )
-            },
-        )?;
+        let identity =
+            crate::provider::Identity::from_claims(upstream.config.kind, &completed.claims)
+                .map_err(|e| {
+                    Failure::bad_request(
+                        "Votre identité n'a pas pu être lue.",
+                        format!("identity: {e}"),
+                    )
+                })?;
 
-        // A new session id at every login: never the one the browser had.
-        if let Some(old) = cookie::read(request.headers(), self.inner.session_cookie) {
-            let _ = self.inner.store.delete_session(&sha256(old)).await;
-        }
         let record = SessionRecord {
             provider: pending.provider.clone(),
             kind: upstream.config.kind.as_str().to_owned(),
@@ -624,7 +727,44 @@ impl Gateway {
             auth_time: completed.auth_time,
             created_at: self.inner.clock.unix_seconds(),
             id_token: completed.id_token,
+            family: None,
         };
+        self.after_login(request.headers(), &identity, record, pending.return_to)
+            .await
+    }
+
+    /// Creates a new session for `record` and sends the browser to
+    /// `return_to` (already checked to be a relative path).
+    async fn start_session(
+        &self,
+        headers: &HeaderMap,
+        record: SessionRecord,
+        return_to: &str,
+    ) -> Result<Response<Bytes>, Failure> {
+        let cookie = self.new_session(headers, record).await?;
+        let mut response = pages::redirect(return_to);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+        Ok(response)
+    }
+
+    /// Creates a new session for `record`; returns its `Set-Cookie`.
+    async fn new_session(
+        &self,
+        headers: &HeaderMap,
+        record: SessionRecord,
+    ) -> Result<http::HeaderValue, Failure> {
+        // A new session id at every login: never the one the browser had.
+        if let Some(old) = cookie::read(headers, self.inner.session_cookie) {
+            let _ = self.inner.store.delete_session(&sha256(old)).await;
+        }
+        let provider = record.provider.clone();
+        let sub = record
+            .claims
+            .get("sub")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned();
+        let children = record.family.as_ref().map_or(0, |f| f.children.len());
         let session_id = alphanumeric(&*self.inner.random, TOKEN_LEN);
         let value = serde_json::to_vec(&record).map_err(|e| Failure::unavailable(e.to_string()))?;
         self.inner
@@ -632,16 +772,19 @@ impl Gateway {
             .create_session(&sha256(&session_id), value, self.inner.idle_timeout)
             .await
             .map_err(Failure::store)?;
-        tracing::info!(provider = %pending.provider, "login succeeded");
-
-        let mut response = pages::redirect(&pending.return_to);
-        let cookie = self.inner.session_attrs.set(
+        tracing::info!(provider = %provider, "login succeeded");
+        self.inner
+            .audit
+            .record(&crate::filiation::AuditEvent::Login {
+                provider,
+                sub_hash: sha256(&sub),
+                children,
+            });
+        Ok(self.inner.session_attrs.set(
             self.inner.session_cookie,
             &session_id,
             self.inner.lifetime,
-        );
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-        Ok(response)
+        ))
     }
 
     async fn logout(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {

@@ -138,6 +138,20 @@ pub(crate) fn logout_confirmation(action: &str) -> Response<Bytes> {
     page(StatusCode::OK, "Déconnexion", &body)
 }
 
+/// After a FranceConnect login that no school record fits: the same page
+/// whatever the records hold, so that it tells nothing about them.
+pub(crate) fn no_child_found(return_to: &str) -> Response<Bytes> {
+    let body = format!(
+        "<p>Nous n'avons pas pu rattacher d'enfant à votre compte à partir des informations \
+         transmises par FranceConnect.</p>\n<p>Pour que vos enfants soient rattachés, contactez \
+         le secrétariat de leur établissement, qui vérifiera les informations enregistrées \
+         pour les responsables légaux.</p>\n\
+         <p><a class=\"button\" href=\"{}\">Continuer</a></p>",
+        escape(return_to)
+    );
+    page(StatusCode::OK, "Aucun enfant rattaché", &body)
+}
+
 /// A redirect (303, so that the browser follows with a GET).
 pub(crate) fn redirect(location: &str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());

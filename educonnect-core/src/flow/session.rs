@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::filiation::FamilyClaims;
 use crate::provider::{Identity, IdentityError, ProviderKind};
 
 /// A session as stored: the provider's verified claims, from which the
@@ -22,6 +23,10 @@ pub(crate) struct SessionRecord {
     pub(crate) created_at: i64,
     /// For `id_token_hint` at logout; never shown.
     pub(crate) id_token: String,
+    /// What filiation established; absent in records written before it
+    /// existed, and for sessions without a directory.
+    #[serde(default)]
+    pub(crate) family: Option<FamilyClaims>,
 }
 
 impl SessionRecord {
@@ -37,14 +42,15 @@ impl SessionRecord {
             acr: self.acr,
             auth_time: self.auth_time,
             created_at: super::system_time(self.created_at),
+            family: self.family,
         })
     }
 }
 
 /// The logged-in user of a request.
 ///
-/// Family claims (which pupils this person may act for) are computed by the
-/// filiation step and are not part of the session yet.
+/// With a directory configured, the session also holds the
+/// [`FamilyClaims`] established at login: [`family`](Self::family).
 #[derive(Clone)]
 pub struct Session {
     provider: String,
@@ -52,6 +58,7 @@ pub struct Session {
     acr: Option<String>,
     auth_time: Option<i64>,
     created_at: SystemTime,
+    family: Option<FamilyClaims>,
 }
 
 impl Session {
@@ -79,6 +86,14 @@ impl Session {
     pub fn created_at(&self) -> SystemTime {
         self.created_at
     }
+
+    /// Which pupils the person may act for, as filiation established at
+    /// login. `None` when the gateway has no directory (or for a generic
+    /// OIDC provider); for a FranceConnect parent whom no school record
+    /// fits, claims with no child.
+    pub fn family(&self) -> Option<&FamilyClaims> {
+        self.family.as_ref()
+    }
 }
 
 impl fmt::Debug for Session {
@@ -88,6 +103,26 @@ impl fmt::Debug for Session {
             .field("provider", &self.provider)
             .field("identity", &self.identity)
             .field("acr", &self.acr)
+            .field("family", &self.family)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_without_family_claims_still_read() {
+        let old = serde_json::json!({
+            "provider": "educonnect", "kind": "educonnect",
+            "claims": {"sub": "s", "FrEduCtPersonAffiliation": ["resp2d"],
+                       "given_name": "Anne", "family_name": "MARTIN"},
+            "acr": null, "auth_time": null, "created_at": 0, "id_token": "t",
+        });
+        let record: SessionRecord = serde_json::from_value(old).unwrap();
+        assert!(record.family.is_none());
+        let session = record.into_session().unwrap();
+        assert!(session.family().is_none());
     }
 }

@@ -122,7 +122,10 @@ impl EduConnect {
 }
 
 /// Whether an EduConnect account is a pupil's or a legal guardian's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// A legal guardian (`resp1d`, `resp2d`).
     Guardian,

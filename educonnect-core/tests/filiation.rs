@@ -1,0 +1,1018 @@
+//! Filiation through the flow, against providers played by wiremock with
+//! real keys and directories built here: the FranceConnect birth-date
+//! challenge (first and later logins, lock-out, homonyms, "not my child",
+//! no candidate), EduConnect guardians and pupils, family assertions.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use educonnect_core::birthdate::BirthDate;
+use educonnect_core::directory::{
+    CompositeDirectory, Directory, DirectoryBuilder, LegalRank, Link, MemoryDirectory, PersonId,
+    PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode, School, SourceId,
+};
+use educonnect_core::filiation::{
+    AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
+};
+use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, Provider, Session};
+use educonnect_core::http_client::{ReqwestClient, Timeouts};
+use educonnect_core::ids::{Ine, Uai};
+use educonnect_core::jose::{Algorithm, KeySet, SigningKey, Validation};
+use educonnect_core::provider::{EduConnect, FranceConnect, Profile};
+use educonnect_core::{ManualClock, MemoryStore};
+use http::{HeaderMap, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use support::TestKey;
+use url::Url;
+use wiremock::matchers::{body_string_contains, header as has_header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENT_ID: &str = "service-client-id";
+const CLIENT_SECRET: &str = "service-client-secret-of-forty-bytes-0123";
+const NOW: u64 = 1_790_000_000;
+const SUB: &str = "b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1";
+const PUBLIC_URL: &str = "https://ent.example.fr";
+
+// --- directories -----------------------------------------------------------
+
+fn rennes() -> SourceId {
+    SourceId::aaf("14").unwrap()
+}
+
+fn versailles() -> SourceId {
+    SourceId::aaf("25").unwrap()
+}
+
+fn pupil_id(s: &SourceId, local: &str) -> PupilId {
+    PupilId::new(s.clone(), local).unwrap()
+}
+
+fn person_id(s: &SourceId, local: &str) -> PersonId {
+    PersonId::new(s.clone(), local).unwrap()
+}
+
+fn uai(s: &str) -> Uai {
+    Uai::parse(s).unwrap()
+}
+
+/// Rennes: Angèle Dubois (birth name DUBOIS, usage name MARTIN-DUBOIS),
+/// mother with legal authority of Éloïse (born 27 March 2012, INE known) and
+/// of Lucas (born June 2015, the day presumed); Lucas's grand-father has no
+/// legal authority. A record of Éloïse's father without a join to anyone.
+fn rennes_directory() -> Arc<MemoryDirectory> {
+    let s = rennes();
+    let mut b = DirectoryBuilder::new(s.clone());
+    b.add_school(School::new(uai("0350001L"), "Collège Anne de Bretagne"));
+    b.add_pupil(
+        Pupil::new(pupil_id(&s, "E-ELOISE"), "DUBOIS", ["Éloïse", "Marie"])
+            .with_ine(Ine::parse("123456789AB").unwrap())
+            .with_birth_date(BirthDate::new(2012, 3, 27).unwrap())
+            .with_school(uai("0350001L")),
+    )
+    .unwrap();
+    b.add_pupil(
+        Pupil::new(pupil_id(&s, "E-LUCAS"), "DUBOIS", ["Lucas"])
+            .with_birth_date(BirthDate::presumed_day(2015, 6).unwrap())
+            .with_school(uai("0350001L")),
+    )
+    .unwrap();
+    b.add_person(
+        RelatedPerson::new(person_id(&s, "R-ANGELE"), "DUBOIS", ["Angèle", "Claire"])
+            .with_usage_name("MARTIN-DUBOIS")
+            .with_phone(PhoneKind::Mobile, "06 12 34 56 78"),
+    )
+    .unwrap();
+    b.add_person(RelatedPerson::new(
+        person_id(&s, "R-GRANDPA"),
+        "DUBOIS",
+        ["Jean"],
+    ))
+    .unwrap();
+    for pupil in ["E-ELOISE", "E-LUCAS"] {
+        b.add_link(
+            Link::new(
+                pupil_id(&s, pupil),
+                person_id(&s, "R-ANGELE"),
+                Relationship::Mother,
+            )
+            .with_legal(LegalRank::First),
+        )
+        .unwrap();
+    }
+    b.add_link(Link::new(
+        pupil_id(&s, "E-LUCAS"),
+        person_id(&s, "R-GRANDPA"),
+        RelationshipCode::siecle(38).unwrap(),
+    ))
+    .unwrap();
+    Arc::new(MemoryDirectory::new(b.build()))
+}
+
+/// Versailles: a homonym, Angele DUBOIS (no accent), mother of Marc (born
+/// 15 January 2010); and, for the EduConnect family over two academies, the
+/// same Angèle as in Rennes under another record, mother of Inès (with legal
+/// authority) and guardian of Noé without it.
+fn versailles_directory() -> Arc<MemoryDirectory> {
+    let s = versailles();
+    let mut b = DirectoryBuilder::new(s.clone());
+    b.add_school(School::new(uai("0780001C"), "École Jean Jaurès"));
+    b.add_pupil(
+        Pupil::new(pupil_id(&s, "E-MARC"), "DUBOIS", ["Marc"])
+            .with_birth_date(BirthDate::new(2010, 1, 15).unwrap())
+            .with_school(uai("0780001C")),
+    )
+    .unwrap();
+    b.add_person(RelatedPerson::new(
+        person_id(&s, "R-HOMONYM"),
+        "Dubois",
+        ["Angele"],
+    ))
+    .unwrap();
+    b.add_link(
+        Link::new(
+            pupil_id(&s, "E-MARC"),
+            person_id(&s, "R-HOMONYM"),
+            Relationship::Mother,
+        )
+        .with_legal(LegalRank::First),
+    )
+    .unwrap();
+    b.add_pupil(
+        Pupil::new(pupil_id(&s, "E-INES"), "MARTIN", ["Inès"])
+            .with_ine(Ine::parse("0987654321B").unwrap())
+            .with_school(uai("0780001C")),
+    )
+    .unwrap();
+    b.add_pupil(Pupil::new(pupil_id(&s, "E-NOE"), "MARTIN", ["Noé"]))
+        .unwrap();
+    b.add_person(RelatedPerson::new(
+        person_id(&s, "R-ANGELE-78"),
+        "MARTIN",
+        ["Angèle"],
+    ))
+    .unwrap();
+    b.add_link(
+        Link::new(
+            pupil_id(&s, "E-INES"),
+            person_id(&s, "R-ANGELE-78"),
+            Relationship::Mother,
+        )
+        .with_legal(LegalRank::First),
+    )
+    .unwrap();
+    b.add_link(Link::new(
+        pupil_id(&s, "E-NOE"),
+        person_id(&s, "R-ANGELE-78"),
+        RelationshipCode::siecle(38).unwrap(),
+    ))
+    .unwrap();
+    Arc::new(MemoryDirectory::new(b.build()))
+}
+
+fn both_academies() -> Arc<dyn Directory> {
+    Arc::new(
+        CompositeDirectory::new([
+            rennes_directory() as Arc<dyn Directory>,
+            versailles_directory() as Arc<dyn Directory>,
+        ])
+        .unwrap(),
+    )
+}
+
+// --- the world -------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct Recorder(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for Recorder {
+    fn record(&self, event: &AuditEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    FranceConnect,
+    EduConnect,
+}
+
+struct World {
+    server: MockServer,
+    issuer: String,
+    key: TestKey,
+    clock: Arc<ManualClock>,
+    audit: Arc<Recorder>,
+    gateway: Gateway,
+    codes: Mutex<u32>,
+}
+
+struct Login {
+    state: String,
+    nonce: String,
+    cookie: String,
+}
+
+impl World {
+    async fn start(kind: Kind, directory: Option<Arc<dyn Directory>>) -> Self {
+        Self::start_with(kind, directory, |b| b).await
+    }
+
+    async fn start_with(
+        kind: Kind,
+        directory: Option<Arc<dyn Directory>>,
+        configure: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
+    ) -> Self {
+        let server = MockServer::start().await;
+        let key = TestKey::new(Algorithm::ES256, "provider-key");
+        let clock = Arc::new(ManualClock::at_unix(NOW));
+        let store = Arc::new(MemoryStore::builder().clock(clock.clone()).build());
+        let (issuer, provider, jwks_path) = match kind {
+            Kind::FranceConnect => {
+                let issuer = format!("{}/api/v2", server.uri());
+                let preset = FranceConnect::custom(&issuer).unwrap();
+                (
+                    issuer,
+                    Provider::franceconnect(preset, CLIENT_ID, ClientSecret::new(CLIENT_SECRET)),
+                    "/api/v2/jwks",
+                )
+            }
+            Kind::EduConnect => {
+                let issuer = format!("{}/idp", server.uri());
+                let preset = EduConnect::at_base(&issuer)
+                    .unwrap()
+                    .with_jwks(format!("{issuer}/profile/oidc/jwks").parse().unwrap())
+                    .unwrap();
+                (
+                    issuer,
+                    Provider::educonnect(preset, CLIENT_ID, ClientSecret::new(CLIENT_SECRET)),
+                    "/idp/profile/oidc/jwks",
+                )
+            }
+        };
+        Mock::given(method("GET"))
+            .and(path(jwks_path))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(json!({"keys": [key.jwk]}).to_string(), "application/json"),
+            )
+            .mount(&server)
+            .await;
+        let http = Arc::new(
+            ReqwestClient::new(Timeouts {
+                connect: Duration::from_secs(1),
+                total: Duration::from_secs(1),
+            })
+            .unwrap(),
+        );
+        let audit = Arc::new(Recorder::default());
+        let mut builder = Gateway::builder(PUBLIC_URL)
+            .unwrap()
+            .provider(provider)
+            .store(store)
+            .http_client(http)
+            .clock(clock.clone())
+            .audit_sink(audit.clone())
+            .assertion_key(SigningKey::generate(Algorithm::ES256, "family-2026").unwrap());
+        if let Some(directory) = directory {
+            builder = builder.directory(directory);
+        }
+        Self {
+            server,
+            issuer,
+            key,
+            clock,
+            audit,
+            gateway: configure(builder).build().unwrap(),
+            codes: Mutex::new(0),
+        }
+    }
+
+    fn endpoint(&self, name: &str) -> String {
+        if self.issuer.ends_with("/idp") {
+            format!("/idp/profile/oidc/{name}")
+        } else {
+            format!("/api/v2/{name}")
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(educonnect_core::Clock::unix_seconds(&*self.clock)).unwrap()
+    }
+
+    async fn get(&self, uri: &str, cookies: &[&str]) -> Response<Bytes> {
+        let mut request = Request::get(uri);
+        for cookie in cookies {
+            request = request.header(header::COOKIE, *cookie);
+        }
+        self.gateway
+            .handle(request.body(Bytes::new()).unwrap())
+            .await
+    }
+
+    async fn post(&self, uri: &str, cookie: &str, form: &str) -> Response<Bytes> {
+        let request = Request::post(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::ORIGIN, PUBLIC_URL)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Bytes::from(form.to_owned()))
+            .unwrap();
+        self.gateway.handle(request).await
+    }
+
+    async fn login(&self) -> Login {
+        let provider = if self.issuer.ends_with("/idp") {
+            "educonnect"
+        } else {
+            "franceconnect"
+        };
+        let response = self
+            .get(
+                &format!("/auth/login?provider={provider}&return_to=/livret"),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let authorize = Url::parse(location(&response)).unwrap();
+        let param = |name: &str| {
+            authorize
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        Login {
+            state: param("state"),
+            nonce: param("nonce"),
+            cookie: set_cookie(&response, "educonnect_login").unwrap(),
+        }
+    }
+
+    /// A whole provider round trip with these userinfo claims; returns the
+    /// callback's response.
+    async fn log_in_with(&self, userinfo: Value) -> Response<Bytes> {
+        let login = self.login().await;
+        let code = {
+            let mut codes = self.codes.lock().unwrap();
+            *codes += 1;
+            format!("code-{}", *codes)
+        };
+        let now = self.now();
+        let mut id_token = json!({
+            "iss": self.issuer, "sub": SUB, "aud": CLIENT_ID,
+            "exp": now + 60, "iat": now, "auth_time": now - 10,
+            "nonce": login.nonce, "acr": "eidas1",
+        });
+        let userinfo_body = if self.issuer.ends_with("/idp") {
+            id_token.as_object_mut().unwrap().remove("acr");
+            (userinfo.to_string(), "application/json")
+        } else {
+            let mut claims = userinfo;
+            let o = claims.as_object_mut().unwrap();
+            o.insert("iss".into(), json!(self.issuer));
+            o.insert("sub".into(), json!(SUB));
+            o.insert("aud".into(), json!(CLIENT_ID));
+            o.insert("iat".into(), json!(now));
+            o.insert("exp".into(), json!(now + 60));
+            (self.key.sign(&claims), "application/jwt")
+        };
+        Mock::given(method("POST"))
+            .and(path(self.endpoint("token")))
+            .and(body_string_contains(format!("code={code}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": format!("access-{code}"), "token_type": "Bearer",
+                "expires_in": 60, "id_token": self.key.sign(&id_token),
+            })))
+            .up_to_n_times(1)
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(self.endpoint("userinfo")))
+            .and(has_header(
+                "authorization",
+                format!("Bearer access-{code}").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(userinfo_body.0, userinfo_body.1))
+            .mount(&self.server)
+            .await;
+        let uri = format!("/auth/callback?code={code}&state={}", login.state);
+        self.get(&uri, &[&login.cookie]).await
+    }
+
+    async fn franceconnect_login(&self, given: &str, family: &str) -> Response<Bytes> {
+        self.log_in_with(json!({
+            "given_name": given, "family_name": family,
+            "birthdate": "1980-08-24", "gender": "female",
+            "birthplace": "75107", "birthcountry": "99100",
+        }))
+        .await
+    }
+
+    async fn session_of(&self, response: &Response<Bytes>) -> Option<Session> {
+        let cookie = set_cookie(response, "educonnect_session")?;
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, cookie.parse().unwrap());
+        self.gateway.session(&headers).await.unwrap()
+    }
+
+    fn events(&self) -> Vec<AuditEvent> {
+        self.audit.0.lock().unwrap().clone()
+    }
+}
+
+fn location(response: &Response<Bytes>) -> &str {
+    response.headers()[header::LOCATION].to_str().unwrap()
+}
+
+fn body(response: &Response<Bytes>) -> String {
+    String::from_utf8_lossy(response.body()).into_owned()
+}
+
+fn set_cookie(response: &Response<Bytes>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.split('=').next().unwrap().contains(name) && !v.contains("Max-Age=0"))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+/// The names and dates a page must never show.
+fn assert_discreet(html: &str) {
+    for secret in [
+        "Éloïse", "Eloise", "Lucas", "Marc", "DUBOIS", "Dubois", "2012", "2015", "2010", "27",
+    ] {
+        assert!(!html.contains(secret), "the page shows {secret:?}:\n{html}");
+    }
+}
+
+/// A FranceConnect login for Angèle that ends at the challenge: the form's
+/// HTML and the challenge cookie.
+async fn challenge(world: &World) -> (String, String) {
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    assert_eq!(location(&response), "/auth/verify");
+    assert!(
+        set_cookie(&response, "educonnect_session").is_none(),
+        "no session before the challenge"
+    );
+    let cookie = set_cookie(&response, "educonnect_verify").expect("a challenge cookie");
+    let form = world.get("/auth/verify", &[&cookie]).await;
+    assert_eq!(form.status(), StatusCode::OK, "{}", body(&form));
+    let html = body(&form);
+    assert_discreet(&html);
+    (html, cookie)
+}
+
+/// The index of the child shown as `initial` at `school` in the form.
+fn index_of(html: &str, initial: &str, school: &str) -> usize {
+    let legend = format!("commence par « {initial} », scolarisé à {school}");
+    let count = html.matches("<fieldset>").count();
+    (0..count)
+        .find(|i| {
+            let start = html.match_indices("<fieldset>").nth(*i).unwrap().0;
+            html[start..]
+                .split("</fieldset>")
+                .next()
+                .unwrap()
+                .contains(&legend)
+        })
+        .unwrap_or_else(|| panic!("no child {initial} at {school} in\n{html}"))
+}
+
+fn family(session: &Session) -> &FamilyClaims {
+    session.family().expect("family claims")
+}
+
+// --- FranceConnect ---------------------------------------------------------
+
+#[tokio::test]
+async fn first_login_challenge_then_second_login_without_it() {
+    let world = World::start(
+        Kind::FranceConnect,
+        Some(rennes_directory() as Arc<dyn Directory>),
+    )
+    .await;
+    let (html, cookie) = challenge(&world).await;
+    assert!(html.contains("lang=\"fr\""));
+    assert!(html.contains("<fieldset>") && html.contains("<legend>"));
+    assert!(html.contains("<label for=\"day_0\">Jour</label>"));
+    assert!(html.contains("Ce n'est pas mon enfant"));
+    assert_eq!(html.matches("<fieldset>").count(), 2);
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+
+    // Lucas's day is presumed: any day of June 2015 fits.
+    let form = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=19&month_{lucas}=6&year_{lucas}=2015"
+    );
+    let response = world.post("/auth/verify", &cookie, &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    assert_eq!(location(&response), "/livret");
+    let session = world.session_of(&response).await.expect("a session");
+    let claims = family(&session);
+    assert_eq!(claims.profile, Profile::Guardian);
+    assert_eq!(claims.persons, vec![person_id(&rennes(), "R-ANGELE")]);
+    assert_eq!(claims.children.len(), 2);
+    let e = pupil_id(&rennes(), "E-ELOISE");
+    assert!(claims.may_act_for(&e) && claims.has_legal_authority_over(&e));
+    assert_eq!(
+        claims.child(&e).unwrap().verification,
+        Verification::BirthDates
+    );
+    assert_eq!(claims.child(&e).unwrap().uai(), Some(uai("0350001L")));
+    assert!(claims.may_act_for_ine(&Ine::parse("123456789AB").unwrap()));
+    assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
+    // Debug shows ids, never the INE.
+    assert!(!format!("{session:?}").contains("123456789AB"));
+
+    // The challenge is used up.
+    let again = world.post("/auth/verify", &cookie, &form).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+
+    // Second login: no challenge, the same family at once.
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(location(&response), "/livret");
+    let second = world
+        .session_of(&response)
+        .await
+        .expect("a session at once");
+    assert_eq!(family(&second).children, claims.children);
+    assert!(world.events().iter().any(
+        |e| matches!(e, AuditEvent::VerificationSucceeded { persons, .. } if persons.len() == 1)
+    ));
+}
+
+#[tokio::test]
+async fn five_wrong_answer_sets_lock_the_challenge_until_the_window_ends() {
+    let world = World::start(
+        Kind::FranceConnect,
+        Some(rennes_directory() as Arc<dyn Directory>),
+    )
+    .await;
+    let (html, cookie) = challenge(&world).await;
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+    let right = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+    );
+    // One date wrong: the whole set is wrong.
+    let wrong = format!(
+        "day_{eloise}=28&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+    );
+    for attempt in 1..=4 {
+        let response = world.post("/auth/verify", &cookie, &wrong).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "attempt {attempt}"
+        );
+        let html = body(&response);
+        assert!(html.contains("role=\"alert\""));
+        assert_discreet(&html);
+        assert!(set_cookie(&response, "educonnect_session").is_none());
+    }
+    let response = world.post("/auth/verify", &cookie, &wrong).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(body(&response).contains("bloqué pendant 30 minutes"));
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+
+    // The locked challenge is gone: right answers to it give nothing.
+    let response = world.post("/auth/verify", &cookie, &right).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+
+    // Right answers do not help while locked: a new login is refused at once.
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+    assert!(
+        world
+            .events()
+            .iter()
+            .any(|e| matches!(e, AuditEvent::LockedOut { .. }))
+    );
+
+    // Locked still with the right answers in a challenge opened just before
+    // the lock window ends.
+    world.clock.advance(Duration::from_secs(29 * 60));
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // When the window has passed, the right answers are accepted.
+    world.clock.advance(Duration::from_secs(2 * 60));
+    let (_, cookie) = challenge(&world).await;
+    let response = world.post("/auth/verify", &cookie, &right).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    assert!(world.session_of(&response).await.is_some());
+}
+
+#[tokio::test]
+async fn homonyms_are_told_apart_by_the_birth_dates() {
+    let world = World::start(Kind::FranceConnect, Some(both_academies())).await;
+    let (html, cookie) = challenge(&world).await;
+    // Angèle's two children in Rennes, the homonym's son in Versailles.
+    assert_eq!(html.matches("<fieldset>").count(), 3);
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+    let marc = index_of(&html, "M", "École Jean Jaurès");
+    // She does not know Marc's birth date: she guesses.
+    let form = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015\
+         &day_{marc}=1&month_{marc}=1&year_{marc}=2011"
+    );
+    let response = world.post("/auth/verify", &cookie, &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert_eq!(claims.persons, vec![person_id(&rennes(), "R-ANGELE")]);
+    assert!(claims.may_act_for(&pupil_id(&rennes(), "E-LUCAS")));
+    assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
+
+    // The homonym's son alone, even with the right date, is not enough for
+    // Angèle's record: her children's dates are wrong.
+    let world = World::start(Kind::FranceConnect, Some(both_academies())).await;
+    let (html, cookie) = challenge(&world).await;
+    let marc = index_of(&html, "M", "École Jean Jaurès");
+    let form = format!("day_{marc}=15&month_{marc}=1&year_{marc}=2010");
+    let response = world.post("/auth/verify", &cookie, &form).await;
+    // The homonym's record is confirmed (the dates fit it), Angèle's not.
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert_eq!(claims.persons, vec![person_id(&versailles(), "R-HOMONYM")]);
+    assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
+}
+
+#[tokio::test]
+async fn not_my_child_excludes_the_child_and_is_audited() {
+    let world = World::start(Kind::FranceConnect, Some(both_academies())).await;
+    let (html, cookie) = challenge(&world).await;
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+    let marc = index_of(&html, "M", "École Jean Jaurès");
+    let form = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&not_mine_{lucas}=1&not_mine_{marc}=1"
+    );
+    let response = world.post("/auth/verify", &cookie, &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert!(claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
+    assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-LUCAS")));
+    assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
+    let events = world.events();
+    let not_mine: Vec<&PupilId> = events
+        .iter()
+        .filter_map(|e| match e {
+            AuditEvent::NotMyChild { pupil, .. } => Some(pupil),
+            _ => None,
+        })
+        .collect();
+    assert!(not_mine.contains(&&pupil_id(&rennes(), "E-LUCAS")));
+    assert!(not_mine.contains(&&pupil_id(&versailles(), "E-MARC")));
+    assert_eq!(not_mine.len(), 2);
+    // Audit events carry ids only.
+    let dump = format!("{events:?}");
+    assert!(!dump.contains("Angèle") && !dump.contains(SUB));
+
+    // The exclusion holds at the next login.
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    let session = world.session_of(&response).await.unwrap();
+    assert!(!family(&session).may_act_for(&pupil_id(&rennes(), "E-LUCAS")));
+    assert!(family(&session).may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
+}
+
+#[tokio::test]
+async fn no_candidate_gets_the_contact_the_school_page() {
+    let world = World::start(Kind::FranceConnect, Some(both_academies())).await;
+    let response = world.franceconnect_login("Zébulon", "INCONNU").await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", body(&response));
+    let html = body(&response);
+    assert!(html.contains("contactez") && html.contains("secrétariat"));
+    assert_discreet(&html);
+    let session = world.session_of(&response).await.expect("a session");
+    let claims = family(&session);
+    assert!(claims.children.is_empty() && claims.persons.is_empty());
+
+    // A record fits the name, but its only child has no birth date to
+    // confirm: the same page, byte for byte.
+    let s = rennes();
+    let mut b = DirectoryBuilder::new(s.clone());
+    b.add_pupil(Pupil::new(pupil_id(&s, "E-NODATE"), "DUBOIS", ["Léa"]))
+        .unwrap();
+    b.add_person(RelatedPerson::new(
+        person_id(&s, "R-Z"),
+        "INCONNU",
+        ["Zébulon"],
+    ))
+    .unwrap();
+    b.add_link(Link::new(
+        pupil_id(&s, "E-NODATE"),
+        person_id(&s, "R-Z"),
+        Relationship::Father,
+    ))
+    .unwrap();
+    let other = World::start(
+        Kind::FranceConnect,
+        Some(Arc::new(MemoryDirectory::new(b.build())) as Arc<dyn Directory>),
+    )
+    .await;
+    let response = other.franceconnect_login("Zébulon", "INCONNU").await;
+    assert_eq!(body(&response), html);
+}
+
+#[tokio::test]
+async fn without_a_directory_sessions_have_no_family_claims() {
+    let world = World::start(Kind::FranceConnect, None).await;
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(location(&response), "/livret");
+    let session = world.session_of(&response).await.unwrap();
+    assert!(session.family().is_none());
+    assert!(matches!(
+        world.gateway.family_assertion(
+            &session,
+            "https://bourses.example.fr",
+            Duration::from_secs(60)
+        ),
+        Err(educonnect_core::flow::AssertionError::NoFamily)
+    ));
+}
+
+#[tokio::test]
+async fn verify_refuses_other_origins_and_missing_cookies() {
+    let world = World::start(
+        Kind::FranceConnect,
+        Some(rennes_directory() as Arc<dyn Directory>),
+    )
+    .await;
+    let (_, cookie) = challenge(&world).await;
+    let request = Request::post("/auth/verify")
+        .header(header::COOKIE, &cookie)
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Bytes::from_static(b"day_0=1"))
+        .unwrap();
+    assert_eq!(
+        world.gateway.handle(request).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let response = world.get("/auth/verify", &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // The refused POST did not consume the challenge.
+    assert_eq!(
+        world.get("/auth/verify", &[&cookie]).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[derive(Debug, Default)]
+struct Phone(Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl Notifier for Phone {
+    async fn send_code(&self, phone: &str, code: &str) -> Result<(), NotifierError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((phone.to_owned(), code.to_owned()));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_time_code_after_the_birth_dates_when_policy_says_so() {
+    let phone = Arc::new(Phone::default());
+    let notifier = phone.clone();
+    let world = World::start_with(Kind::FranceConnect, Some(both_academies()), move |b| {
+        b.one_time_code(notifier)
+    })
+    .await;
+    let (html, cookie) = challenge(&world).await;
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+    let dates = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+    );
+    let response = world.post("/auth/verify", &cookie, &dates).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", body(&response));
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+    let page = body(&response);
+    assert!(page.contains("autocomplete=\"one-time-code\"") && page.contains("par 78"));
+    assert_discreet(&page);
+    // Sent to the confirmed record's mobile, never to the homonym's.
+    let (number, code) = phone.0.lock().unwrap()[0].clone();
+    assert_eq!(number, "06 12 34 56 78");
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+    assert!(!page.contains(&code));
+    // The form shows the code page again until it is answered.
+    let again = world.get("/auth/verify", &[&cookie]).await;
+    assert!(body(&again).contains("Code reçu"));
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let response = world
+        .post("/auth/verify", &cookie, &format!("code={wrong}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookie(&response, "educonnect_session").is_none());
+
+    let response = world
+        .post("/auth/verify", &cookie, &format!("code={code}"))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world.session_of(&response).await.unwrap();
+    let child = family(&session)
+        .child(&pupil_id(&rennes(), "E-ELOISE"))
+        .unwrap()
+        .clone();
+    assert_eq!(child.verification, Verification::BirthDatesAndOneTimeCode);
+}
+
+#[tokio::test]
+async fn one_time_codes_expire_after_five_minutes_and_three_tries() {
+    let phone = Arc::new(Phone::default());
+    let notifier = phone.clone();
+    let world = World::start_with(Kind::FranceConnect, Some(both_academies()), move |b| {
+        b.one_time_code(notifier)
+    })
+    .await;
+    for case in ["expired", "tries"] {
+        let (html, cookie) = challenge(&world).await;
+        let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+        let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+        let dates = format!(
+            "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+        );
+        let response = world.post("/auth/verify", &cookie, &dates).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let code = phone.0.lock().unwrap().last().unwrap().1.clone();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        if case == "expired" {
+            world.clock.advance(Duration::from_secs(5 * 60 + 1));
+        } else {
+            for _ in 0..3 {
+                let r = world
+                    .post("/auth/verify", &cookie, &format!("code={wrong}"))
+                    .await;
+                assert!(set_cookie(&r, "educonnect_session").is_none());
+            }
+        }
+        let response = world
+            .post("/auth/verify", &cookie, &format!("code={code}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{case}");
+        assert!(
+            set_cookie(&response, "educonnect_session").is_none(),
+            "{case}"
+        );
+    }
+}
+
+// --- EduConnect ------------------------------------------------------------
+
+#[tokio::test]
+async fn educonnect_guardian_gets_children_through_aaf_ids_in_two_academies() {
+    let world = World::start(Kind::EduConnect, Some(both_academies())).await;
+    let response = world
+        .log_in_with(json!({
+            "sub": SUB,
+            "FrEduCtPersonAffiliation": ["resp2d", "resp1d"],
+            "FrEduCtRefId": ["{AAF}14|x|R-ANGELE", "{AAF}25|x|R-ANGELE-78", "{AAF}99|x|ELSEWHERE"],
+            "given_name": "Angèle", "family_name": "MARTIN-DUBOIS",
+        }))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert_eq!(claims.profile, Profile::Guardian);
+    assert_eq!(
+        claims.persons,
+        vec![
+            person_id(&rennes(), "R-ANGELE"),
+            person_id(&versailles(), "R-ANGELE-78")
+        ]
+    );
+    assert_eq!(claims.children.len(), 4);
+    assert!(
+        claims
+            .children
+            .iter()
+            .all(|c| c.verification == Verification::EduConnect)
+    );
+    let ines = pupil_id(&versailles(), "E-INES");
+    let noe = pupil_id(&versailles(), "E-NOE");
+    assert!(claims.may_act_for(&ines) && claims.has_legal_authority_over(&ines));
+    assert!(claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
+    assert!(claims.has_legal_authority_over_ine(&Ine::parse("0987654321B").unwrap()));
+    assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
+    assert!(!claims.has_legal_authority_over(&pupil_id(&versailles(), "E-MARC")));
+}
+
+#[tokio::test]
+async fn educonnect_pupil_gets_a_pupil_profile() {
+    let world = World::start(Kind::EduConnect, Some(both_academies())).await;
+    let response = world
+        .log_in_with(json!({
+            "sub": SUB,
+            "FrEduCtPersonAffiliation": ["eleve2d"],
+            "FrEduCtRefId": "{AAF}14|x|E-ELOISE",
+            "FrEduCtEleveUAI": "0350001L", "FrEduCtEleveINE": "123456789AB",
+            "given_name": "Éloïse", "family_name": "DUBOIS",
+        }))
+        .await;
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert_eq!(claims.profile, Profile::Pupil);
+    assert!(claims.children.is_empty());
+    assert_eq!(claims.own_uai(), Some(uai("0350001L")));
+    assert_eq!(claims.own_ine(), Some(Ine::parse("123456789AB").unwrap()));
+    assert_eq!(
+        claims.pupil.as_ref().unwrap().id,
+        Some(pupil_id(&rennes(), "E-ELOISE"))
+    );
+    assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
+}
+
+// --- assertions ------------------------------------------------------------
+
+#[tokio::test]
+async fn family_assertion_round_trip() {
+    let world = World::start(Kind::EduConnect, Some(both_academies())).await;
+    let response = world
+        .log_in_with(json!({
+            "sub": SUB,
+            "FrEduCtPersonAffiliation": ["resp2d"],
+            "FrEduCtRefId": ["{AAF}25|x|R-ANGELE-78"],
+            "given_name": "Angèle", "family_name": "MARTIN",
+        }))
+        .await;
+    let session = world.session_of(&response).await.unwrap();
+    let token = world
+        .gateway
+        .family_assertion(
+            &session,
+            "https://bourses.example.fr",
+            Duration::from_secs(120),
+        )
+        .unwrap();
+
+    let jwks = world.get("/auth/jwks", &[]).await;
+    assert_eq!(jwks.status(), StatusCode::OK);
+    assert_eq!(jwks.headers()[header::CACHE_CONTROL], "public, max-age=300");
+    let keys = KeySet::from_jwks_json(jwks.body()).unwrap();
+
+    let validation = Validation::new(PUBLIC_URL, "https://bourses.example.fr")
+        .algorithms([Algorithm::ES256])
+        .clock(world.clock.clone());
+    #[derive(serde::Deserialize)]
+    struct Assertion {
+        family: FamilyClaims,
+    }
+    let verified = validation.verify::<Assertion>(&token, &keys).unwrap();
+    let claims = &verified.claims().family;
+    assert_eq!(claims, family(&session));
+    assert!(claims.has_legal_authority_over(&pupil_id(&versailles(), "E-INES")));
+    assert!(!claims.has_legal_authority_over(&pupil_id(&versailles(), "E-NOE")));
+
+    // Another audience, or later than the ttl: refused.
+    let other = Validation::new(PUBLIC_URL, "https://autre.example.fr").clock(world.clock.clone());
+    assert!(other.verify::<Value>(&token, &keys).is_err());
+    world.clock.advance(Duration::from_secs(600));
+    assert!(validation.verify::<Assertion>(&token, &keys).is_err());
+}
