@@ -12,12 +12,12 @@
 //! How the indexes are laid out is told on [`DirectorySnapshot`].
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
+use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use super::model::{
@@ -88,8 +88,8 @@ pub struct DirectoryBuilder {
     pupils: Records<Pupil>,
     persons: Records<RelatedPerson>,
     /// Links by the pupil's local id: a pupil has a handful.
-    links: HashMap<Box<str>, Vec<PendingLink>>,
-    schools: HashMap<Uai, School>,
+    links: HashMap<Box<str>, Vec<PendingLink>, RandomState>,
+    schools: HashMap<Uai, School, RandomState>,
 }
 
 impl DirectoryBuilder {
@@ -99,8 +99,8 @@ impl DirectoryBuilder {
             source,
             pupils: Records::default(),
             persons: Records::default(),
-            links: HashMap::new(),
-            schools: HashMap::new(),
+            links: HashMap::default(),
+            schools: HashMap::default(),
         }
     }
 
@@ -181,12 +181,17 @@ impl DirectoryBuilder {
     pub fn add_link(&mut self, link: Link) -> Result<Option<Link>, DirectoryError> {
         self.check_source(link.pupil.source())?;
         self.check_source(link.person.source())?;
-        let links = self.links.entry(link.pupil.local().into()).or_default();
-        let new = PendingLink::from_link(&link);
-        match links.iter_mut().find(|l| *l.person == *link.person.local()) {
-            Some(old) => {
-                let old = std::mem::replace(old, new);
-                Ok(Some(old.to_link(link.pupil, &self.source)))
+        // The key is copied only for a pupil's first link.
+        let links = match self.links.get_mut(link.pupil.local()) {
+            Some(links) => links,
+            None => self.links.entry(link.pupil.local().into()).or_default(),
+        };
+        let found = links.iter().position(|l| *l.person == *link.person.local());
+        let (pupil, new) = PendingLink::from_link(link);
+        match found {
+            Some(i) => {
+                let old = std::mem::replace(&mut links[i], new);
+                Ok(Some(old.to_link(pupil, &self.source)))
             }
             None => {
                 links.push(new);
@@ -277,7 +282,7 @@ impl DirectoryBuilder {
             mut links,
             schools,
         } = self;
-        let hasher = RandomState::new();
+        let hasher = RandomState::default();
         let mut anomalies = Vec::new();
 
         let pupils: Vec<Arc<Pupil>> = pupils.table.into_iter().collect();
@@ -408,7 +413,7 @@ struct Records<T> {
 impl<T> Default for Records<T> {
     fn default() -> Self {
         Self {
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             table: HashTable::new(),
         }
     }
@@ -546,15 +551,27 @@ struct PendingLink {
 }
 
 impl PendingLink {
-    fn from_link(link: &Link) -> Self {
-        Self {
-            person: link.person.local().into(),
-            relationship: link.relationship,
-            legal: link.legal,
-            financial: link.financial,
-            contact: link.contact,
-            payment: link.payment,
-        }
+    /// The link's pupil, and the rest kept (the person's id moved, not
+    /// copied).
+    fn from_link(link: Link) -> (PupilId, Self) {
+        let Link {
+            pupil,
+            person,
+            relationship,
+            legal,
+            financial,
+            contact,
+            payment,
+        } = link;
+        let pending = Self {
+            person: person.into_local(),
+            relationship,
+            legal,
+            financial,
+            contact,
+            payment,
+        };
+        (pupil, pending)
     }
 
     fn from_row(person: &str, row: &LinkRow) -> Self {
@@ -651,7 +668,7 @@ pub struct DirectorySnapshot {
     link_start: Vec<u32>,
     names: HashTable<NameGroup>,
     name_entries: Vec<u32>,
-    schools: HashMap<Uai, School>,
+    schools: HashMap<Uai, School, RandomState>,
     anomalies: Vec<Anomaly>,
 }
 

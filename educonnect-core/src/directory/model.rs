@@ -207,6 +207,12 @@ macro_rules! record_id {
             pub fn local(&self) -> &str {
                 &self.local
             }
+
+            /// The id within its source, without a copy.
+            #[allow(dead_code, reason = "not every kind of id needs it")]
+            pub(crate) fn into_local(self) -> Box<str> {
+                self.local
+            }
         }
 
         impl fmt::Debug for $name {

@@ -611,9 +611,9 @@ fn is_duplicate(ctx: &Context<'_>, replaced: bool) -> bool {
 fn apply_pupil(ctx: &mut Context<'_>, request: &Request, id: PupilId) {
     let fields = &request.fields;
     let position = request.position;
-    let local = id.local().to_owned();
+    let local = id.local();
     let skip = |ctx: &mut Context<'_>, reason| {
-        ctx.issue(Some(&local), position, reason, IssueEffect::RecordSkipped);
+        ctx.issue(Some(local), position, reason, IssueEffect::RecordSkipped);
     };
     match request.op {
         Op::Delete => {
@@ -676,7 +676,7 @@ fn apply_pupil(ctx: &mut Context<'_>, request: &Request, id: PupilId) {
                         Ok(ine) => Some(ine),
                         Err(_) => {
                             ctx.issue(
-                                Some(&local),
+                                Some(local),
                                 position,
                                 IssueReason::InvalidIne(NAMES[f::INE as usize]),
                                 IssueEffect::ValueIgnored,
@@ -698,7 +698,7 @@ fn apply_pupil(ctx: &mut Context<'_>, request: &Request, id: PupilId) {
             let replaced = ctx.builder.add_pupil(pupil).ok().flatten().is_some();
             if is_duplicate(ctx, replaced) {
                 ctx.issue(
-                    Some(&local),
+                    Some(local),
                     position,
                     IssueReason::DuplicateId,
                     IssueEffect::RecordReplaced,
@@ -782,7 +782,9 @@ fn parse_link(value: &str, pupil: &PupilId) -> Result<Link, LinkProblem> {
 
 fn add_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
     let position = request.position;
-    let mut legal_persons: Vec<PersonId> = Vec::new();
+    // The local ids of the persons with legal authority, as parsed (the
+    // first part of the link, trimmed).
+    let mut legal_persons: Vec<&str> = Vec::new();
     for value in request.fields.all(f::LINKS) {
         if value.is_empty() {
             continue;
@@ -790,7 +792,7 @@ fn add_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
         match parse_link(value, pupil) {
             Ok(link) => {
                 if link.has_legal_authority() {
-                    legal_persons.push(link.person.clone());
+                    legal_persons.push(value.split('$').next().unwrap_or_default().trim());
                 }
                 if let Ok(Some(_)) = ctx.builder.add_link(link) {
                     ctx.issue(
@@ -812,7 +814,7 @@ fn add_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
         }
     }
     for person in request.fields.all(f::AUTHORITY) {
-        if !person.is_empty() && !legal_persons.iter().any(|p| p.local() == person) {
+        if !person.is_empty() && !legal_persons.contains(&person) {
             ctx.issue(
                 Some(pupil.local()),
                 position,
@@ -826,9 +828,9 @@ fn add_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
 fn apply_person(ctx: &mut Context<'_>, request: &Request, id: PersonId) {
     let fields = &request.fields;
     let position = request.position;
-    let local = id.local().to_owned();
+    let local = id.local();
     let skip = |ctx: &mut Context<'_>, reason| {
-        ctx.issue(Some(&local), position, reason, IssueEffect::RecordSkipped);
+        ctx.issue(Some(local), position, reason, IssueEffect::RecordSkipped);
     };
     if request.op == Op::Delete {
         if ctx.builder.remove_person(&id).is_some() {
@@ -880,7 +882,7 @@ fn apply_person(ctx: &mut Context<'_>, request: &Request, id: PersonId) {
                 let civility = Civility::from_code(v);
                 if civility.is_none() {
                     ctx.issue(
-                        Some(&local),
+                        Some(local),
                         position,
                         IssueReason::UnknownValue(NAMES[f::TITLE as usize]),
                         IssueEffect::ValueIgnored,
@@ -912,7 +914,7 @@ fn apply_person(ctx: &mut Context<'_>, request: &Request, id: PersonId) {
     let replaced = ctx.builder.add_person(person).ok().flatten().is_some();
     if is_duplicate(ctx, replaced) {
         ctx.issue(
-            Some(&local),
+            Some(local),
             position,
             IssueReason::DuplicateId,
             IssueEffect::RecordReplaced,

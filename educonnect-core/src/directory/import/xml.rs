@@ -7,7 +7,9 @@
 //! a reused buffer, and [`Bounded`] cuts any event longer than the limit
 //! (the importer then skips the record it belongs to).
 
+use std::borrow::Cow;
 use std::io::{self, BufRead};
+use std::ops::Range;
 
 use encoding_rs::{Encoding, UTF_8};
 use quick_xml::events::Event;
@@ -245,11 +247,14 @@ const STRUCTURAL: &[u8] = b"<>\"'-]?";
 pub(super) struct Cursor<R> {
     reader: quick_xml::Reader<Bounded<R>>,
     buf: Vec<u8>,
-    /// The last start tag's content (name and attributes).
+    /// The buffer of the last start tag, and where its content (name and
+    /// attributes) is in it: swapped with `buf` rather than copied.
     tag: Vec<u8>,
+    tag_range: Range<usize>,
     name_len: usize,
-    /// The last text's raw bytes.
+    /// The buffer of the last text, and where its raw bytes are in it.
     text: Vec<u8>,
+    text_range: Range<usize>,
     encoding: &'static Encoding,
     /// The encoding was forced by the caller: the declaration is not read.
     forced: bool,
@@ -281,9 +286,11 @@ impl<R: BufRead> Cursor<R> {
         Self {
             reader,
             buf: Vec::with_capacity(1024),
-            tag: Vec::with_capacity(256),
+            tag: Vec::with_capacity(1024),
+            tag_range: 0..0,
             name_len: 0,
-            text: Vec::with_capacity(256),
+            text: Vec::with_capacity(1024),
+            text_range: 0..0,
             encoding: encoding.unwrap_or(UTF_8),
             forced: encoding.is_some(),
             names: Vec::with_capacity(256),
@@ -310,18 +317,18 @@ impl<R: BufRead> Cursor<R> {
 
     /// The name of the element of the last [`Item::Start`].
     pub(super) fn name(&self) -> &[u8] {
-        &self.tag[..self.name_len]
+        &self.tag[self.tag_range.start..][..self.name_len]
     }
 
     /// The raw bytes of the last [`Item::Text`].
     pub(super) fn text(&self) -> &[u8] {
-        &self.text
+        &self.text[self.text_range.clone()]
     }
 
     /// The raw value of the attribute `key` of the last start tag (entity
     /// references not resolved: see [`decode_attribute`]).
     pub(super) fn attribute(&self, key: &[u8]) -> Result<Option<&[u8]>, MalformedXml> {
-        let mut rest = &self.tag[self.name_len..];
+        let mut rest = &self.tag[self.tag_range.clone()][self.name_len..];
         loop {
             rest = rest.trim_ascii_start();
             if rest.is_empty() || rest == b"/" {
@@ -415,11 +422,19 @@ impl<R: BufRead> Cursor<R> {
                     self.too_deep += 1;
                     return Raw::Item(Item::Problem(MalformedXml::TooDeep));
                 }
-                self.tag.clear();
-                self.tag.extend_from_slice(&start);
                 self.name_len = name.len();
                 self.names.extend_from_slice(name);
                 self.ends.push(self.names.len());
+                // The event's bytes become the tag, by swapping the buffers
+                // (a buffered reader's start tag is always in `buf`).
+                let at = (start.as_ptr() as usize, start.len());
+                drop(start);
+                let Some(range) = within(&self.buf, at) else {
+                    debug_assert!(false, "a start tag outside the buffer");
+                    return Raw::Item(Item::Problem(MalformedXml::IllFormed));
+                };
+                std::mem::swap(&mut self.buf, &mut self.tag);
+                self.tag_range = range;
                 Raw::Item(Item::Start {
                     depth: self.ends.len(),
                 })
@@ -442,13 +457,21 @@ impl<R: BufRead> Cursor<R> {
                 Raw::Item(Item::End { depth })
             }
             Event::Text(text) => {
-                self.text.clear();
-                self.text.extend_from_slice(&text);
+                let (at, owned) = where_is(text.into_inner());
+                let Some(range) = take(&mut self.buf, at, owned, &mut self.text) else {
+                    debug_assert!(false, "a text outside the buffer");
+                    return Raw::Item(Item::Problem(MalformedXml::IllFormed));
+                };
+                self.text_range = range;
                 Raw::Item(Item::Text)
             }
             Event::CData(data) => {
-                self.text.clear();
-                self.text.extend_from_slice(&data);
+                let (at, owned) = where_is(data.into_inner());
+                let Some(range) = take(&mut self.buf, at, owned, &mut self.text) else {
+                    debug_assert!(false, "a text outside the buffer");
+                    return Raw::Item(Item::Problem(MalformedXml::IllFormed));
+                };
+                self.text_range = range;
                 Raw::Item(Item::Text)
             }
             Event::GeneralRef(reference) => Raw::Item(match resolve_reference(&reference) {
@@ -496,6 +519,50 @@ impl<R: BufRead> Cursor<R> {
                 item @ (Item::Problem(_) | Item::Eof) => return Ok(Some(item)),
                 _ => {}
             }
+        }
+    }
+}
+
+/// Where the bytes at `ptr` (`len` of them) are in `buf`, if they are.
+fn within(buf: &[u8], (ptr, len): (usize, usize)) -> Option<Range<usize>> {
+    if len == 0 {
+        return Some(0..0);
+    }
+    let start = ptr.wrapping_sub(buf.as_ptr() as usize);
+    let end = start.checked_add(len)?;
+    (end <= buf.len()).then_some(start..end)
+}
+
+/// An event's bytes: their address and length if borrowed from the
+/// reader's buffer, or the bytes themselves (ending the borrow either way).
+fn where_is(bytes: Cow<'_, [u8]>) -> ((usize, usize), Option<Vec<u8>>) {
+    let at = (bytes.as_ptr() as usize, bytes.len());
+    match bytes {
+        Cow::Borrowed(_) => (at, None),
+        Cow::Owned(v) => (at, Some(v)),
+    }
+}
+
+/// Moves an event's bytes into `target`: by swapping `buf` (the event was
+/// read into it) and `target` when they are in `buf`, the usual case, else
+/// by copying. Returns where they are in `target`; `None` if borrowed bytes
+/// are not in `buf` (a buffered reader's never are).
+fn take(
+    buf: &mut Vec<u8>,
+    at: (usize, usize),
+    owned: Option<Vec<u8>>,
+    target: &mut Vec<u8>,
+) -> Option<Range<usize>> {
+    match owned {
+        None => {
+            let range = within(buf, at)?;
+            std::mem::swap(buf, target);
+            Some(range)
+        }
+        Some(bytes) => {
+            target.clear();
+            target.extend_from_slice(&bytes);
+            Some(0..bytes.len())
         }
     }
 }
