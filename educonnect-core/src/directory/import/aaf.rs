@@ -9,8 +9,8 @@ use super::{
     MalformedXml, Unreadable,
 };
 use crate::directory::{
-    Civility, LegalRank, Link, PersonId, PhoneKind, Pupil, PupilId, RelatedPerson,
-    RelationshipCode, School,
+    Civility, DirectoryBuilder, LegalRank, Link, PersonId, PhoneKind, Pupil, PupilId,
+    RelatedPerson, RelationshipCode, School,
 };
 use crate::ids::{Ine, Uai};
 
@@ -138,6 +138,27 @@ fn kind_from_file_name(name: &str) -> Option<Kind> {
         "PersEducNat" => Some(Kind::Other),
         _ => None,
     })
+}
+
+/// The fewest bytes an exported record takes (a pupil's takes about 1 KiB
+/// with only the attributes read here), to presize the builder from a file's
+/// size.
+const RECORD_BYTES: u64 = 1024;
+
+/// The most records presized for one file, whatever its size: exports come
+/// in chunks of 100,000 records.
+const MAX_RESERVED: u64 = 1 << 20;
+
+/// Presizes the builder for the records a file of `len` bytes named `name`
+/// likely holds (by the kind its name announces), so that its tables do not
+/// grow record by record. At most [`MAX_RESERVED`] records.
+pub(super) fn reserve(builder: &mut DirectoryBuilder, name: &str, len: u64) {
+    let records = usize::try_from((len / RECORD_BYTES).min(MAX_RESERVED)).unwrap_or(0);
+    match kind_from_file_name(name) {
+        Some(Kind::Pupil) => builder.reserve(records, 0),
+        Some(Kind::Person) => builder.reserve(0, records),
+        _ => {}
+    }
 }
 
 /// One request, as read.

@@ -718,8 +718,13 @@ impl Import {
     /// Reads the AAF file at `path`.
     pub fn aaf_file(&mut self, path: impl AsRef<Path>) -> io::Result<&FileReport> {
         let path = path.as_ref();
-        self.run(&display_name(path), |ctx| {
-            aaf::read(ctx, BufReader::with_capacity(64 * 1024, File::open(path)?))
+        let name = display_name(path);
+        self.run(&name, |ctx| {
+            let file = File::open(path)?;
+            if let Ok(meta) = file.metadata() {
+                aaf::reserve(ctx.builder, &name, meta.len());
+            }
+            aaf::read(ctx, BufReader::with_capacity(64 * 1024, file))
         })
     }
 
