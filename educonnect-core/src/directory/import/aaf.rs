@@ -3,10 +3,10 @@
 use std::io::{self, BufRead};
 
 use super::fields::{self, Fields};
-use super::xml::{self, Cursor, Fatal, Item, RecordSpec};
+use super::xml::{self, Cursor, Item, RecordSpec};
 use super::{
     Context, ExportFormat, ExportFormatExpected, ImportMode, IssueEffect, IssueReason, LinkProblem,
-    MalformedXml, Unreadable,
+    MalformedXml, Read, Unreadable,
 };
 use crate::directory::{
     Civility, DirectoryBuilder, LegalRank, Link, PersonId, PhoneKind, Pupil, PupilId,
@@ -176,42 +176,10 @@ impl Request {
     }
 }
 
-/// How reading a request ended.
-enum Read {
-    Done,
-    Bad(IssueReason),
-    Fatal(Fatal),
-    Eof,
-}
-
 pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()> {
-    let mut cursor = Cursor::new(
-        input,
-        ctx.options.max_value_len.saturating_add(1),
-        ctx.options.encoding,
-    );
-    // The root.
-    loop {
-        let item = match cursor.next() {
-            Ok(item) => item,
-            Err(fatal) => return ctx.fatal(fatal, cursor.position()),
-        };
-        ctx.file.encoding = cursor.encoding().name();
-        match item {
-            Item::Start { .. } => break,
-            Item::Eof => {
-                let position = cursor.position();
-                ctx.issue(
-                    None,
-                    position,
-                    IssueReason::Unreadable(Unreadable::Empty),
-                    IssueEffect::RestOfFileSkipped,
-                );
-                return Ok(());
-            }
-            _ => {}
-        }
-    }
+    let Some(mut cursor) = ctx.open(input)? else {
+        return Ok(());
+    };
     if cursor.name() != ROOT {
         ctx.file.format = ExportFormat::from_root(cursor.name());
         let position = cursor.position();

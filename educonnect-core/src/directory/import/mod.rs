@@ -827,7 +827,47 @@ pub(super) struct Context<'a> {
     file: FileReport,
 }
 
+/// How reading one record ended, in either format.
+enum Read {
+    Done,
+    Bad(IssueReason),
+    Fatal(xml::Fatal),
+    Eof,
+}
+
 impl Context<'_> {
+    /// Opens `input` and reads up to its root element, noting the encoding.
+    /// `None` when the file ended or failed before one: that is already in
+    /// the report.
+    fn open<R: BufRead>(&mut self, input: R) -> io::Result<Option<xml::Cursor<R>>> {
+        let mut cursor = xml::Cursor::new(
+            input,
+            self.options.max_value_len.saturating_add(1),
+            self.options.encoding,
+        );
+        loop {
+            let item = match cursor.next() {
+                Ok(item) => item,
+                Err(fatal) => return self.fatal(fatal, cursor.position()).map(|()| None),
+            };
+            self.file.encoding = cursor.encoding().name();
+            match item {
+                xml::Item::Start { .. } => return Ok(Some(cursor)),
+                xml::Item::Eof => {
+                    let position = cursor.position();
+                    self.issue(
+                        None,
+                        position,
+                        IssueReason::Unreadable(Unreadable::Empty),
+                        IssueEffect::RestOfFileSkipped,
+                    );
+                    return Ok(None);
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn issue(
         &mut self,
         record_id: Option<&str>,
