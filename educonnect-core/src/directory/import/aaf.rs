@@ -1,12 +1,13 @@
 //! AAF files: `ficAlimMENESR` requests applied to the builder in file order.
 
 use std::io::{self, BufRead};
+use std::ops::ControlFlow;
 
 use super::fields::{self, Fields};
 use super::xml::{self, Cursor, Item, RecordSpec};
 use super::{
     Context, ExportFormat, ExportFormatExpected, ImportMode, IssueEffect, IssueReason, LinkProblem,
-    MalformedXml, Read, Unreadable,
+    Read, Unreadable,
 };
 use crate::directory::{
     Civility, DirectoryBuilder, LegalRank, Link, PersonId, PhoneKind, Pupil, PupilId,
@@ -267,32 +268,10 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
         let outcome = read_request(&mut cursor, &mut request, ctx);
         match outcome {
             Read::Done => apply(ctx, &request, hint),
-            Read::Bad(reason) => {
-                let position = cursor.position();
-                ctx.issue(request.id(), position, reason, IssueEffect::RecordSkipped);
-                match cursor.resync(&RECORDS) {
-                    Ok(Some(i)) => pending = Some(OPS[i]),
-                    Ok(None) => {
-                        ctx.file.complete = true;
-                        return Ok(());
-                    }
-                    Err(fatal) => return ctx.fatal(fatal, cursor.position()),
-                }
-            }
-            Read::Fatal(fatal) => {
-                ctx.file.counts.skipped += 1;
-                return ctx.fatal(fatal, cursor.position());
-            }
-            Read::Eof => {
-                let position = cursor.position();
-                ctx.issue(
-                    request.id(),
-                    position,
-                    IssueReason::MalformedXml(MalformedXml::UnexpectedEof),
-                    IssueEffect::RecordSkipped,
-                );
-                return Ok(());
-            }
+            failed => match ctx.record_failed(&mut cursor, request.id(), failed, &RECORDS) {
+                ControlFlow::Continue(next) => pending = next.map(|i| OPS[i]),
+                ControlFlow::Break(result) => return result,
+            },
         }
     }
 }

@@ -158,6 +158,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use encoding_rs::Encoding;
@@ -836,6 +837,48 @@ enum Read {
 }
 
 impl Context<'_> {
+    /// After a record that did not read cleanly (anything but
+    /// [`Read::Done`]): reports it and finds the next record. `Continue`
+    /// with the index in `specs` of the record found (`None` for `Done`),
+    /// `Break` with what the file's reading returns.
+    fn record_failed<R: BufRead>(
+        &mut self,
+        cursor: &mut xml::Cursor<R>,
+        record_id: Option<&str>,
+        outcome: Read,
+        specs: &[xml::RecordSpec],
+    ) -> ControlFlow<io::Result<()>, Option<usize>> {
+        match outcome {
+            Read::Done => ControlFlow::Continue(None),
+            Read::Bad(reason) => {
+                let position = cursor.position();
+                self.issue(record_id, position, reason, IssueEffect::RecordSkipped);
+                match cursor.resync(specs) {
+                    Ok(Some(i)) => ControlFlow::Continue(Some(i)),
+                    Ok(None) => {
+                        self.file.complete = true;
+                        ControlFlow::Break(Ok(()))
+                    }
+                    Err(fatal) => ControlFlow::Break(self.fatal(fatal, cursor.position())),
+                }
+            }
+            Read::Fatal(fatal) => {
+                self.file.counts.skipped += 1;
+                ControlFlow::Break(self.fatal(fatal, cursor.position()))
+            }
+            Read::Eof => {
+                let position = cursor.position();
+                self.issue(
+                    record_id,
+                    position,
+                    IssueReason::MalformedXml(MalformedXml::UnexpectedEof),
+                    IssueEffect::RecordSkipped,
+                );
+                ControlFlow::Break(Ok(()))
+            }
+        }
+    }
+
     /// Opens `input` and reads up to its root element, noting the encoding.
     /// `None` when the file ended or failed before one: that is already in
     /// the report.

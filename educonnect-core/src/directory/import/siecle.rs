@@ -2,12 +2,13 @@
 //! `ResponsablesAvecAdresses.xml` (`BEE_RESPONSABLES`).
 
 use std::io::{self, BufRead};
+use std::ops::ControlFlow;
 
 use super::fields::{self, Fields};
 use super::xml::{self, Cursor, Item, RecordSpec};
 use super::{
     Context, ExportFormat, ExportFormatExpected, ImportMode, IssueEffect, IssueReason, LinkProblem,
-    MalformedXml, Read, Unreadable,
+    Read, Unreadable,
 };
 use crate::birthdate::BirthDate;
 use crate::directory::{
@@ -256,35 +257,15 @@ pub(super) fn read(ctx: &mut Context<'_>, input: impl BufRead) -> io::Result<()>
         };
         match outcome {
             Read::Done => apply(ctx, &element, school),
-            Read::Bad(reason) => {
-                let position = cursor.position();
-                ctx.issue(element.id(), position, reason, IssueEffect::RecordSkipped);
-                match cursor.resync(specs) {
-                    Ok(Some(i)) => {
+            failed => match ctx.record_failed(&mut cursor, element.id(), failed, specs) {
+                ControlFlow::Continue(next) => {
+                    if let Some(i) = next {
                         container = Some(i);
                         pending = Some(i);
                     }
-                    Ok(None) => {
-                        ctx.file.complete = true;
-                        return Ok(());
-                    }
-                    Err(fatal) => return ctx.fatal(fatal, cursor.position()),
                 }
-            }
-            Read::Fatal(fatal) => {
-                ctx.file.counts.skipped += 1;
-                return ctx.fatal(fatal, cursor.position());
-            }
-            Read::Eof => {
-                let position = cursor.position();
-                ctx.issue(
-                    element.id(),
-                    position,
-                    IssueReason::MalformedXml(MalformedXml::UnexpectedEof),
-                    IssueEffect::RecordSkipped,
-                );
-                return Ok(());
-            }
+                ControlFlow::Break(result) => return result,
+            },
         }
     }
 }
