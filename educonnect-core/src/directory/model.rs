@@ -208,6 +208,34 @@ macro_rules! record_id {
                 &self.local
             }
 
+            /// The id as one opaque, URL-safe path segment (base64url of the
+            /// source and the local id), the same whatever a web framework
+            /// decodes; read back with [`from_url_segment`](Self::from_url_segment).
+            pub fn to_url_segment(&self) -> String {
+                use base64::Engine;
+                let joined = format!("{} {}", self.source, self.local);
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(joined)
+            }
+
+            /// Reads a segment written by [`to_url_segment`](Self::to_url_segment),
+            /// checking the id as [`new`](Self::new) does.
+            pub fn from_url_segment(segment: &str) -> Result<Self, DirectoryIdError> {
+                use base64::Engine;
+                // A source (at most 81 bytes), a space and 256 bytes, in base64.
+                if segment.len() > 460 {
+                    return Err(DirectoryIdError::LocalIdShape);
+                }
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(segment)
+                    .map_err(|_| DirectoryIdError::LocalIdShape)?;
+                let joined = String::from_utf8(bytes).map_err(|_| DirectoryIdError::LocalIdShape)?;
+                // Neither a source's kind nor its code holds a space.
+                let (source, local) = joined
+                    .split_once(' ')
+                    .ok_or(DirectoryIdError::SourceShape)?;
+                Self::new(SourceId::parse(source)?, local)
+            }
+
             /// The id within its source, without a copy.
             #[allow(dead_code, reason = "not every kind of id needs it")]
             pub(crate) fn into_local(self) -> Box<str> {

@@ -43,6 +43,7 @@
 //! # }
 //! ```
 
+pub mod access;
 mod cookie;
 mod family;
 pub(crate) mod pages;

@@ -1,0 +1,399 @@
+//! Who may see what: the decisions every framework adapter makes, in one
+//! place, so that an axum extractor and an actix-web extractor cannot drift
+//! apart.
+//!
+//! An adapter's middleware calls [`RequestAccess::resolve`] once per
+//! request and leaves the result in the request's extensions; its
+//! extractors then ask it for [`user`](RequestAccess::user),
+//! [`optional_user`](RequestAccess::optional_user) or
+//! [`pupil`](RequestAccess::pupil), and on refusal return the
+//! `http::Response` they are given, converted to the framework's type.
+//!
+//! Pupils are named in URLs by [`PupilId::to_url_segment`]: an opaque,
+//! URL-safe segment that no framework decodes differently.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode, Uri};
+
+use super::{Gateway, Session, pages};
+use crate::directory::{PupilId, RelationshipCode};
+
+/// What to answer a request that needs a user when there is none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WhenAnonymous {
+    /// Send the browser to the login, then back to the page (303): for
+    /// pages.
+    #[default]
+    RedirectToLogin,
+    /// `401 Unauthorized`: for APIs called by scripts.
+    Unauthorized,
+}
+
+/// What a route needs over the pupil it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PupilRight {
+    /// A verified link to the pupil (any guardian, or the pupil
+    /// themselves): enough to read.
+    ActFor,
+    /// Legal authority over the pupil (legal rank 1 or 2 in the school's
+    /// records): needed to take a decision or sign a request.
+    LegalAuthority,
+}
+
+/// Why a request was refused. The response an adapter sends is
+/// [`RequestAccess::refusal`]'s; this type is for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Denied {
+    /// Nobody is logged in.
+    #[error("no session")]
+    Anonymous,
+    /// The session store could not be reached: the user may well be logged
+    /// in, so this is not treated as anonymous.
+    #[error("the session store is unavailable")]
+    Unavailable,
+    /// The path's pupil segment does not name a pupil.
+    #[error("the path does not name a pupil")]
+    NotAPupil,
+    /// The session holds no verified link to the pupil.
+    #[error("the person may not act for this pupil")]
+    NotTheirPupil,
+    /// The person is linked to the pupil without legal authority.
+    #[error("the person does not hold legal authority over this pupil")]
+    NoLegalAuthority,
+    /// The adapter's middleware did not run before its extractor.
+    #[error("the session middleware is not installed on this route")]
+    NotResolved,
+}
+
+/// How the person of a session stands to a pupil, once allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relation {
+    /// The pupil, logged in themselves (through EduConnect).
+    Themselves,
+    /// A guardian, through a verified link.
+    Guardian {
+        /// The relationship recorded by the school.
+        relationship: RelationshipCode,
+        /// Whether they hold legal authority.
+        legal_authority: bool,
+    },
+}
+
+/// A pupil the person of the session was allowed to act for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PupilGrant {
+    pupil: PupilId,
+    relation: Relation,
+}
+
+impl PupilGrant {
+    /// The pupil.
+    pub fn pupil(&self) -> &PupilId {
+        &self.pupil
+    }
+
+    /// How the person stands to the pupil.
+    pub fn relation(&self) -> &Relation {
+        &self.relation
+    }
+}
+
+/// Decides whether `session` may exercise `right` over `pupil`, from the
+/// family claims established at login (nothing else: no directory lookup,
+/// so the decision is as fast as a hash comparison and cannot see records
+/// loaded after the login).
+pub fn authorize_pupil(
+    session: &Session,
+    pupil: &PupilId,
+    right: PupilRight,
+) -> Result<PupilGrant, Denied> {
+    let Some(family) = session.family() else {
+        return Err(Denied::NotTheirPupil);
+    };
+    if let Some(child) = family.child(pupil) {
+        if right == PupilRight::LegalAuthority && !child.legal_authority {
+            return Err(Denied::NoLegalAuthority);
+        }
+        return Ok(PupilGrant {
+            pupil: pupil.clone(),
+            relation: Relation::Guardian {
+                relationship: child.relationship,
+                legal_authority: child.legal_authority,
+            },
+        });
+    }
+    let themselves = family
+        .pupil
+        .as_ref()
+        .and_then(|own| own.id.as_ref())
+        .is_some_and(|own| own == pupil);
+    match (themselves, right) {
+        (true, PupilRight::ActFor) => Ok(PupilGrant {
+            pupil: pupil.clone(),
+            relation: Relation::Themselves,
+        }),
+        // A pupil does not hold legal authority over themselves.
+        (true, PupilRight::LegalAuthority) => Err(Denied::NoLegalAuthority),
+        (false, _) => Err(Denied::NotTheirPupil),
+    }
+}
+
+/// A request's session, resolved once by an adapter's middleware and kept
+/// in the request's extensions for its extractors. Cheap to clone.
+#[derive(Clone)]
+pub struct RequestAccess {
+    gateway: Gateway,
+    session: Result<Option<Session>, Denied>,
+    when_anonymous: WhenAnonymous,
+}
+
+impl RequestAccess {
+    /// Reads the request's session (one store read and touch). A store
+    /// failure is kept, and answered 503 by the extractors that need the
+    /// session; pages that do not need it still work.
+    pub async fn resolve(
+        gateway: &Gateway,
+        headers: &HeaderMap,
+        when_anonymous: WhenAnonymous,
+    ) -> Self {
+        let session = match gateway.session(headers).await {
+            Ok(session) => Ok(session),
+            Err(e) => {
+                tracing::error!(error = %e, "session store unavailable");
+                Err(Denied::Unavailable)
+            }
+        };
+        Self {
+            gateway: gateway.clone(),
+            session,
+            when_anonymous,
+        }
+    }
+
+    /// The gateway the session was read from.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The logged-in user, or the refusal to send (login redirect or 401,
+    /// 503 when the store is down).
+    pub fn user(&self, uri: &Uri) -> Result<&Session, Response<Bytes>> {
+        match &self.session {
+            Ok(Some(session)) => Ok(session),
+            Ok(None) => Err(self.refusal(&Denied::Anonymous, uri)),
+            Err(denied) => Err(self.refusal(denied, uri)),
+        }
+    }
+
+    /// The logged-in user if any; only a store failure is refused (503).
+    pub fn optional_user(&self, uri: &Uri) -> Result<Option<&Session>, Response<Bytes>> {
+        match &self.session {
+            Ok(session) => Ok(session.as_ref()),
+            Err(denied) => Err(self.refusal(denied, uri)),
+        }
+    }
+
+    /// The user and the pupil named by `segment` (a path segment written
+    /// by [`PupilId::to_url_segment`]) if the user may exercise `right`
+    /// over them; otherwise the refusal: login or 401 for nobody, 404 for a
+    /// segment that names no pupil, 403 for somebody else's pupil.
+    pub fn pupil(
+        &self,
+        uri: &Uri,
+        segment: &str,
+        right: PupilRight,
+    ) -> Result<(&Session, PupilGrant), Response<Bytes>> {
+        let session = self.user(uri)?;
+        let decision = PupilId::from_url_segment(segment)
+            .map_err(|_| Denied::NotAPupil)
+            .and_then(|pupil| authorize_pupil(session, &pupil, right));
+        match decision {
+            Ok(grant) => Ok((session, grant)),
+            Err(denied) => {
+                tracing::info!(reason = %denied, sub = session.identity().sub(), "pupil access refused");
+                Err(self.refusal(&denied, uri))
+            }
+        }
+    }
+
+    /// The response for a refusal, as the gateway's pages look: French,
+    /// with the security headers.
+    pub fn refusal(&self, denied: &Denied, uri: &Uri) -> Response<Bytes> {
+        refusal(&self.gateway, denied, self.when_anonymous, uri)
+    }
+}
+
+impl fmt::Debug for RequestAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestAccess")
+            .field("session", &self.session)
+            .field("when_anonymous", &self.when_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The response for `denied` on a request for `uri`. Also for adapters
+/// whose extractor found no [`RequestAccess`] ([`Denied::NotResolved`],
+/// a 500: a wiring mistake, logged).
+pub fn refusal(
+    gateway: &Gateway,
+    denied: &Denied,
+    when_anonymous: WhenAnonymous,
+    uri: &Uri,
+) -> Response<Bytes> {
+    match denied {
+        Denied::Anonymous => match when_anonymous {
+            WhenAnonymous::RedirectToLogin => {
+                let return_to = uri.path_and_query().map_or("/", |p| p.as_str());
+                pages::redirect(&gateway.login_path(return_to))
+            }
+            WhenAnonymous::Unauthorized => {
+                let login = pages::escape(&gateway.login_path("/"));
+                pages::page(
+                    StatusCode::UNAUTHORIZED,
+                    "Connexion requise",
+                    &format!(
+                        "<p>Vous devez être connecté pour accéder à cette page.</p>\n\
+                         <p><a class=\"button\" href=\"{login}\">Se connecter</a></p>"
+                    ),
+                )
+            }
+        },
+        Denied::Unavailable => pages::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service momentanément indisponible",
+            "<p>Le service est momentanément indisponible. Veuillez réessayer dans quelques \
+             instants.</p>",
+        ),
+        Denied::NotAPupil => pages::page(StatusCode::NOT_FOUND, "Page introuvable", ""),
+        Denied::NotTheirPupil => pages::page(
+            StatusCode::FORBIDDEN,
+            "Accès refusé",
+            "<p>Vous n'êtes pas autorisé à consulter les informations de cet élève.</p>\n\
+             <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
+        ),
+        Denied::NoLegalAuthority => pages::page(
+            StatusCode::FORBIDDEN,
+            "Accès refusé",
+            "<p>Cette démarche est réservée aux représentants légaux de l'élève.</p>\n\
+             <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
+        ),
+        Denied::NotResolved => {
+            tracing::error!(
+                "an educonnect extractor ran without the session middleware on its route"
+            );
+            pages::page(StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne", "")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::SourceId;
+    use crate::filiation::{Child, FamilyClaims, PupilSelf, Verification};
+    use crate::flow::session::SessionRecord;
+
+    fn pupil(local: &str) -> PupilId {
+        PupilId::new(SourceId::aaf("14").unwrap(), local).unwrap()
+    }
+
+    fn session(family: FamilyClaims) -> Session {
+        let record = SessionRecord {
+            provider: "franceconnect".into(),
+            kind: "oidc".into(),
+            claims: serde_json::json!({"sub": "s-1"}).as_object().unwrap().clone(),
+            acr: None,
+            auth_time: None,
+            created_at: 0,
+            id_token: String::new(),
+            family: Some(family),
+        };
+        record.into_session().unwrap()
+    }
+
+    fn child(local: &str, legal_authority: bool) -> Child {
+        Child {
+            pupil: pupil(local),
+            ine: None,
+            uai: None,
+            relationship: RelationshipCode::from_aaf(10).unwrap(),
+            legal_authority,
+            verification: Verification::BirthDates,
+        }
+    }
+
+    #[test]
+    fn a_guardian_acts_for_their_children_only() {
+        let parent = session(FamilyClaims::guardian(
+            "franceconnect",
+            "s-1",
+            Vec::new(),
+            [child("E1", true), child("E2", false)],
+        ));
+        let grant = authorize_pupil(&parent, &pupil("E1"), PupilRight::LegalAuthority).unwrap();
+        assert_eq!(grant.pupil(), &pupil("E1"));
+        assert!(matches!(
+            grant.relation(),
+            Relation::Guardian {
+                legal_authority: true,
+                ..
+            }
+        ));
+        assert!(authorize_pupil(&parent, &pupil("E2"), PupilRight::ActFor).is_ok());
+        assert_eq!(
+            authorize_pupil(&parent, &pupil("E2"), PupilRight::LegalAuthority),
+            Err(Denied::NoLegalAuthority)
+        );
+        assert_eq!(
+            authorize_pupil(&parent, &pupil("E3"), PupilRight::ActFor),
+            Err(Denied::NotTheirPupil)
+        );
+        // Same local id in another academy: another pupil.
+        let elsewhere = PupilId::new(SourceId::aaf("25").unwrap(), "E1").unwrap();
+        assert_eq!(
+            authorize_pupil(&parent, &elsewhere, PupilRight::ActFor),
+            Err(Denied::NotTheirPupil)
+        );
+    }
+
+    #[test]
+    fn a_pupil_reads_their_own_records_but_decides_nothing() {
+        let own = PupilSelf {
+            id: Some(pupil("E1")),
+            ine: None,
+            uai: None,
+        };
+        let me = session(FamilyClaims::pupil("educonnect", "s-1", own));
+        let grant = authorize_pupil(&me, &pupil("E1"), PupilRight::ActFor).unwrap();
+        assert_eq!(grant.relation(), &Relation::Themselves);
+        assert_eq!(
+            authorize_pupil(&me, &pupil("E1"), PupilRight::LegalAuthority),
+            Err(Denied::NoLegalAuthority)
+        );
+        assert_eq!(
+            authorize_pupil(&me, &pupil("E2"), PupilRight::ActFor),
+            Err(Denied::NotTheirPupil)
+        );
+    }
+
+    #[test]
+    fn url_segments_round_trip_and_refuse_garbage() {
+        for local in ["E1", "a/b c", "é%2F..", &"x".repeat(256)] {
+            let id = PupilId::new(SourceId::parse("siecle:0350001A/x").unwrap(), local).unwrap();
+            let segment = id.to_url_segment();
+            assert!(
+                segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            assert_eq!(PupilId::from_url_segment(&segment).unwrap(), id);
+        }
+        for bad in ["", "!!", "YWFmOjE0", &"A".repeat(2000), "YWFmOjE0IA"] {
+            assert!(PupilId::from_url_segment(bad).is_err(), "{bad}");
+        }
+    }
+}
