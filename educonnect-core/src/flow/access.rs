@@ -6,8 +6,8 @@
 //! request and leaves the result in the request's extensions; its
 //! extractors then ask it for [`user`](RequestAccess::user),
 //! [`optional_user`](RequestAccess::optional_user) or
-//! [`pupil`](RequestAccess::pupil), and on refusal return the
-//! `http::Response` they are given, converted to the framework's type.
+//! [`pupil`](RequestAccess::pupil), and on refusal send the [`Refusal`]'s
+//! `http::Response`, converted to the framework's type.
 //!
 //! Pupils are named in URLs by [`PupilId::to_url_segment`]: an opaque,
 //! URL-safe segment that no framework decodes differently.
@@ -180,7 +180,7 @@ impl RequestAccess {
 
     /// The logged-in user, or the refusal to send (login redirect or 401,
     /// 503 when the store is down).
-    pub fn user(&self, uri: &Uri) -> Result<&Session, Response<Bytes>> {
+    pub fn user(&self, uri: &Uri) -> Result<&Session, Refusal> {
         match &self.session {
             Ok(Some(session)) => Ok(session),
             Ok(None) => Err(self.refusal(&Denied::Anonymous, uri)),
@@ -189,7 +189,7 @@ impl RequestAccess {
     }
 
     /// The logged-in user if any; only a store failure is refused (503).
-    pub fn optional_user(&self, uri: &Uri) -> Result<Option<&Session>, Response<Bytes>> {
+    pub fn optional_user(&self, uri: &Uri) -> Result<Option<&Session>, Refusal> {
         match &self.session {
             Ok(session) => Ok(session.as_ref()),
             Err(denied) => Err(self.refusal(denied, uri)),
@@ -205,7 +205,7 @@ impl RequestAccess {
         uri: &Uri,
         segment: &str,
         right: PupilRight,
-    ) -> Result<(&Session, PupilGrant), Response<Bytes>> {
+    ) -> Result<(&Session, PupilGrant), Refusal> {
         let session = self.user(uri)?;
         let decision = PupilId::from_url_segment(segment)
             .map_err(|_| Denied::NotAPupil)
@@ -219,10 +219,10 @@ impl RequestAccess {
         }
     }
 
-    /// The response for a refusal, as the gateway's pages look: French,
-    /// with the security headers.
-    pub fn refusal(&self, denied: &Denied, uri: &Uri) -> Response<Bytes> {
-        refusal(&self.gateway, denied, self.when_anonymous, uri)
+    /// The refusal of a request for `uri`, as the gateway's pages look:
+    /// French, with the security headers.
+    pub fn refusal(&self, denied: &Denied, uri: &Uri) -> Refusal {
+        Refusal::new(&self.gateway, denied.clone(), self.when_anonymous, uri)
     }
 }
 
@@ -235,10 +235,41 @@ impl fmt::Debug for RequestAccess {
     }
 }
 
-/// The response for `denied` on a request for `uri`. Also for adapters
-/// whose extractor found no [`RequestAccess`] ([`Denied::NotResolved`],
-/// a 500: a wiring mistake, logged).
-pub fn refusal(
+/// A refused request: why, and the response to send (boxed: refusals are
+/// the rare path, and a `Result` carrying a whole response would weigh on
+/// every allowed request).
+#[derive(Debug)]
+pub struct Refusal {
+    denied: Denied,
+    response: Box<Response<Bytes>>,
+}
+
+impl Refusal {
+    /// The refusal of a request for `uri` for `denied`. Also for adapters
+    /// whose extractor found no [`RequestAccess`] ([`Denied::NotResolved`],
+    /// a 500: a wiring mistake, logged).
+    pub fn new(
+        gateway: &Gateway,
+        denied: Denied,
+        when_anonymous: WhenAnonymous,
+        uri: &Uri,
+    ) -> Self {
+        let response = Box::new(refusal_response(gateway, &denied, when_anonymous, uri));
+        Self { denied, response }
+    }
+
+    /// Why.
+    pub fn reason(&self) -> &Denied {
+        &self.denied
+    }
+
+    /// The response to send.
+    pub fn into_response(self) -> Response<Bytes> {
+        *self.response
+    }
+}
+
+fn refusal_response(
     gateway: &Gateway,
     denied: &Denied,
     when_anonymous: WhenAnonymous,
@@ -305,7 +336,10 @@ mod tests {
         let record = SessionRecord {
             provider: "franceconnect".into(),
             kind: "oidc".into(),
-            claims: serde_json::json!({"sub": "s-1"}).as_object().unwrap().clone(),
+            claims: serde_json::json!({"sub": "s-1"})
+                .as_object()
+                .unwrap()
+                .clone(),
             acr: None,
             auth_time: None,
             created_at: 0,
