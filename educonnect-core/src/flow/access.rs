@@ -20,6 +20,20 @@ use http::{HeaderMap, Response, StatusCode, Uri};
 use super::{Gateway, Session, pages};
 use crate::directory::{PupilId, RelationshipCode};
 
+/// The largest body an adapter passes to [`Gateway::handle`]: the
+/// gateway's forms are a few hundred bytes.
+pub const MAX_GATEWAY_BODY: usize = 64 * 1024;
+
+/// The answer to a request for one of the gateway's routes whose body is
+/// larger than [`MAX_GATEWAY_BODY`]: a 413, without calling the gateway.
+pub fn payload_too_large() -> Response<Bytes> {
+    pages::page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Requête trop volumineuse",
+        "",
+    )
+}
+
 /// What to answer a request that needs a user when there is none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WhenAnonymous {
@@ -245,9 +259,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The refusal of a request for `uri` for `denied`. Also for adapters
-    /// whose extractor found no [`RequestAccess`] ([`Denied::NotResolved`],
-    /// a 500: a wiring mistake, logged).
+    /// The refusal of a request for `uri` for `denied`.
     pub fn new(
         gateway: &Gateway,
         denied: Denied,
@@ -256,6 +268,20 @@ impl Refusal {
     ) -> Self {
         let response = Box::new(refusal_response(gateway, &denied, when_anonymous, uri));
         Self { denied, response }
+    }
+
+    /// For an extractor that found no [`RequestAccess`] in the request: a
+    /// 500 (a wiring mistake, logged), not a 401 that would hide it.
+    pub fn not_resolved() -> Self {
+        tracing::error!("an educonnect extractor ran without the session middleware on its route");
+        Self {
+            denied: Denied::NotResolved,
+            response: Box::new(pages::page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Erreur interne",
+                "",
+            )),
+        }
     }
 
     /// Why.
@@ -312,12 +338,7 @@ fn refusal_response(
             "<p>Cette démarche est réservée aux représentants légaux de l'élève.</p>\n\
              <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
         ),
-        Denied::NotResolved => {
-            tracing::error!(
-                "an educonnect extractor ran without the session middleware on its route"
-            );
-            pages::page(StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne", "")
-        }
+        Denied::NotResolved => *Refusal::not_resolved().response,
     }
 }
 

@@ -384,6 +384,31 @@ impl Identity {
         }
     }
 
+    /// The name to greet the person with, e.g. `Marie Dupont`: the first
+    /// given name and the usage name if any, else the family name. For a
+    /// generic provider, its `given_name` and `family_name` claims when
+    /// present. Personal data: show it to the person, never log it.
+    pub fn display_name(&self) -> String {
+        let (given, family) = match self {
+            Self::FranceConnect(p) => (
+                p.given_names().first().map(String::as_str),
+                Some(p.usage_name().unwrap_or(p.family_name())),
+            ),
+            Self::EduConnect(p) => (p.given_name().split(' ').next(), Some(p.family_name())),
+            Self::Oidc(p) => (
+                p.claims().get("given_name").and_then(Value::as_str),
+                p.claims().get("family_name").and_then(Value::as_str),
+            ),
+        };
+        let parts: Vec<&str> = [given, family]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        parts.join(" ")
+    }
+
     /// Which kind of provider this identity came from.
     pub fn kind(&self) -> ProviderKind {
         match self {
