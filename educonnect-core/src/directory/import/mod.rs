@@ -168,10 +168,12 @@ use crate::ids::IdError;
 
 mod aaf;
 mod fields;
+mod files;
 mod siecle;
 mod xml;
 
 pub use aaf::academy_from_file_name;
+pub use files::{FilesError, ImportedSource, SourceHints, import_files};
 
 /// The limits and choices of an [`Import`].
 #[derive(Debug, Clone, Copy)]

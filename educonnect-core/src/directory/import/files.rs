@@ -1,0 +1,172 @@
+//! Importing a set of export files given by path, as a service's
+//! configuration or a command line lists them: each file's format is
+//! recognised, files are grouped by source (an AAF academy, a SIECLE
+//! school), and each source is imported on its own.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::{ExportFormat, Import, ImportReport, academy_from_file_name, sniff};
+use crate::directory::{DirectorySnapshot, SourceId};
+use crate::ids::Uai;
+
+/// What the files themselves cannot tell: the academy of AAF files whose
+/// name does not carry it, the school of SIECLE files (SIECLE exports do
+/// not name their school).
+#[derive(Debug, Clone, Default)]
+pub struct SourceHints {
+    /// The academy code of every AAF file (1 to 3 digits). Default: read
+    /// from each file name (`ENT_<code>_...`).
+    pub academy: Option<String>,
+    /// The school of every SIECLE file.
+    pub uai: Option<Uai>,
+}
+
+/// Why a set of files could not be imported at all. Problems inside a file
+/// are not errors: they land in that source's [`ImportReport`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilesError {
+    /// A file could not be opened or read.
+    #[error("cannot read {path:?}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Neither the root element nor the name says AAF or SIECLE.
+    #[error("{path:?} is neither an AAF nor a SIECLE export (root element or file name)")]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A SIECLE file, and no school given.
+    #[error("{path:?} is a SIECLE export: say which school it belongs to (its UAI)")]
+    SchoolNeeded {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An AAF file whose academy is neither given nor in its name.
+    #[error("cannot tell the academy of {path:?} from its name (ENT_<code>_...): give it")]
+    AcademyNeeded {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The academy code given or read is not 1 to 3 digits.
+    #[error("{path:?}: invalid academy code")]
+    BadAcademy {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// One source's result: its snapshot and the report of its files.
+pub struct ImportedSource {
+    /// The directory of the source.
+    pub snapshot: DirectorySnapshot,
+    /// What the import found in its files.
+    pub report: ImportReport,
+}
+
+impl fmt::Debug for ImportedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportedSource")
+            .field("source", self.snapshot.source())
+            .field("report", &self.report)
+            .finish()
+    }
+}
+
+/// Imports `paths` as full exports, grouped by source in the order the
+/// sources are first met. A file that cannot be read or placed stops the
+/// whole set (nothing is half-loaded); bad records inside a file do not.
+pub fn import_files<P: AsRef<Path>>(
+    paths: &[P],
+    hints: &SourceHints,
+) -> Result<Vec<ImportedSource>, FilesError> {
+    let mut groups: Vec<(SourceId, Import)> = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let format = format_of(path)?;
+        let source = source_of(hints, path, format)?;
+        let i = match groups.iter().position(|(s, _)| *s == source) {
+            Some(i) => i,
+            None => {
+                groups.push((source.clone(), Import::full(source)));
+                groups.len() - 1
+            }
+        };
+        let import = &mut groups[i].1;
+        let read = match format {
+            ExportFormat::Aaf => import.aaf_file(path),
+            _ => import.siecle_file(path),
+        };
+        read.map_err(|source| FilesError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(_, import)| {
+            let (snapshot, report) = import.finish();
+            ImportedSource { snapshot, report }
+        })
+        .collect())
+}
+
+/// The format, from the root element, else from the file name.
+fn format_of(path: &Path) -> Result<ExportFormat, FilesError> {
+    let read_error = |source| FilesError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(read_error)?;
+    if let Some(format) = sniff(BufReader::new(file)).map_err(read_error)? {
+        return Ok(format);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if academy_from_file_name(&name).is_some() {
+        Ok(ExportFormat::Aaf)
+    } else if name.starts_with("ElevesSansAdresses") {
+        Ok(ExportFormat::SiecleEleves)
+    } else if name.starts_with("ResponsablesAvecAdresses") {
+        Ok(ExportFormat::SiecleResponsables)
+    } else {
+        Err(FilesError::UnknownFormat {
+            path: path.to_owned(),
+        })
+    }
+}
+
+fn source_of(
+    hints: &SourceHints,
+    path: &Path,
+    format: ExportFormat,
+) -> Result<SourceId, FilesError> {
+    if format.is_siecle() {
+        return hints
+            .uai
+            .map(SourceId::siecle)
+            .ok_or_else(|| FilesError::SchoolNeeded {
+                path: path.to_owned(),
+            });
+    }
+    let name = path.to_string_lossy();
+    let academy = match &hints.academy {
+        Some(academy) => academy.as_str(),
+        None => academy_from_file_name(&name).ok_or_else(|| FilesError::AcademyNeeded {
+            path: path.to_owned(),
+        })?,
+    };
+    SourceId::aaf(academy).map_err(|_| FilesError::BadAcademy {
+        path: path.to_owned(),
+    })
+}
