@@ -116,6 +116,8 @@ struct Inner {
     login_timeout: Duration,
     after_logout: String,
     upstreams: Vec<Upstream>,
+    /// The logout confirmation's CSP: its form may lead to the providers.
+    logout_policy: http::HeaderValue,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
@@ -385,6 +387,15 @@ impl GatewayBuilder {
                 self.clock.clone(),
             )?);
         }
+        let mut logout_origins: Vec<String> = Vec::new();
+        for upstream in &upstreams {
+            if let Some(end) = upstream.config.endpoints.end_session() {
+                let origin = end.origin().ascii_serialization();
+                if !logout_origins.contains(&origin) {
+                    logout_origins.push(origin);
+                }
+            }
+        }
         let secure = self.secure_cookies;
         Ok(Gateway {
             inner: Arc::new(Inner {
@@ -415,6 +426,7 @@ impl GatewayBuilder {
                 login_timeout: self.login_timeout,
                 after_logout: self.after_logout,
                 upstreams,
+                logout_policy: pages::policy_with_form_targets(&logout_origins),
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 clock: self.clock,
                 random: self.random,
@@ -542,10 +554,10 @@ impl Gateway {
         let result = match (route, request.method()) {
             ("/login", &Method::GET) => self.login(&request).await,
             ("/callback", &Method::GET) => self.callback(&request).await,
-            ("/logout", &Method::GET) => Ok(pages::logout_confirmation(&format!(
-                "{}/logout",
-                self.inner.base_path
-            ))),
+            ("/logout", &Method::GET) => Ok(pages::logout_confirmation(
+                &format!("{}/logout", self.inner.base_path),
+                &self.inner.logout_policy,
+            )),
             ("/logout", &Method::POST) => self.logout(&request).await,
             ("/logout/callback", &Method::GET) => Ok(self.logout_callback(&request).await),
             ("/verify", &Method::GET) => self.verify_form(&request).await,

@@ -25,27 +25,41 @@ outline-offset:2px}.reference{font-family:ui-monospace,monospace;background:#eee
 /// The page's Content-Security-Policy: nothing but its own style.
 fn content_security_policy() -> &'static HeaderValue {
     static CSP: OnceLock<HeaderValue> = OnceLock::new();
-    CSP.get_or_init(|| {
-        let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
-        let policy = format!(
-            "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-            STANDARD.encode(hash.as_ref())
-        );
-        HeaderValue::from_str(&policy)
-            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
-    })
+    CSP.get_or_init(|| policy_with_form_targets(&[]))
+}
+
+/// The policy of a page whose form submission is answered with a redirect
+/// to `origins` (the logout, which continues at the providers): browsers
+/// hold redirects after a form submission to `form-action` too.
+pub(crate) fn policy_with_form_targets(origins: &[String]) -> HeaderValue {
+    let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+    let mut form_action = String::from("'self'");
+    for origin in origins {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
+    let policy = format!(
+        "default-src 'none'; style-src 'sha256-{}'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        STANDARD.encode(hash.as_ref())
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
 }
 
 /// Headers on everything the gateway answers: no caching (responses carry
-/// cookies, codes or session state), no framing, no referrer (the callback
-/// URL holds the authorization code), no sniffing.
+/// cookies, codes or session state), no framing, no referrer to other sites
+/// (the callback URL holds the authorization code), no sniffing.
+///
+/// `same-origin` rather than `no-referrer`: under `no-referrer` browsers
+/// send `Origin: null` with a form POST, and the logout and the challenge
+/// must then refuse their own forms.
 pub(crate) fn secure_headers(headers: &mut http::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -128,14 +142,18 @@ pub(crate) fn error(
 
 /// The logout confirmation: logout is a POST, so that another site cannot
 /// log the user out with a link.
-pub(crate) fn logout_confirmation(action: &str) -> Response<Bytes> {
+pub(crate) fn logout_confirmation(action: &str, policy: &HeaderValue) -> Response<Bytes> {
     let body = format!(
         "<form method=\"post\" action=\"{}\">\n<p>Voulez-vous vous déconnecter ?</p>\n\
          <button type=\"submit\">Se déconnecter</button>\n</form>\n\
          <p><a class=\"button secondary\" href=\"/\">Annuler</a></p>",
         escape(action)
     );
-    page(StatusCode::OK, "Déconnexion", &body)
+    let mut response = page(StatusCode::OK, "Déconnexion", &body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+    response
 }
 
 /// After a FranceConnect login that no school record fits: the same page
@@ -166,6 +184,28 @@ pub(crate) fn redirect(location: &str) -> Response<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_logout_confirmation_may_lead_to_the_providers_only() {
+        let policy = policy_with_form_targets(&["https://idp.example".to_owned()]);
+        let r = logout_confirmation("/auth/logout", &policy);
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("form-action 'self' https://idp.example;"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
+        // Other pages allow their own origin only.
+        let r = page(StatusCode::OK, "x", "");
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("form-action 'self';"), "{csp}");
+        // Same-origin form posts keep their Origin header.
+        assert_eq!(r.headers()[header::REFERRER_POLICY], "same-origin");
+    }
 
     #[test]
     fn escapes() {
