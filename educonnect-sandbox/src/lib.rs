@@ -77,6 +77,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use directory::{
     DEMO_ACADEMIES, DEMO_SIECLE_SCHOOL, DEMO_SIECLE_UAI, DemoDirectory, DemoDirectoryError,
     demo_directory,
