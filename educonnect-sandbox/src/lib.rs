@@ -68,6 +68,7 @@ mod server;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use educonnect_core::flow::{ClientSecret, Provider};
 use educonnect_core::jose::Algorithm;
@@ -102,6 +103,8 @@ pub struct SandboxConfig {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     algorithm: Algorithm,
+    code_lifetime: Option<Duration>,
+    access_token_lifetime: Option<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -121,6 +124,8 @@ impl SandboxConfig {
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             algorithm: Algorithm::ES256,
+            code_lifetime: None,
+            access_token_lifetime: None,
         }
     }
 
@@ -172,6 +177,24 @@ impl SandboxConfig {
         self
     }
 
+    /// How long an authorization code may be exchanged (default 30 s, as
+    /// FranceConnect). Zero makes every code arrive expired: for tests of
+    /// a relying party's error path.
+    #[must_use]
+    pub fn code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.code_lifetime = Some(lifetime);
+        self
+    }
+
+    /// How long an access token opens the userinfo endpoint (default 60 s
+    /// for FranceConnect, 600 s for EduConnect, as each does). Zero makes
+    /// every token arrive expired.
+    #[must_use]
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_token_lifetime = Some(lifetime);
+        self
+    }
+
     fn check(&self) -> io::Result<()> {
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidInput, what);
         if !self.listen.ip().is_loopback() {
@@ -204,6 +227,10 @@ impl SandboxConfig {
     }
 }
 
+fn seconds(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 /// A running sandbox. Dropping it stops the server too; [`shutdown`]
 /// (Self::shutdown) also waits for it to finish.
 #[derive(Debug)]
@@ -234,6 +261,11 @@ impl Sandbox {
             redirect_uris: config.redirect_uris,
             post_logout_redirect_uris: config.post_logout_redirect_uris,
             algorithm: config.algorithm,
+            code_ttl: config.code_lifetime.map_or(server::CODE_TTL, seconds),
+            access_token_ttl: match config.access_token_lifetime {
+                Some(lifetime) => (seconds(lifetime), seconds(lifetime)),
+                None => (server::FC_ACCESS_TOKEN_TTL, server::EC_ACCESS_TOKEN_TTL),
+            },
         };
         let shared = Arc::new(server::Shared::new(settings, keys::Keys::new()?));
         let app = server::router(shared);

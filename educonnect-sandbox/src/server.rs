@@ -27,10 +27,11 @@ use crate::keys::Keys;
 use crate::pages;
 
 /// FranceConnect's lifetimes: code 30 s, access token and ID token 60 s.
-const CODE_TTL: i64 = 30;
-const FC_TOKEN_TTL: i64 = 60;
+pub(crate) const CODE_TTL: i64 = 30;
+pub(crate) const FC_ACCESS_TOKEN_TTL: i64 = 60;
+const ID_TOKEN_TTL: i64 = 60;
 /// EduConnect's access tokens last 600 s.
-const EC_TOKEN_TTL: i64 = 600;
+pub(crate) const EC_ACCESS_TOKEN_TTL: i64 = 600;
 /// How long the identity picker waits for a choice.
 const REQUEST_TTL: i64 = 10 * 60;
 /// How long an ID token is accepted as `id_token_hint` at logout: the
@@ -116,6 +117,10 @@ pub(crate) struct Settings {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) post_logout_redirect_uris: Vec<String>,
     pub(crate) algorithm: Algorithm,
+    /// Seconds.
+    pub(crate) code_ttl: i64,
+    /// Seconds, FranceConnect then EduConnect.
+    pub(crate) access_token_ttl: (i64, i64),
 }
 
 impl Settings {
@@ -147,11 +152,11 @@ struct PendingRequest {
     expires_at: i64,
 }
 
-/// An authorization code, usable once.
+/// An authorization code, usable once. The sandbox knows one client: codes
+/// and tokens are all its.
 #[derive(Debug)]
 struct CodeGrant {
     side: Side,
-    client_id: String,
     redirect_uri: String,
     nonce: Option<String>,
     scopes: Vec<String>,
@@ -165,7 +170,6 @@ struct CodeGrant {
 #[derive(Debug)]
 struct AccessGrant {
     side: Side,
-    client_id: String,
     scopes: Vec<String>,
     identity: &'static DemoIdentity,
     expires_at: i64,
@@ -652,14 +656,13 @@ fn login(s: &Shared, side: Side, body: &[u8]) -> Response {
             code,
             CodeGrant {
                 side,
-                client_id: s.settings.client_id.clone(),
                 redirect_uri: pending.redirect_uri.clone(),
                 nonce: pending.nonce.clone(),
                 scopes: pending.scopes.clone(),
                 code_challenge: pending.code_challenge.clone(),
                 identity,
                 auth_time: now,
-                expires_at: now + CODE_TTL,
+                expires_at: now.saturating_add(s.settings.code_ttl),
             },
         );
     }
@@ -671,7 +674,7 @@ fn login(s: &Shared, side: Side, body: &[u8]) -> Response {
 
 /// An OAuth error from the token or userinfo endpoint.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    tracing::info!(error, description, "token request refused");
+    tracing::info!(error, description, "request refused");
     let mut response = (
         status,
         [
@@ -760,7 +763,7 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
             "unknown, expired or used code",
         );
     };
-    if grant.side != side || grant.client_id != settings.client_id {
+    if grant.side != side {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -787,16 +790,16 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         }
     }
 
-    let sub = sub(side, &grant.client_id, grant.identity);
+    let sub = sub(side, &settings.client_id, grant.identity);
     let ttl = match side {
-        Side::FranceConnect => FC_TOKEN_TTL,
-        Side::EduConnect => EC_TOKEN_TTL,
+        Side::FranceConnect => settings.access_token_ttl.0,
+        Side::EduConnect => settings.access_token_ttl.1,
     };
     let mut claims = Map::new();
     claims.insert("iss".into(), settings.issuer(side).into());
     claims.insert("sub".into(), sub.into());
-    claims.insert("aud".into(), grant.client_id.clone().into());
-    claims.insert("exp".into(), (now + FC_TOKEN_TTL).into());
+    claims.insert("aud".into(), settings.client_id.clone().into());
+    claims.insert("exp".into(), (now + ID_TOKEN_TTL).into());
     claims.insert("iat".into(), now.into());
     claims.insert("auth_time".into(), grant.auth_time.into());
     if let Some(nonce) = &grant.nonce {
@@ -832,10 +835,9 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
             access_token.clone(),
             AccessGrant {
                 side,
-                client_id: grant.client_id.clone(),
                 scopes: grant.scopes.clone(),
                 identity: grant.identity,
-                expires_at: now + ttl,
+                expires_at: now.saturating_add(ttl),
             },
         );
         grants
@@ -989,9 +991,9 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
             .tokens
             .get(token)
             .filter(|g| g.expires_at > now && g.side == side)
-            .map(|g| (g.client_id.clone(), g.scopes.clone(), g.identity))
+            .map(|g| (g.scopes.clone(), g.identity))
     };
-    let Some((client_id, scopes, identity)) = found else {
+    let Some((scopes, identity)) = found else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -999,13 +1001,14 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
         );
     };
     let mut claims = Map::new();
-    claims.insert("sub".into(), sub(side, &client_id, identity).into());
+    let client_id = &s.settings.client_id;
+    claims.insert("sub".into(), sub(side, client_id, identity).into());
     match side {
         Side::FranceConnect => {
             claims.insert("iss".into(), s.settings.issuer(side).into());
-            claims.insert("aud".into(), client_id.into());
+            claims.insert("aud".into(), client_id.clone().into());
             claims.insert("iat".into(), now.into());
-            claims.insert("exp".into(), (now + FC_TOKEN_TTL).into());
+            claims.insert("exp".into(), (now + ID_TOKEN_TTL).into());
             pivot_claims(identity, &scopes, &mut claims);
             let Some(jwt) = s.keys.sign(s.settings.algorithm, &claims) else {
                 return oauth_error(
