@@ -99,7 +99,7 @@ pub const DEMO_CLIENT_SECRET: &str = "educonnect-rs-sandbox-secret-not-for-produ
 pub struct SandboxConfig {
     listen: SocketAddr,
     client_id: String,
-    client_secret: String,
+    client_secret: ClientSecret,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     algorithm: Algorithm,
@@ -120,7 +120,7 @@ impl SandboxConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             client_id: DEMO_CLIENT_ID.to_owned(),
-            client_secret: DEMO_CLIENT_SECRET.to_owned(),
+            client_secret: ClientSecret::new(DEMO_CLIENT_SECRET),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             algorithm: Algorithm::ES256,
@@ -137,11 +137,12 @@ impl SandboxConfig {
         self
     }
 
-    /// The client id and secret the sandbox accepts.
+    /// The client id and secret the sandbox accepts. The secret is kept out
+    /// of `Debug` output.
     #[must_use]
     pub fn client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
         self.client_id = id.into();
-        self.client_secret = secret.into();
+        self.client_secret = ClientSecret::new(secret);
         self
     }
 
@@ -206,7 +207,7 @@ impl SandboxConfig {
         if !matches!(self.algorithm, Algorithm::ES256 | Algorithm::RS256) {
             return Err(invalid("the sandbox signs with ES256 or RS256".into()));
         }
-        if self.client_id.is_empty() || self.client_secret.is_empty() {
+        if self.client_id.is_empty() || self.client_secret.secret().is_empty() {
             return Err(invalid("the client id and secret must not be empty".into()));
         }
         for uri in self
@@ -238,7 +239,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: ClientSecret,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -315,7 +316,7 @@ impl Sandbox {
 
     /// The client secret it accepts.
     pub fn client_secret(&self) -> &str {
-        &self.client_secret
+        self.client_secret.secret()
     }
 
     /// A FranceConnect provider for the gateway, logging in against this
@@ -325,11 +326,7 @@ impl Sandbox {
             .expect("a loopback http issuer is accepted")
             .with_usage_name()
             .with_email();
-        Provider::franceconnect(
-            preset,
-            self.client_id.clone(),
-            ClientSecret::new(self.client_secret.clone()),
-        )
+        Provider::franceconnect(preset, self.client_id.clone(), self.client_secret.clone())
     }
 
     /// An EduConnect provider for the gateway, logging in against this
@@ -340,11 +337,7 @@ impl Sandbox {
         let preset = EduConnect::at_base(&base)
             .and_then(|p| p.with_jwks(jwks))
             .expect("a loopback http base is accepted");
-        Provider::educonnect(
-            preset,
-            self.client_id.clone(),
-            ClientSecret::new(self.client_secret.clone()),
-        )
+        Provider::educonnect(preset, self.client_id.clone(), self.client_secret.clone())
     }
 
     /// Stops accepting connections, lets requests in flight finish, and

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use educonnect_core::flow::ClientSecret;
 use educonnect_core::jose::Algorithm;
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -113,7 +114,7 @@ impl Side {
 pub(crate) struct Settings {
     pub(crate) base_url: String,
     pub(crate) client_id: String,
-    pub(crate) client_secret: String,
+    pub(crate) client_secret: ClientSecret,
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) post_logout_redirect_uris: Vec<String>,
     pub(crate) algorithm: Algorithm,
@@ -490,7 +491,8 @@ fn authorize(s: &Shared, side: Side, raw: &[u8]) -> Response {
     if side == Side::FranceConnect
         && let Some(unknown) = p.keys().find(|k| !AUTHORIZE_PARAMS.contains(&k.as_str()))
     {
-        tracing::info!(parameter = %unknown.chars().take(64).collect::<String>(), "authorize: unknown parameter");
+        // Debug formatting escapes what the caller chose to send.
+        tracing::info!(parameter = ?unknown.chars().take(64).collect::<String>(), "authorize: unknown parameter");
         return pages::error(
             StatusCode::BAD_REQUEST,
             "La demande contient un paramètre inconnu.",
@@ -737,7 +739,7 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         );
     }
     let client_ok = get("client_id").is_some_and(|c| eq_ct(c, &settings.client_id))
-        & get("client_secret").is_some_and(|c| eq_ct(c, &settings.client_secret));
+        & get("client_secret").is_some_and(|c| eq_ct(c, settings.client_secret.secret()));
     if !client_ok {
         return oauth_error(
             StatusCode::UNAUTHORIZED,

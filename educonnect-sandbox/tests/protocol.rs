@@ -568,3 +568,13 @@ async fn the_core_reads_both_discovery_documents() {
     let fc = world.sandbox.provider_franceconnect();
     assert_eq!(fc.endpoints().token().as_str(), world.fc("/token"));
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_the_client_secret() {
+    let config = SandboxConfig::new().client("a-client", "top-secret-value");
+    assert!(!format!("{config:?}").contains("top-secret-value"));
+    let sandbox = Sandbox::start(config).await.unwrap();
+    assert!(!format!("{sandbox:?}").contains("top-secret-value"));
+    assert_eq!(sandbox.client_secret(), "top-secret-value");
+    sandbox.shutdown().await.unwrap();
+}
