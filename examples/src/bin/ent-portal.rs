@@ -1,0 +1,39 @@
+//! `ent-portal`: the ENT example. With no settings it starts the offline
+//! sandbox in the process and loads the demo directory.
+
+use educonnect_examples::portal;
+use educonnect_examples::settings::{Settings, Setup};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ent-portal: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let setup = Setup::new(Settings::from_env(8080)?).await?;
+    if let Some(sandbox) = &setup.sandbox {
+        println!(
+            "Bac à sable FranceConnect / ÉduConnect : {}",
+            sandbox.base_url()
+        );
+    }
+    println!("ENT démo : {}/", setup.public_url);
+    let app = portal::app(setup.gateway, setup.directory);
+    axum::serve(setup.listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The examples' page shell: French, readable on a phone, one style sheet
+//! allowed by its hash and nothing else, never cached.
+
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+
+const STYLE: &str = "\
+*{box-sizing:border-box}\
+body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;margin:0;color:#161616;\
+background:#f6f6f6;line-height:1.5}\
+header{background:#fff;border-bottom:1px solid #ddd;padding:.75rem 1rem;display:flex;flex-wrap:wrap;\
+align-items:center;justify-content:space-between;gap:.5rem}\
+header .brand{font-weight:700;color:#000091;text-decoration:none;font-size:1.1rem}\
+header form{margin:0}\
+main{max-width:40rem;margin:1.5rem auto;background:#fff;padding:1.25rem 1.5rem;border-radius:.5rem;\
+box-shadow:0 1px 3px rgba(0,0,0,.2)}\
+h1{font-size:1.5rem;margin-top:0}h2{font-size:1.2rem}\
+a{color:#000091}a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #0a76f6;outline-offset:2px}\
+.button,button{display:inline-block;padding:.7rem 1rem;font-size:1rem;text-align:center;text-decoration:none;\
+color:#fff;background:#000091;border:0;border-radius:.25rem;cursor:pointer}\
+.secondary{color:#000091;background:#fff;border:1px solid #000091}\
+.fc-group{margin:1.5rem 0}\
+.fc{display:inline-flex;align-items:center;gap:.75rem;min-height:3.5rem;padding:.5rem 1.5rem .5rem 1rem;\
+background:#000091;color:#fff;text-decoration:none;border-radius:0}\
+.fc:hover{background:#1212ff}.fc svg{flex:none}\
+.fc span{display:block;line-height:1.2}.fc .login{font-size:.95rem}.fc .brand{font-size:1.1rem;font-weight:700}\
+.fc-help{font-size:.9rem;margin:.5rem 0 0}\
+.ec{display:inline-flex;align-items:center;gap:.5rem;min-height:3.5rem;padding:.5rem 1.5rem;\
+background:#fff;color:#000091;border:2px solid #000091;text-decoration:none;font-weight:700}\
+ul.cards{list-style:none;padding:0}ul.cards li{border:1px solid #ddd;border-radius:.25rem;padding:.75rem 1rem;margin:.5rem 0}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #ddd}\
+td.grade{text-align:right}th.grade{text-align:right}\
+label{display:block;font-weight:600;margin-top:1rem}\
+input,select,textarea{display:block;width:100%;font-size:1rem;padding:.5rem;margin-top:.25rem;border:1px solid #666;border-radius:.25rem}\
+.notice{background:#e8edff;border-left:4px solid #000091;padding:.5rem .75rem}\
+.muted{color:#3a3a3a;font-size:.9rem}";
+
+fn content_security_policy() -> &'static HeaderValue {
+    static CSP: OnceLock<HeaderValue> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+        let policy = format!(
+            "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+            STANDARD.encode(hash.as_ref())
+        );
+        HeaderValue::from_str(&policy)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    })
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The header bar: the site's name, and a logout button for a user.
+pub struct Header<'a> {
+    /// The site's name.
+    pub site: &'a str,
+    /// The greeting's name, when someone is logged in.
+    pub user: Option<&'a str>,
+    /// The gateway's `logout` (a confirmation page, then the logout).
+    pub logout: &'a str,
+}
+
+/// A whole page: `title` is text, `body` is HTML already escaped.
+/// Framework-neutral, so that both examples share it.
+pub fn page(status: StatusCode, header: &Header<'_>, title: &str, body: &str) -> Response<String> {
+    let mut bar = format!("<a class=\"brand\" href=\"/\">{}</a>", escape(header.site));
+    if let Some(user) = header.user {
+        // A link to the gateway's confirmation page, whose form may lead
+        // on to the provider's logout (its policy allows that target).
+        let _ = write!(
+            bar,
+            "<span><span class=\"muted\">{} </span>\
+             <a class=\"button secondary\" href=\"{}\">Se déconnecter</a></span>",
+            escape(user),
+            escape(header.logout),
+        );
+    }
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title} – {site}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <header>{bar}</header>\n<main>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
+        title = escape(title),
+        site = escape(header.site),
+    );
+    let mut response = Response::new(html);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // Pages show a family's data: never stored by a cache or a shared browser.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Not `no-referrer`: browsers would then send `Origin: null` with the
+    // logout form, and the gateway must refuse it.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        content_security_policy().clone(),
+    );
+    response
+}

@@ -1,0 +1,328 @@
+//! The examples' settings, from environment variables, and what they set
+//! up: with none, the offline sandbox and its demo directory; otherwise the
+//! providers and export files named.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `EDUCONNECT_LISTEN` | address the service listens on | `127.0.0.1:8080` (portal), `127.0.0.1:8081` (bourse) |
+//! | `EDUCONNECT_PUBLIC_URL` | the service's URL as browsers see it | `http://` + the listen address |
+//! | `EDUCONNECT_FC_ISSUER` | a FranceConnect v2 issuer (e.g. `https://fcp-low.sbx.dev-franceconnect.fr/api/v2`) | the sandbox's |
+//! | `EDUCONNECT_FC_CLIENT_ID`, `EDUCONNECT_FC_CLIENT_SECRET` | the service's FranceConnect client | |
+//! | `EDUCONNECT_EC_BASE` | an EduConnect IdP base URL | the sandbox's |
+//! | `EDUCONNECT_EC_CLIENT_ID`, `EDUCONNECT_EC_CLIENT_SECRET` | the service's EduConnect client | |
+//! | `EDUCONNECT_EC_JWKS` | EduConnect's JWKS URL | |
+//! | `EDUCONNECT_DIRECTORY` | AAF / SIECLE export files, separated by `:` | the demo directory (with the sandbox) |
+//! | `EDUCONNECT_DIRECTORY_UAI` | the school of the SIECLE files | |
+//! | `EDUCONNECT_INSECURE_COOKIES` | `1`: cookies without `Secure`, for `http://` on a developer's machine | `1` for an `http://` loopback URL |
+//! | `EDUCONNECT_SANDBOX_LISTEN` | where the in-process sandbox listens | `127.0.0.1:0` (a free port) |
+//!
+//! Without `EDUCONNECT_FC_ISSUER` and `EDUCONNECT_EC_BASE`, the sandbox is
+//! started in the process and both providers point at it.
+
+use std::env;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use educonnect_core::MemoryStore;
+use educonnect_core::directory::import::{FilesError, SourceHints, import_files};
+use educonnect_core::directory::{CompositeDirectory, Directory};
+use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, Provider};
+use educonnect_core::ids::Uai;
+use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
+use educonnect_sandbox::{Sandbox, SandboxConfig};
+use tokio::net::TcpListener;
+
+/// A provider's settings.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// FranceConnect's issuer, or EduConnect's base URL.
+    pub url: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+    /// The JWKS URL, for EduConnect.
+    pub jwks: Option<String>,
+}
+
+/// Everything the examples read from the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the service listens.
+    pub listen: SocketAddr,
+    /// The service's URL as browsers see it.
+    pub public_url: Option<String>,
+    /// FranceConnect, if configured.
+    pub franceconnect: Option<ProviderSettings>,
+    /// EduConnect, if configured.
+    pub educonnect: Option<ProviderSettings>,
+    /// Export files.
+    pub directory: Vec<PathBuf>,
+    /// The school of SIECLE files.
+    pub directory_uai: Option<Uai>,
+    /// Cookies without `Secure`.
+    pub insecure_cookies: Option<bool>,
+    /// Where the sandbox listens when it is used.
+    pub sandbox_listen: SocketAddr,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A variable holds something unusable.
+    #[error("{name}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A provider's URL is set without its client.
+    #[error("{0} is required with {1}")]
+    Missing(&'static str, &'static str),
+    /// The provider presets refused a URL.
+    #[error("provider configuration: {0}")]
+    Provider(#[from] ConfigError),
+    /// The gateway refused its configuration.
+    #[error("gateway configuration: {0}")]
+    Gateway(#[from] GatewayConfigError),
+    /// The export files could not be read.
+    #[error("directory: {0}")]
+    Files(#[from] FilesError),
+    /// The directory could not be assembled.
+    #[error("directory: {0}")]
+    Directory(String),
+    /// A socket could not be bound, or the sandbox not started.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Settings {
+    /// Reads the process environment; `default_port` is the example's.
+    pub fn from_env(default_port: u16) -> Result<Self, SettingsError> {
+        Self::from_vars(default_port, |name| {
+            env::var(name).ok().filter(|v| !v.is_empty())
+        })
+    }
+
+    /// Reads settings through `var` (for tests: no process environment).
+    pub fn from_vars(
+        default_port: u16,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let addr = |name: &'static str, default: SocketAddr| -> Result<SocketAddr, SettingsError> {
+            var(name).map_or(Ok(default), |v| {
+                v.parse().map_err(|e| SettingsError::Invalid {
+                    name,
+                    reason: format!("{e} (expected e.g. 127.0.0.1:8080)"),
+                })
+            })
+        };
+        let provider = |url: &'static str,
+                        id: &'static str,
+                        secret: &'static str,
+                        jwks: Option<&'static str>|
+         -> Result<Option<ProviderSettings>, SettingsError> {
+            let Some(u) = var(url) else { return Ok(None) };
+            Ok(Some(ProviderSettings {
+                url: u,
+                client_id: var(id).ok_or(SettingsError::Missing(id, url))?,
+                client_secret: var(secret).ok_or(SettingsError::Missing(secret, url))?,
+                jwks: jwks.and_then(&var),
+            }))
+        };
+        let insecure_cookies = match var("EDUCONNECT_INSECURE_COOKIES").as_deref() {
+            None => None,
+            Some("1" | "true" | "yes") => Some(true),
+            Some("0" | "false" | "no") => Some(false),
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    name: "EDUCONNECT_INSECURE_COOKIES",
+                    reason: format!("{other:?} is not 1 or 0"),
+                });
+            }
+        };
+        let directory_uai = var("EDUCONNECT_DIRECTORY_UAI")
+            .map(|v| {
+                Uai::parse(&v).map_err(|e| SettingsError::Invalid {
+                    name: "EDUCONNECT_DIRECTORY_UAI",
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            listen: addr(
+                "EDUCONNECT_LISTEN",
+                SocketAddr::from((Ipv4Addr::LOCALHOST, default_port)),
+            )?,
+            public_url: var("EDUCONNECT_PUBLIC_URL"),
+            franceconnect: provider(
+                "EDUCONNECT_FC_ISSUER",
+                "EDUCONNECT_FC_CLIENT_ID",
+                "EDUCONNECT_FC_CLIENT_SECRET",
+                None,
+            )?,
+            educonnect: provider(
+                "EDUCONNECT_EC_BASE",
+                "EDUCONNECT_EC_CLIENT_ID",
+                "EDUCONNECT_EC_CLIENT_SECRET",
+                Some("EDUCONNECT_EC_JWKS"),
+            )?,
+            directory: var("EDUCONNECT_DIRECTORY")
+                .map(|v| env::split_paths(&v).collect())
+                .unwrap_or_default(),
+            directory_uai,
+            insecure_cookies,
+            sandbox_listen: addr(
+                "EDUCONNECT_SANDBOX_LISTEN",
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            )?,
+        })
+    }
+
+    /// The same settings listening on a free loopback port: for tests.
+    #[must_use]
+    pub fn on_free_port(mut self) -> Self {
+        self.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        self
+    }
+}
+
+/// What the settings set up: a listening socket, the gateway, the
+/// directory, and the sandbox when it is used (kept alive with the
+/// service).
+pub struct Setup {
+    /// The bound socket.
+    pub listener: TcpListener,
+    /// The service's URL as browsers see it.
+    pub public_url: String,
+    /// The login gateway.
+    pub gateway: Gateway,
+    /// The school directory (empty without export files or sandbox).
+    pub directory: Option<Arc<dyn Directory>>,
+    /// The in-process sandbox, when no provider is configured.
+    pub sandbox: Option<Sandbox>,
+}
+
+impl Setup {
+    /// Binds the socket, starts the sandbox if needed, loads the directory
+    /// and builds the gateway.
+    pub async fn new(settings: Settings) -> Result<Self, SettingsError> {
+        let listener = TcpListener::bind(settings.listen).await?;
+        let addr = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+
+        let mut providers = Vec::new();
+        let mut sandbox = None;
+        if settings.franceconnect.is_none() && settings.educonnect.is_none() {
+            let started = Sandbox::start(
+                SandboxConfig::new()
+                    .listen(settings.sandbox_listen)
+                    .gateway(&public_url),
+            )
+            .await?;
+            providers.push(started.provider_franceconnect());
+            providers.push(started.provider_educonnect());
+            sandbox = Some(started);
+        }
+        if let Some(fc) = &settings.franceconnect {
+            providers.push(Provider::franceconnect(
+                FranceConnect::custom(&fc.url)?,
+                fc.client_id.clone(),
+                ClientSecret::new(fc.client_secret.clone()),
+            ));
+        }
+        if let Some(ec) = &settings.educonnect {
+            let mut preset = EduConnect::at_base(&ec.url)?;
+            if let Some(jwks) = &ec.jwks {
+                let url = url::Url::parse(jwks).map_err(|e| SettingsError::Invalid {
+                    name: "EDUCONNECT_EC_JWKS",
+                    reason: e.to_string(),
+                })?;
+                preset = preset.with_jwks(url)?;
+            }
+            providers.push(Provider::educonnect(
+                preset,
+                ec.client_id.clone(),
+                ClientSecret::new(ec.client_secret.clone()),
+            ));
+        }
+
+        let directory = if !settings.directory.is_empty() {
+            Some(load_directory(&settings)?)
+        } else if sandbox.is_some() {
+            Some(
+                educonnect_sandbox::demo_directory()
+                    .map_err(|e| SettingsError::Directory(e.to_string()))?,
+            )
+        } else {
+            tracing::warn!("no EDUCONNECT_DIRECTORY: logins work, but nobody has children");
+            None
+        };
+
+        let insecure = settings
+            .insecure_cookies
+            .unwrap_or_else(|| is_http_loopback(&public_url));
+        let mut builder = Gateway::builder(&public_url)?.store(Arc::new(MemoryStore::new()));
+        for provider in providers {
+            builder = builder.provider(provider);
+        }
+        if let Some(directory) = &directory {
+            builder = builder.directory(directory.clone());
+        }
+        if insecure {
+            builder = builder.insecure_cookies_for_local_development();
+        }
+        Ok(Self {
+            listener,
+            public_url,
+            gateway: builder.build()?,
+            directory,
+            sandbox,
+        })
+    }
+}
+
+fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsError> {
+    let hints = SourceHints {
+        academy: None,
+        uai: settings.directory_uai,
+    };
+    let sources = import_files(&settings.directory, &hints)?;
+    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+    for source in sources {
+        let report = &source.report;
+        // Counts only: the issues name records, which is the operator's
+        // business (`educonnect directory check` prints them).
+        tracing::info!(
+            source = %source.snapshot.source(),
+            pupils = source.snapshot.pupil_count(),
+            persons = source.snapshot.person_count(),
+            issues = report.issue_count(),
+            anomalies = report.anomalies.len(),
+            "directory source loaded"
+        );
+        parts.push(Arc::new(source.snapshot));
+    }
+    let composite =
+        CompositeDirectory::new(parts).map_err(|e| SettingsError::Directory(e.to_string()))?;
+    Ok(Arc::new(composite))
+}
+
+fn is_http_loopback(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+            None => false,
+        }
+}
