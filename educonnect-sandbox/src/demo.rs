@@ -149,6 +149,9 @@ pub const FC_PARENT_BORN_ABROAD: &str = "fc-karim-benali";
 /// FranceConnect: Awa DIALLO, presumed birth date `1992-11-00`, born in
 /// Senegal, no child in the directory.
 pub const FC_PARENT_WITHOUT_CHILDREN: &str = "fc-awa-diallo";
+/// FranceConnect: Geneviève CŒURDEVEY, Maëlys's grandmother: linked to
+/// her in the school's records (a contact), without legal authority.
+pub const FC_GRANDPARENT_WITHOUT_AUTHORITY: &str = "fc-genevieve-coeurdevey";
 /// EduConnect: Angela DUBOIS's parent account, with `{AAF}` ids in Rennes
 /// and Versailles.
 pub const EC_PARENT_TWO_ACADEMIES: &str = "ec-angela-dubois";
@@ -284,6 +287,23 @@ pub static IDENTITIES: &[DemoIdentity] = &[
         }),
         challenge: &[],
         children: &[],
+    },
+    DemoIdentity {
+        id: FC_GRANDPARENT_WITHOUT_AUTHORITY,
+        label: "Geneviève CŒURDEVEY",
+        exercises: "a grandparent linked to a pupil without legal authority: she may follow Maëlys, not sign for her; œ in the name",
+        claims: DemoClaims::FranceConnect(PivotClaims {
+            given_name: "Geneviève Marie",
+            family_name: "CŒURDEVEY",
+            preferred_username: "",
+            birthdate: "1956-07-09",
+            gender: "female",
+            birthplace: "78646",
+            birthcountry: "99100",
+            email: "genevieve.coeurdevey@demo.invalid",
+        }),
+        challenge: &[answer("M", COLLEGE_VERSAILLES, (14, 2, 2012), true)],
+        children: &["E25-0004"],
     },
     DemoIdentity {
         id: EC_PARENT_TWO_ACADEMIES,

@@ -27,6 +27,8 @@
 //!   answers to the gateway's birth-date challenge.
 //! - [`demo_directory`] loads the demo AAF and SIECLE exports (committed
 //!   under `demo/`) through the core's importers.
+//! - [`agent::Agent`] logs a demo identity in to a service over HTTP, as a
+//!   browser would, for the service's own tests.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -59,6 +61,7 @@
 //! identity was chosen (demo data only); never a code, a token or a secret.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod demo;
 mod directory;
 mod keys;
