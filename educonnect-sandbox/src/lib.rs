@@ -249,7 +249,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Binds the configured loopback address and serves in a tokio task.
+    /// Binds the configured loopback address and serves in a task of the
+    /// current tokio runtime (call it from inside one).
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] for a configuration that
     /// is not acceptable (a non-loopback address, a malformed redirect URI,

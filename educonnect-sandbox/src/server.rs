@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use educonnect_core::birthdate::BirthDate;
 use educonnect_core::flow::ClientSecret;
 use educonnect_core::jose::Algorithm;
 use ring::digest::{SHA256, digest};
@@ -883,15 +884,13 @@ async fn ec_userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `1992-11-00` → `1992-11-01`, `1992-00-00` → `1992-01-01`: FranceConnect's
-/// completed form of a presumed date.
+/// completed form of a presumed date (the core reads unknown parts as 1).
 fn completed_date(raw: &str) -> String {
-    let mut parts: Vec<&str> = raw.split('-').collect();
-    for part in parts.iter_mut().skip(1) {
-        if *part == "00" {
-            *part = "01";
-        }
+    match BirthDate::parse_raw(raw) {
+        Ok(d) => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        // Demo data only; a test checks every demo date reads.
+        Err(_) => raw.to_owned(),
     }
-    parts.join("-")
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard
@@ -1127,6 +1126,11 @@ mod tests {
         assert_eq!(completed_date("1992-11-00"), "1992-11-01");
         assert_eq!(completed_date("1992-00-00"), "1992-01-01");
         assert_eq!(completed_date("1982-08-24"), "1982-08-24");
+        for identity in demo::IDENTITIES {
+            if let DemoClaims::FranceConnect(p) = identity.claims {
+                assert!(BirthDate::parse_raw(p.birthdate).is_ok(), "{}", identity.id);
+            }
+        }
         assert_eq!(connection_date(0), "1970-01-01 00:00:00.000");
         assert_eq!(connection_date(1_790_000_000), "2026-09-21 14:13:20.000");
         assert_eq!(civil_from_days(-1), (1969, 12, 31));

@@ -578,3 +578,33 @@ async fn debug_output_never_shows_the_client_secret() {
     assert_eq!(sandbox.client_secret(), "top-secret-value");
     sandbox.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn rs256_when_configured() {
+    let world = World::with(SandboxConfig::new().signing_algorithm(Algorithm::RS256)).await;
+    let code = world.code(demo::FC_PARENT_USAGE_NAME).await;
+    let (status, body) = world
+        .exchange(&code, world.sandbox.client_secret(), VERIFIER)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let id_token = body["id_token"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(id_token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], "sandbox:RS256");
+    let validation = Validation::new(
+        world.sandbox.franceconnect_issuer(),
+        world.sandbox.client_id(),
+    )
+    .algorithms([Algorithm::RS256])
+    .nonce(NONCE);
+    assert!(
+        validation
+            .verify::<Value>(id_token, &world.keys().await)
+            .is_ok()
+    );
+}
