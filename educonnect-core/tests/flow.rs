@@ -682,6 +682,41 @@ async fn sessions_expire_when_idle_and_at_their_lifetime() {
 }
 
 #[tokio::test]
+async fn sessions_are_read_from_the_store_every_time_and_touched_at_most_once_a_minute() {
+    use base64::Engine as _;
+    use educonnect_core::Store as _;
+
+    let world = World::franceconnect(Algorithm::ES256).await;
+    let login = world.login("/").await;
+    world.provider_accepts(&login, "code-1").await;
+    let response = world.callback(&login, "code-1").await;
+    // Read at 29 minutes: extended to 59 minutes.
+    world.clock.advance(Duration::from_secs(29 * 60));
+    assert!(world.session_of(&response).await.is_some());
+    // Read again 50 seconds later: within the minute, not extended again
+    // (one store write per minute and process, not one per request)...
+    world.clock.advance(Duration::from_secs(50));
+    assert!(world.session_of(&response).await.is_some());
+    // ...so it ends 30 minutes after the first read, not after the second.
+    world.clock.advance(Duration::from_secs(29 * 60 + 15));
+    assert!(world.session_of(&response).await.is_none());
+
+    // A session ended elsewhere (another replica's logout: its record
+    // deleted from the shared store) is gone at once, though this process
+    // read it a moment ago.
+    let login = world.login("/").await;
+    world.provider_accepts(&login, "code-2").await;
+    let response = world.callback(&login, "code-2").await;
+    assert!(world.session_of(&response).await.is_some());
+    let cookie = set_cookie(&response, "educonnect_session").unwrap();
+    let id = cookie.split_once('=').unwrap().1;
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(ring::digest::digest(&ring::digest::SHA256, id.as_bytes()));
+    assert!(world.store.delete_session(&key).await.unwrap());
+    assert!(world.session_of(&response).await.is_none());
+}
+
+#[tokio::test]
 async fn logout_ends_the_session_here_and_at_the_provider() {
     let world = World::franceconnect(Algorithm::ES256).await;
     let login = world.login("/").await;

@@ -49,6 +49,7 @@ mod family;
 pub(crate) mod pages;
 mod provider;
 mod session;
+mod session_cache;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -118,6 +119,8 @@ struct Inner {
     upstreams: Vec<Upstream>,
     /// The logout confirmation's CSP: its form may lead to the providers.
     logout_policy: http::HeaderValue,
+    /// Sessions already parsed by this process.
+    parsed_sessions: session_cache::SessionCache,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
@@ -427,6 +430,7 @@ impl GatewayBuilder {
                 after_logout: self.after_logout,
                 upstreams,
                 logout_policy: pages::policy_with_form_targets(&logout_origins),
+                parsed_sessions: session_cache::SessionCache::default(),
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 clock: self.clock,
                 random: self.random,
@@ -882,7 +886,10 @@ impl Gateway {
     }
 
     /// The session of the request, if its cookie names a live one. Touches
-    /// it (idle timeout); a session past its absolute lifetime is deleted.
+    /// it (idle timeout: extended at most every tenth of it, at most every
+    /// minute, by each process); a session past its absolute lifetime is
+    /// deleted. The record is read from the store every time, and parsed
+    /// again only when it changed.
     ///
     /// An error means the store could not be reached: answer 503 rather
     /// than treating the user as logged out.
@@ -895,16 +902,36 @@ impl Gateway {
         }
         let key = sha256(id);
         let Some(bytes) = self.inner.store.read_session(&key).await? else {
-            return Ok(None);
-        };
-        let Ok(record) = serde_json::from_slice::<SessionRecord>(&bytes) else {
-            tracing::warn!("unreadable session record, deleting it");
-            self.inner.store.delete_session(&key).await?;
+            self.inner.parsed_sessions.forget(&key);
             return Ok(None);
         };
         let now = self.inner.clock.unix_seconds();
         let lifetime = i64::try_from(self.inner.lifetime.as_secs()).unwrap_or(i64::MAX);
-        if now >= record.created_at.saturating_add(lifetime) {
+        let idle = i64::try_from(self.inner.idle_timeout.as_secs()).unwrap_or(i64::MAX);
+        let interval = session_cache::touch_interval(idle);
+        if let Some(hit) = self.inner.parsed_sessions.get(&key, &bytes, now, interval) {
+            if now >= hit.created_at.saturating_add(lifetime) {
+                self.inner.parsed_sessions.forget(&key);
+                self.inner.store.delete_session(&key).await?;
+                return Ok(None);
+            }
+            if hit.touch_due {
+                self.inner
+                    .store
+                    .touch_session(&key, self.inner.idle_timeout)
+                    .await?;
+            }
+            return Ok(Some(hit.session));
+        }
+        let Ok(record) = serde_json::from_slice::<SessionRecord>(&bytes) else {
+            tracing::warn!("unreadable session record, deleting it");
+            self.inner.parsed_sessions.forget(&key);
+            self.inner.store.delete_session(&key).await?;
+            return Ok(None);
+        };
+        let created_at = record.created_at;
+        if now >= created_at.saturating_add(lifetime) {
+            self.inner.parsed_sessions.forget(&key);
             self.inner.store.delete_session(&key).await?;
             return Ok(None);
         }
@@ -913,9 +940,15 @@ impl Gateway {
             .touch_session(&key, self.inner.idle_timeout)
             .await?;
         match record.into_session() {
-            Ok(session) => Ok(Some(session)),
+            Ok(session) => {
+                self.inner
+                    .parsed_sessions
+                    .insert(&key, bytes, session.clone(), created_at, now);
+                Ok(Some(session))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "session identity unreadable, deleting it");
+                self.inner.parsed_sessions.forget(&key);
                 self.inner.store.delete_session(&key).await?;
                 Ok(None)
             }

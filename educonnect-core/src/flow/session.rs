@@ -1,6 +1,7 @@
 //! Sessions: what the store keeps, and what a service reads.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -36,14 +37,14 @@ impl SessionRecord {
             "educonnect" => ProviderKind::EduConnect,
             _ => ProviderKind::Oidc,
         };
-        Ok(Session {
+        Ok(Session(Arc::new(SessionData {
             identity: Identity::from_claims(kind, &self.claims)?,
             provider: self.provider,
             acr: self.acr,
             auth_time: self.auth_time,
             created_at: super::system_time(self.created_at),
             family: self.family,
-        })
+        })))
     }
 }
 
@@ -51,8 +52,12 @@ impl SessionRecord {
 ///
 /// With a directory configured, the session also holds the
 /// [`FamilyClaims`] established at login: [`family`](Self::family).
+///
+/// Cheap to clone (shared).
 #[derive(Clone)]
-pub struct Session {
+pub struct Session(Arc<SessionData>);
+
+struct SessionData {
     provider: String,
     identity: Identity,
     acr: Option<String>,
@@ -64,27 +69,27 @@ pub struct Session {
 impl Session {
     /// The id of the provider the user logged in with.
     pub fn provider(&self) -> &str {
-        &self.provider
+        &self.0.provider
     }
 
     /// Who logged in, as the provider's verified claims say.
     pub fn identity(&self) -> &Identity {
-        &self.identity
+        &self.0.identity
     }
 
     /// The ID token's `acr` (for FranceConnect, the eIDAS level).
     pub fn acr(&self) -> Option<&str> {
-        self.acr.as_deref()
+        self.0.acr.as_deref()
     }
 
     /// When the user authenticated at the provider (seconds since the epoch).
     pub fn auth_time(&self) -> Option<i64> {
-        self.auth_time
+        self.0.auth_time
     }
 
     /// When the session was created.
     pub fn created_at(&self) -> SystemTime {
-        self.created_at
+        self.0.created_at
     }
 
     /// Which pupils the person may act for, as filiation established at
@@ -92,7 +97,7 @@ impl Session {
     /// OIDC provider); for a FranceConnect parent whom no school record
     /// fits, claims with no child.
     pub fn family(&self) -> Option<&FamilyClaims> {
-        self.family.as_ref()
+        self.0.family.as_ref()
     }
 }
 
@@ -100,10 +105,10 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The identity's own Debug shows its sub and nothing personal.
         f.debug_struct("Session")
-            .field("provider", &self.provider)
-            .field("identity", &self.identity)
-            .field("acr", &self.acr)
-            .field("family", &self.family)
+            .field("provider", &self.0.provider)
+            .field("identity", &self.0.identity)
+            .field("acr", &self.0.acr)
+            .field("family", &self.0.family)
             .finish_non_exhaustive()
     }
 }
