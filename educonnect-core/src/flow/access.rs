@@ -258,6 +258,22 @@ impl Refusal {
         Self { denied, response }
     }
 
+    /// The refusal of an extractor that found no [`RequestAccess`] in its
+    /// request ([`Denied::NotResolved`]: the adapter's middleware is not
+    /// installed on the route, a wiring mistake; logged, answered 500).
+    /// Needs no gateway, since such a route may have none at hand.
+    pub fn not_resolved() -> Self {
+        tracing::error!("an educonnect extractor ran without the session middleware on its route");
+        Self {
+            denied: Denied::NotResolved,
+            response: Box::new(pages::page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Erreur interne",
+                "",
+            )),
+        }
+    }
+
     /// Why.
     pub fn reason(&self) -> &Denied {
         &self.denied
@@ -312,12 +328,7 @@ fn refusal_response(
             "<p>Cette démarche est réservée aux représentants légaux de l'élève.</p>\n\
              <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
         ),
-        Denied::NotResolved => {
-            tracing::error!(
-                "an educonnect extractor ran without the session middleware on its route"
-            );
-            pages::page(StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne", "")
-        }
+        Denied::NotResolved => Refusal::not_resolved().into_response(),
     }
 }
 
@@ -411,6 +422,19 @@ mod tests {
         assert_eq!(
             authorize_pupil(&me, &pupil("E2"), PupilRight::ActFor),
             Err(Denied::NotTheirPupil)
+        );
+    }
+
+    #[test]
+    fn a_missing_middleware_is_a_500_without_a_gateway() {
+        let refusal = Refusal::not_resolved();
+        assert_eq!(refusal.reason(), &Denied::NotResolved);
+        let response = refusal.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            response
+                .headers()
+                .contains_key(http::header::CONTENT_SECURITY_POLICY)
         );
     }
 
