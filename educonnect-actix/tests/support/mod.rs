@@ -69,11 +69,32 @@ async fn sign(access: WithLegalAuthority) -> String {
     )
 }
 
-/// Starts the service: the session middleware (unless `middleware` is
-/// `None`), the gateway's scope and a few guarded routes.
-pub(crate) async fn serve(gateway: Gateway, middleware: Option<WhenAnonymous>) -> Service {
+/// A loopback port, bound before the gateway is built (its public URL
+/// is the service's address).
+pub(crate) struct Listener {
+    listener: TcpListener,
+    pub(crate) base: String,
+}
+
+pub(crate) fn bind() -> Listener {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    Listener { listener, base }
+}
+
+/// Starts the service on a new port: see [`serve_on`].
+pub(crate) async fn serve(gateway: Gateway, middleware: Option<WhenAnonymous>) -> Service {
+    serve_on(bind(), gateway, middleware).await
+}
+
+/// Starts the service: the session middleware (unless `middleware` is
+/// `None`), the gateway's scope and a few guarded routes.
+pub(crate) async fn serve_on(
+    listener: Listener,
+    gateway: Gateway,
+    middleware: Option<WhenAnonymous>,
+) -> Service {
+    let Listener { listener, base } = listener;
     let server = HttpServer::new(move || {
         let routes = web::scope("")
             .service(scope(gateway.clone()))
