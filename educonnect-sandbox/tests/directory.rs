@@ -1,0 +1,110 @@
+//! The demo directory: the committed export files import cleanly through the
+//! core's importers, with the expected records, and hold the families the
+//! demo identities need.
+
+use educonnect_core::directory::import::ExportFormat;
+use educonnect_core::directory::{NameQuery, PersonId, SourceId};
+use educonnect_core::ids::Uai;
+use educonnect_sandbox::demo::{self, DemoClaims, DemoProvider};
+use educonnect_sandbox::{DEMO_SIECLE_UAI, DemoDirectory, demo_directory};
+
+#[test]
+fn the_demo_exports_import_with_an_empty_report_and_the_expected_counts() {
+    let demo = DemoDirectory::import().unwrap();
+    for report in &demo.reports {
+        assert!(report.is_clean(), "{report:#?}");
+        assert!(report.files.iter().all(|f| f.complete), "{report:#?}");
+    }
+    let counts: Vec<_> = demo
+        .snapshots
+        .iter()
+        .map(|s| {
+            (
+                s.source().as_str().to_owned(),
+                s.pupil_count(),
+                s.person_count(),
+                s.link_count(),
+                s.school_count(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("aaf:14".to_owned(), 2, 2, 2, 2),
+            ("aaf:25".to_owned(), 4, 5, 5, 2),
+            (format!("siecle:{DEMO_SIECLE_UAI}"), 2, 2, 4, 1),
+        ]
+    );
+    // AAF files are ISO-8859-15 (œ is not in ISO-8859-1), SIECLE too.
+    let aaf = &demo.reports[1].files;
+    assert_eq!(aaf.len(), 3);
+    assert!(aaf.iter().all(|f| f.format == Some(ExportFormat::Aaf)));
+    assert!(aaf.iter().all(|f| f.encoding == "ISO-8859-15"), "{aaf:#?}");
+}
+
+#[tokio::test]
+async fn non_ascii_names_survive_the_encoding() {
+    let directory = demo_directory().unwrap();
+    assert_eq!(directory.sources().len(), 3);
+    let versailles = SourceId::aaf("25").unwrap();
+    let father = directory
+        .person(&PersonId::new(versailles.clone(), "P25-0004").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(father.birth_name, "CŒURDEVEY");
+    let children = directory.pupils_of(&father.id).await.unwrap();
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0].pupil.given_names, ["Maëlys", "Anne"]);
+    let school = directory
+        .school(&Uai::parse(DEMO_SIECLE_UAI).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(school.name, "Cité scolaire Victor Hugo");
+}
+
+#[tokio::test]
+async fn every_franceconnect_parent_finds_the_records_the_demo_says() {
+    let directory = demo_directory().unwrap();
+    for identity in demo::of(DemoProvider::FranceConnect) {
+        let DemoClaims::FranceConnect(p) = identity.claims else {
+            unreachable!()
+        };
+        let given: Vec<&str> = p.given_name.split(' ').collect();
+        let usage = (!p.preferred_username.is_empty()).then_some(p.preferred_username);
+        let query = NameQuery::new(p.family_name, &given, usage);
+        let candidates = directory.guardian_candidates(&query).await.unwrap();
+        let mut shown = 0;
+        for candidate in &candidates {
+            shown += directory
+                .pupils_of(&candidate.person.id)
+                .await
+                .unwrap()
+                .len();
+        }
+        assert_eq!(shown, identity.challenge.len(), "{}", identity.id);
+    }
+    // The homonym: two records, two academies.
+    let martin = demo::identity(demo::FC_PARENT_WITH_HOMONYM).unwrap();
+    let query = NameQuery::new("MARTIN", &["Jean-Pierre"], None);
+    let candidates = directory.guardian_candidates(&query).await.unwrap();
+    assert_eq!(candidates.len(), 2);
+    assert_eq!(martin.challenge.iter().filter(|c| !c.mine).count(), 1);
+}
+
+#[tokio::test]
+async fn every_educonnect_aaf_id_names_a_record() {
+    let directory = demo_directory().unwrap();
+    for identity in demo::of(DemoProvider::EduConnect) {
+        let DemoClaims::EduConnect(e) = identity.claims else {
+            unreachable!()
+        };
+        for ref_id in e.ref_ids {
+            let id = educonnect_core::provider::AafId::parse(ref_id).unwrap();
+            let found = directory.person_by_aaf_id(&id).await.unwrap();
+            assert!(found.is_some(), "{ref_id}");
+        }
+    }
+}
