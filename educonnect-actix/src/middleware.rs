@@ -104,7 +104,6 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    #[allow(clippy::type_complexity)]
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
 
     forward_ready!(service);

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use educonnect_core::MemoryStore;
 use educonnect_core::flow::access::WhenAnonymous;
+use educonnect_core::flow::access::{Denied, Refusal};
 use educonnect_core::flow::{ClientSecret, Gateway, Provider};
 use educonnect_core::provider::{EduConnect, FranceConnect};
 use reqwest::StatusCode;
-use support::{client, down_store, serve};
+use support::{assert_exactly, client, down_store, serve};
 
 const PUBLIC_URL: &str = "https://ent.example.fr";
 
@@ -312,5 +313,95 @@ async fn extractors_without_the_middleware_are_a_500() {
     // The gateway's own routes do not need the middleware.
     let response = http.get(service.url("/auth/logout")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    service.stop().await;
+}
+
+#[actix_web::test]
+async fn refusals_are_the_cores_responses_exactly() {
+    let gateway = gateway();
+    let uri = |path: &str| path.parse::<http::Uri>().unwrap();
+    let http = client();
+
+    let service = serve(gateway.clone(), Some(WhenAnonymous::RedirectToLogin)).await;
+    let response = http
+        .get(service.url("/eleves/x?onglet=notes"))
+        .send()
+        .await
+        .unwrap();
+    let core = Refusal::new(
+        &gateway,
+        Denied::Anonymous,
+        WhenAnonymous::RedirectToLogin,
+        &uri("/eleves/x?onglet=notes"),
+    );
+    assert_exactly(response, core.into_response()).await;
+    service.stop().await;
+
+    let service = serve(gateway.clone(), Some(WhenAnonymous::Unauthorized)).await;
+    let response = http.get(service.url("/me")).send().await.unwrap();
+    let core = Refusal::new(
+        &gateway,
+        Denied::Anonymous,
+        WhenAnonymous::Unauthorized,
+        &uri("/me"),
+    );
+    assert_exactly(response, core.into_response()).await;
+    service.stop().await;
+
+    let service = serve(gateway.clone(), None).await;
+    let response = http.get(service.url("/me")).send().await.unwrap();
+    assert_exactly(response, Refusal::not_resolved().into_response()).await;
+    service.stop().await;
+
+    let down = Gateway::builder(PUBLIC_URL)
+        .unwrap()
+        .provider(franceconnect())
+        .store(down_store())
+        .build()
+        .unwrap();
+    let service = serve(down.clone(), Some(WhenAnonymous::RedirectToLogin)).await;
+    let response = http
+        .get(service.url("/maybe"))
+        .header(
+            "cookie",
+            "__Host-educonnect_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )
+        .send()
+        .await
+        .unwrap();
+    let core = Refusal::new(
+        &down,
+        Denied::Unavailable,
+        WhenAnonymous::RedirectToLogin,
+        &uri("/maybe"),
+    );
+    assert_exactly(response, core.into_response()).await;
+    service.stop().await;
+}
+
+#[actix_web::test]
+async fn gateway_pages_are_the_cores_responses_exactly() {
+    let gateway = gateway();
+    let service = serve(gateway.clone(), Some(WhenAnonymous::RedirectToLogin)).await;
+    let http = client();
+    for (method, path) in [
+        ("GET", "/auth/logout"),
+        ("GET", "/auth/nothing"),
+        ("DELETE", "/auth/logout"),
+        ("GET", "/auth/jwks"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = http
+            .request(method.clone(), service.url(path))
+            .send()
+            .await
+            .unwrap();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(bytes::Bytes::new())
+            .unwrap();
+        assert_exactly(response, gateway.handle(request).await).await;
+    }
     service.stop().await;
 }

@@ -13,14 +13,15 @@ use educonnect_core::MemoryStore;
 use educonnect_core::directory::import::Import;
 use educonnect_core::directory::{Directory, PupilId, SourceId};
 use educonnect_core::flow::Gateway;
-use educonnect_core::flow::access::WhenAnonymous;
+use educonnect_core::flow::access::{Denied, Refusal, WhenAnonymous};
 use educonnect_sandbox::demo::{self, DemoIdentity, DemoProvider};
 use educonnect_sandbox::{Sandbox, SandboxConfig, demo_directory};
 use reqwest::StatusCode;
-use support::{Service, bind, client, serve_on};
+use support::{Service, assert_exactly, bind, client, serve_on};
 
 struct World {
     sandbox: Sandbox,
+    gateway: Gateway,
     service: Service,
     browser: reqwest::Client,
 }
@@ -116,12 +117,24 @@ impl World {
             .insecure_cookies_for_local_development()
             .build()
             .unwrap();
-        let service = serve_on(listener, gateway, Some(WhenAnonymous::RedirectToLogin)).await;
+        let service = serve_on(
+            listener,
+            gateway.clone(),
+            Some(WhenAnonymous::RedirectToLogin),
+        )
+        .await;
         Self {
             sandbox,
+            gateway,
             service,
             browser: client(),
         }
+    }
+
+    /// The core's refusal of a request for `path`.
+    fn refusal(&self, denied: Denied, path: &str) -> http::Response<bytes::Bytes> {
+        let uri = path.parse().unwrap();
+        Refusal::new(&self.gateway, denied, WhenAnonymous::RedirectToLogin, &uri).into_response()
     }
 
     async fn stop(self) {
@@ -315,11 +328,24 @@ async fn a_franceconnect_parent_acts_for_their_children_only() {
             .await;
         assert_refused(response, StatusCode::FORBIDDEN, "Accès refusé").await;
     }
-    // A segment that names no pupil.
+    // A segment that names no pupil, or a route without `{pupil}`.
     for garbage in ["garbage", "YWFmOjE0", "!!"] {
         let response = world.get(&format!("/eleves/{garbage}"), &session).await;
         assert_refused(response, StatusCode::NOT_FOUND, "Page introuvable").await;
     }
+    let response = world.get("/sans-eleve", &session).await;
+    assert_refused(response, StatusCode::NOT_FOUND, "Page introuvable").await;
+    // Exactly the core's refusals.
+    let other = segment("25", "E25-0003");
+    let response = world.get(&format!("/eleves/{other}"), &session).await;
+    let core = world.refusal(Denied::NotTheirPupil, &format!("/eleves/{other}"));
+    assert_exactly(response, core).await;
+    let response = world.get("/eleves/garbage", &session).await;
+    assert_exactly(
+        response,
+        world.refusal(Denied::NotAPupil, "/eleves/garbage"),
+    )
+    .await;
 
     // Logout through the scope: the session is gone, the browser goes to
     // the provider's end-session endpoint.
@@ -408,9 +434,10 @@ async fn a_guardian_without_legal_authority_reads_but_does_not_sign() {
         response.text().await.unwrap(),
         "pupil=E25-0004 guardian legal_authority=false"
     );
-    let response = world
-        .post(&format!("/eleves/{child}/signer"), &session)
-        .await;
+    let path = format!("/eleves/{child}/signer");
+    let response = world.post(&path, &session).await;
+    assert_exactly(response, world.refusal(Denied::NoLegalAuthority, &path)).await;
+    let response = world.post(&path, &session).await;
     assert_refused(
         response,
         StatusCode::FORBIDDEN,

@@ -102,6 +102,8 @@ pub(crate) async fn serve_on(
             .route("/maybe", web::get().to(maybe))
             .route("/eleves/{pupil}", web::get().to(pupil))
             .route("/eleves/{pupil}/signer", web::post().to(sign))
+            // Wired wrong: no `{pupil}` in the path.
+            .route("/sans-eleve", web::get().to(pupil))
             .route(
                 "/public",
                 web::get().to(|| async { HttpResponse::Ok().body("public") }),
@@ -122,6 +124,29 @@ pub(crate) async fn serve_on(
     let handle = server.handle();
     actix_web::rt::spawn(server);
     Service { base, handle }
+}
+
+/// Asserts that `response` is `core` as it left the core: same status,
+/// every header value of the core's (several `Set-Cookie` included) in the
+/// same order, same body byte for byte. Actix may only add its own
+/// `content-length` and `date`.
+pub(crate) async fn assert_exactly(
+    response: reqwest::Response,
+    core: http::Response<bytes::Bytes>,
+) {
+    assert_eq!(response.status(), core.status());
+    for name in core.headers().keys() {
+        let expected: Vec<_> = core.headers().get_all(name).iter().collect();
+        let got: Vec<_> = response.headers().get_all(name).iter().collect();
+        assert_eq!(got, expected, "{name}");
+    }
+    for name in response.headers().keys() {
+        assert!(
+            core.headers().contains_key(name) || name == "content-length" || name == "date",
+            "actix added {name}"
+        );
+    }
+    assert_eq!(response.bytes().await.unwrap(), core.body());
 }
 
 pub(crate) fn client() -> reqwest::Client {
