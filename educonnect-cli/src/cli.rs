@@ -1,6 +1,7 @@
 //! The command line, as clap sees it. The doc comments are the help text.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -43,6 +44,50 @@ pub(crate) enum Command {
     /// Check school directory exports (AAF, SIECLE).
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Run the offline FranceConnect v2 / EduConnect sandbox provider with
+    /// demo identities, until interrupted (Ctrl-C). For development only:
+    /// its keys are public.
+    Sandbox(SandboxArgs),
+}
+
+/// Arguments of `educonnect sandbox`.
+#[derive(Debug, Args)]
+pub(crate) struct SandboxArgs {
+    /// Loopback address and port to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8484", value_parser = parse_loopback)]
+    pub(crate) listen: SocketAddr,
+    /// A redirect URI to register (exact match); repeatable. Default: the
+    /// callback of a gateway at http://localhost:3000 (/auth/callback).
+    #[arg(long, value_name = "URI")]
+    pub(crate) redirect_uri: Vec<String>,
+    /// A post-logout redirect URI to register (exact match); repeatable.
+    /// Default: http://localhost:3000/auth/logout/callback.
+    #[arg(long, value_name = "URI")]
+    pub(crate) post_logout_redirect_uri: Vec<String>,
+    /// The algorithm of FranceConnect ID tokens and userinfo.
+    #[arg(long, value_enum, default_value = "ES256")]
+    pub(crate) alg: SandboxAlg,
+}
+
+/// The algorithms the sandbox signs FranceConnect tokens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SandboxAlg {
+    /// ECDSA on P-256 with SHA-256 (FranceConnect's recommendation).
+    #[value(name = "ES256")]
+    Es256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    #[value(name = "RS256")]
+    Rs256,
+}
+
+impl SandboxAlg {
+    /// The core's algorithm.
+    pub(crate) fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Es256 => Algorithm::ES256,
+            Self::Rs256 => Algorithm::RS256,
+        }
+    }
 }
 
 /// `educonnect directory ...`
@@ -205,6 +250,18 @@ fn parse_kid(kid: &str) -> Result<String, String> {
     Ok(kid.to_owned())
 }
 
+/// A socket address on a loopback interface: the sandbox's keys are
+/// public, so it never listens on a network.
+fn parse_loopback(addr: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|_| "expected an address such as 127.0.0.1:8484".to_owned())?;
+    if !addr.ip().is_loopback() {
+        return Err("the sandbox listens on loopback addresses only".into());
+    }
+    Ok(addr)
+}
+
 /// An academy code, 1 to 3 digits.
 fn parse_academy(code: &str) -> Result<String, String> {
     SourceId::aaf(code)
@@ -266,5 +323,13 @@ mod tests {
         assert!(parse_alg("es256").is_err());
         assert_eq!(parse_acr("eidas2"), Ok(Acr::Eidas2));
         assert!(parse_acr("eidas4").is_err());
+    }
+
+    #[test]
+    fn loopback_only() {
+        assert!(parse_loopback("127.0.0.1:0").is_ok());
+        assert!(parse_loopback("[::1]:8484").is_ok());
+        assert!(parse_loopback("0.0.0.0:8484").is_err());
+        assert!(parse_loopback("localhost:8484").is_err());
     }
 }

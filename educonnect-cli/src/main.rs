@@ -1,6 +1,6 @@
 //! `educonnect`: generate signing keys, sign, verify and inspect tokens
-//! (compact JWS), and check school directory exports, with the
-//! EduConnect-rs core.
+//! (compact JWS), check school directory exports, and run the sandbox
+//! provider, with the EduConnect-rs core.
 //!
 //! Exit codes, kept stable for scripts: `0` success, `1` the token was
 //! rejected (or, for `inspect`, is malformed; for `directory check`, the
@@ -15,6 +15,7 @@ mod failure;
 mod input;
 mod keygen;
 mod output;
+mod sandbox;
 mod token;
 
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Verify(args)) => token::verify(&args),
         Command::Token(TokenCommand::Inspect(args)) => token::inspect(&args),
         Command::Directory(DirectoryCommand::Check(args)) => directory::check(&args),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -68,6 +68,7 @@ mod server;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use educonnect_core::flow::{ClientSecret, Provider};
 use educonnect_core::jose::Algorithm;
@@ -76,6 +77,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 pub use directory::{
     DEMO_ACADEMIES, DEMO_SIECLE_SCHOOL, DEMO_SIECLE_UAI, DemoDirectory, DemoDirectoryError,
@@ -93,10 +99,12 @@ pub const DEMO_CLIENT_SECRET: &str = "educonnect-rs-sandbox-secret-not-for-produ
 pub struct SandboxConfig {
     listen: SocketAddr,
     client_id: String,
-    client_secret: String,
+    client_secret: ClientSecret,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     algorithm: Algorithm,
+    code_lifetime: Option<Duration>,
+    access_token_lifetime: Option<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -112,10 +120,12 @@ impl SandboxConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             client_id: DEMO_CLIENT_ID.to_owned(),
-            client_secret: DEMO_CLIENT_SECRET.to_owned(),
+            client_secret: ClientSecret::new(DEMO_CLIENT_SECRET),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             algorithm: Algorithm::ES256,
+            code_lifetime: None,
+            access_token_lifetime: None,
         }
     }
 
@@ -127,11 +137,12 @@ impl SandboxConfig {
         self
     }
 
-    /// The client id and secret the sandbox accepts.
+    /// The client id and secret the sandbox accepts. The secret is kept out
+    /// of `Debug` output.
     #[must_use]
     pub fn client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
         self.client_id = id.into();
-        self.client_secret = secret.into();
+        self.client_secret = ClientSecret::new(secret);
         self
     }
 
@@ -167,6 +178,24 @@ impl SandboxConfig {
         self
     }
 
+    /// How long an authorization code may be exchanged (default 30 s, as
+    /// FranceConnect). Zero makes every code arrive expired: for tests of
+    /// a relying party's error path.
+    #[must_use]
+    pub fn code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.code_lifetime = Some(lifetime);
+        self
+    }
+
+    /// How long an access token opens the userinfo endpoint (default 60 s
+    /// for FranceConnect, 600 s for EduConnect, as each does). Zero makes
+    /// every token arrive expired.
+    #[must_use]
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_token_lifetime = Some(lifetime);
+        self
+    }
+
     fn check(&self) -> io::Result<()> {
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidInput, what);
         if !self.listen.ip().is_loopback() {
@@ -178,7 +207,7 @@ impl SandboxConfig {
         if !matches!(self.algorithm, Algorithm::ES256 | Algorithm::RS256) {
             return Err(invalid("the sandbox signs with ES256 or RS256".into()));
         }
-        if self.client_id.is_empty() || self.client_secret.is_empty() {
+        if self.client_id.is_empty() || self.client_secret.secret().is_empty() {
             return Err(invalid("the client id and secret must not be empty".into()));
         }
         for uri in self
@@ -199,6 +228,10 @@ impl SandboxConfig {
     }
 }
 
+fn seconds(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 /// A running sandbox. Dropping it stops the server too; [`shutdown`]
 /// (Self::shutdown) also waits for it to finish.
 #[derive(Debug)]
@@ -206,13 +239,14 @@ pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: ClientSecret,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl Sandbox {
-    /// Binds the configured loopback address and serves in a tokio task.
+    /// Binds the configured loopback address and serves in a task of the
+    /// current tokio runtime (call it from inside one).
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] for a configuration that
     /// is not acceptable (a non-loopback address, a malformed redirect URI,
@@ -229,6 +263,11 @@ impl Sandbox {
             redirect_uris: config.redirect_uris,
             post_logout_redirect_uris: config.post_logout_redirect_uris,
             algorithm: config.algorithm,
+            code_ttl: config.code_lifetime.map_or(server::CODE_TTL, seconds),
+            access_token_ttl: match config.access_token_lifetime {
+                Some(lifetime) => (seconds(lifetime), seconds(lifetime)),
+                None => (server::FC_ACCESS_TOKEN_TTL, server::EC_ACCESS_TOKEN_TTL),
+            },
         };
         let shared = Arc::new(server::Shared::new(settings, keys::Keys::new()?));
         let app = server::router(shared);
@@ -278,7 +317,7 @@ impl Sandbox {
 
     /// The client secret it accepts.
     pub fn client_secret(&self) -> &str {
-        &self.client_secret
+        self.client_secret.secret()
     }
 
     /// A FranceConnect provider for the gateway, logging in against this
@@ -288,11 +327,7 @@ impl Sandbox {
             .expect("a loopback http issuer is accepted")
             .with_usage_name()
             .with_email();
-        Provider::franceconnect(
-            preset,
-            self.client_id.clone(),
-            ClientSecret::new(self.client_secret.clone()),
-        )
+        Provider::franceconnect(preset, self.client_id.clone(), self.client_secret.clone())
     }
 
     /// An EduConnect provider for the gateway, logging in against this
@@ -303,11 +338,7 @@ impl Sandbox {
         let preset = EduConnect::at_base(&base)
             .and_then(|p| p.with_jwks(jwks))
             .expect("a loopback http base is accepted");
-        Provider::educonnect(
-            preset,
-            self.client_id.clone(),
-            ClientSecret::new(self.client_secret.clone()),
-        )
+        Provider::educonnect(preset, self.client_id.clone(), self.client_secret.clone())
     }
 
     /// Stops accepting connections, lets requests in flight finish, and

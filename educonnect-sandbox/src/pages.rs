@@ -144,12 +144,14 @@ pub(crate) fn picker(
     identities: &[&DemoIdentity],
     form_action: &str,
 ) -> Response {
+    // `role="list"`: Safari and VoiceOver drop the list semantics of a
+    // `ul` styled without bullets.
     let mut body = String::new();
     let _ = write!(
         body,
         "<p id=\"intro\">Choisissez l'identité fictive avec laquelle vous connecter \
          au service via {}.</p>\n<form method=\"post\" action=\"{}\">\n\
-         <input type=\"hidden\" name=\"request\" value=\"{}\">\n<ul>\n",
+         <input type=\"hidden\" name=\"request\" value=\"{}\">\n<ul role=\"list\">\n",
         escape(provider_name),
         escape(action),
         escape(request),

@@ -15,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use educonnect_core::birthdate::BirthDate;
+use educonnect_core::flow::ClientSecret;
 use educonnect_core::jose::Algorithm;
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -27,10 +29,11 @@ use crate::keys::Keys;
 use crate::pages;
 
 /// FranceConnect's lifetimes: code 30 s, access token and ID token 60 s.
-const CODE_TTL: i64 = 30;
-const FC_TOKEN_TTL: i64 = 60;
+pub(crate) const CODE_TTL: i64 = 30;
+pub(crate) const FC_ACCESS_TOKEN_TTL: i64 = 60;
+const ID_TOKEN_TTL: i64 = 60;
 /// EduConnect's access tokens last 600 s.
-const EC_TOKEN_TTL: i64 = 600;
+pub(crate) const EC_ACCESS_TOKEN_TTL: i64 = 600;
 /// How long the identity picker waits for a choice.
 const REQUEST_TTL: i64 = 10 * 60;
 /// How long an ID token is accepted as `id_token_hint` at logout: the
@@ -112,10 +115,14 @@ impl Side {
 pub(crate) struct Settings {
     pub(crate) base_url: String,
     pub(crate) client_id: String,
-    pub(crate) client_secret: String,
+    pub(crate) client_secret: ClientSecret,
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) post_logout_redirect_uris: Vec<String>,
     pub(crate) algorithm: Algorithm,
+    /// Seconds.
+    pub(crate) code_ttl: i64,
+    /// Seconds, FranceConnect then EduConnect.
+    pub(crate) access_token_ttl: (i64, i64),
 }
 
 impl Settings {
@@ -147,11 +154,11 @@ struct PendingRequest {
     expires_at: i64,
 }
 
-/// An authorization code, usable once.
+/// An authorization code, usable once. The sandbox knows one client: codes
+/// and tokens are all its.
 #[derive(Debug)]
 struct CodeGrant {
     side: Side,
-    client_id: String,
     redirect_uri: String,
     nonce: Option<String>,
     scopes: Vec<String>,
@@ -165,7 +172,6 @@ struct CodeGrant {
 #[derive(Debug)]
 struct AccessGrant {
     side: Side,
-    client_id: String,
     scopes: Vec<String>,
     identity: &'static DemoIdentity,
     expires_at: i64,
@@ -486,7 +492,8 @@ fn authorize(s: &Shared, side: Side, raw: &[u8]) -> Response {
     if side == Side::FranceConnect
         && let Some(unknown) = p.keys().find(|k| !AUTHORIZE_PARAMS.contains(&k.as_str()))
     {
-        tracing::info!(parameter = %unknown.chars().take(64).collect::<String>(), "authorize: unknown parameter");
+        // Debug formatting escapes what the caller chose to send.
+        tracing::info!(parameter = ?unknown.chars().take(64).collect::<String>(), "authorize: unknown parameter");
         return pages::error(
             StatusCode::BAD_REQUEST,
             "La demande contient un paramètre inconnu.",
@@ -652,14 +659,13 @@ fn login(s: &Shared, side: Side, body: &[u8]) -> Response {
             code,
             CodeGrant {
                 side,
-                client_id: s.settings.client_id.clone(),
                 redirect_uri: pending.redirect_uri.clone(),
                 nonce: pending.nonce.clone(),
                 scopes: pending.scopes.clone(),
                 code_challenge: pending.code_challenge.clone(),
                 identity,
                 auth_time: now,
-                expires_at: now + CODE_TTL,
+                expires_at: now.saturating_add(s.settings.code_ttl),
             },
         );
     }
@@ -671,7 +677,7 @@ fn login(s: &Shared, side: Side, body: &[u8]) -> Response {
 
 /// An OAuth error from the token or userinfo endpoint.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    tracing::info!(error, description, "token request refused");
+    tracing::info!(error, description, "request refused");
     let mut response = (
         status,
         [
@@ -734,7 +740,7 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         );
     }
     let client_ok = get("client_id").is_some_and(|c| eq_ct(c, &settings.client_id))
-        & get("client_secret").is_some_and(|c| eq_ct(c, &settings.client_secret));
+        & get("client_secret").is_some_and(|c| eq_ct(c, settings.client_secret.secret()));
     if !client_ok {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -760,7 +766,7 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
             "unknown, expired or used code",
         );
     };
-    if grant.side != side || grant.client_id != settings.client_id {
+    if grant.side != side {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -787,16 +793,16 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         }
     }
 
-    let sub = sub(side, &grant.client_id, grant.identity);
+    let sub = sub(side, &settings.client_id, grant.identity);
     let ttl = match side {
-        Side::FranceConnect => FC_TOKEN_TTL,
-        Side::EduConnect => EC_TOKEN_TTL,
+        Side::FranceConnect => settings.access_token_ttl.0,
+        Side::EduConnect => settings.access_token_ttl.1,
     };
     let mut claims = Map::new();
     claims.insert("iss".into(), settings.issuer(side).into());
     claims.insert("sub".into(), sub.into());
-    claims.insert("aud".into(), grant.client_id.clone().into());
-    claims.insert("exp".into(), (now + FC_TOKEN_TTL).into());
+    claims.insert("aud".into(), settings.client_id.clone().into());
+    claims.insert("exp".into(), (now + ID_TOKEN_TTL).into());
     claims.insert("iat".into(), now.into());
     claims.insert("auth_time".into(), grant.auth_time.into());
     if let Some(nonce) = &grant.nonce {
@@ -832,10 +838,9 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
             access_token.clone(),
             AccessGrant {
                 side,
-                client_id: grant.client_id.clone(),
                 scopes: grant.scopes.clone(),
                 identity: grant.identity,
-                expires_at: now + ttl,
+                expires_at: now.saturating_add(ttl),
             },
         );
         grants
@@ -870,15 +875,13 @@ async fn ec_userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `1992-11-00` → `1992-11-01`, `1992-00-00` → `1992-01-01`: FranceConnect's
-/// completed form of a presumed date.
+/// completed form of a presumed date (the core reads unknown parts as 1).
 fn completed_date(raw: &str) -> String {
-    let mut parts: Vec<&str> = raw.split('-').collect();
-    for part in parts.iter_mut().skip(1) {
-        if *part == "00" {
-            *part = "01";
-        }
+    match BirthDate::parse_raw(raw) {
+        Ok(d) => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        // Demo data only; a test checks every demo date reads.
+        Err(_) => raw.to_owned(),
     }
-    parts.join("-")
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard
@@ -989,9 +992,9 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
             .tokens
             .get(token)
             .filter(|g| g.expires_at > now && g.side == side)
-            .map(|g| (g.client_id.clone(), g.scopes.clone(), g.identity))
+            .map(|g| (g.scopes.clone(), g.identity))
     };
-    let Some((client_id, scopes, identity)) = found else {
+    let Some((scopes, identity)) = found else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -999,13 +1002,14 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
         );
     };
     let mut claims = Map::new();
-    claims.insert("sub".into(), sub(side, &client_id, identity).into());
+    let client_id = &s.settings.client_id;
+    claims.insert("sub".into(), sub(side, client_id, identity).into());
     match side {
         Side::FranceConnect => {
             claims.insert("iss".into(), s.settings.issuer(side).into());
-            claims.insert("aud".into(), client_id.into());
+            claims.insert("aud".into(), client_id.clone().into());
             claims.insert("iat".into(), now.into());
-            claims.insert("exp".into(), (now + FC_TOKEN_TTL).into());
+            claims.insert("exp".into(), (now + ID_TOKEN_TTL).into());
             pivot_claims(identity, &scopes, &mut claims);
             let Some(jwt) = s.keys.sign(s.settings.algorithm, &claims) else {
                 return oauth_error(
@@ -1106,6 +1110,11 @@ mod tests {
         assert_eq!(completed_date("1992-11-00"), "1992-11-01");
         assert_eq!(completed_date("1992-00-00"), "1992-01-01");
         assert_eq!(completed_date("1982-08-24"), "1982-08-24");
+        for identity in demo::IDENTITIES {
+            if let DemoClaims::FranceConnect(p) = identity.claims {
+                assert!(BirthDate::parse_raw(p.birthdate).is_ok(), "{}", identity.id);
+            }
+        }
         assert_eq!(connection_date(0), "1970-01-01 00:00:00.000");
         assert_eq!(connection_date(1_790_000_000), "2026-09-21 14:13:20.000");
         assert_eq!(civil_from_days(-1), (1969, 12, 31));

@@ -2,8 +2,13 @@
 //! hostile relying party would: what FranceConnect refuses, the sandbox
 //! refuses the same way.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use educonnect_core::flow::{ClientSecret, Provider};
+use educonnect_core::http_client::{ReqwestClient, Timeouts};
 use educonnect_core::jose::{Algorithm, KeySet, Validation};
 use educonnect_sandbox::demo;
 use educonnect_sandbox::{Sandbox, SandboxConfig};
@@ -29,8 +34,12 @@ fn challenge(verifier: &str) -> String {
 
 impl World {
     async fn start() -> Self {
+        Self::with(SandboxConfig::new()).await
+    }
+
+    async fn with(config: SandboxConfig) -> Self {
         let sandbox = Sandbox::start(
-            SandboxConfig::new()
+            config
                 .redirect_uri(REDIRECT)
                 .post_logout_redirect_uri(LOGOUT_BACK),
         )
@@ -73,30 +82,35 @@ impl World {
             .unwrap()
     }
 
-    /// A code for `identity`, through the picker.
-    async fn code(&self, identity: &str) -> String {
+    /// The picker's pending request id.
+    async fn picker(&self) -> String {
         let page = self.authorize(&self.authorize_params()).await;
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         let marker = "name=\"request\" value=\"";
         let start = html.find(marker).unwrap() + marker.len();
-        let request = html[start..].split('"').next().unwrap().to_owned();
-        let chosen = self
-            .http
+        html[start..].split('"').next().unwrap().to_owned()
+    }
+
+    async fn choose(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
             .post(self.fc("/login"))
-            .form(&[("request", request.as_str()), ("identity", identity)])
+            .form(form)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A code for `identity`, through the picker.
+    async fn code(&self, identity: &str) -> String {
+        let request = self.picker().await;
+        let chosen = self
+            .choose(&[("request", request.as_str()), ("identity", identity)])
+            .await;
         assert_eq!(chosen.status(), 303);
-        let back = Url::parse(chosen.headers()["location"].to_str().unwrap()).unwrap();
-        let get = |k: &str| {
-            back.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
-        assert_eq!(get("state").as_deref(), Some(STATE));
-        get("code").unwrap()
+        let back = redirected(&chosen);
+        assert_eq!(back.get("state").map(String::as_str), Some(STATE));
+        back["code"].clone()
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -128,6 +142,13 @@ impl World {
         assert_eq!(jwks.headers()["cache-control"], "public, max-age=600");
         KeySet::from_jwks_json(&jwks.bytes().await.unwrap()).unwrap()
     }
+}
+
+/// The query of a redirect's `Location`, which must go to [`REDIRECT`].
+fn redirected(response: &reqwest::Response) -> HashMap<String, String> {
+    let back = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(&back[..url::Position::AfterPath], REDIRECT);
+    back.query_pairs().into_owned().collect()
 }
 
 fn error_of(body: &Value) -> &str {
@@ -449,4 +470,141 @@ async fn only_loopback_addresses_and_known_algorithms() {
     assert!(Sandbox::start(config).await.is_err());
     let config = SandboxConfig::new().redirect_uri("not a url");
     assert!(Sandbox::start(config).await.is_err());
+}
+
+#[tokio::test]
+async fn an_expired_code_or_access_token_is_refused() {
+    let world = World::with(SandboxConfig::new().code_lifetime(Duration::ZERO)).await;
+    let code = world.code(demo::FC_PARENT_TWO_ACADEMIES).await;
+    let (status, body) = world
+        .exchange(&code, world.sandbox.client_secret(), VERIFIER)
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+
+    let world = World::with(SandboxConfig::new().access_token_lifetime(Duration::ZERO)).await;
+    let code = world.code(demo::FC_PARENT_TWO_ACADEMIES).await;
+    let (status, body) = world
+        .exchange(&code, world.sandbox.client_secret(), VERIFIER)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let response = world
+        .http
+        .get(world.fc("/userinfo"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_picker_answers_once_and_can_be_cancelled() {
+    let world = World::start().await;
+    let request = world.picker().await;
+    let cancelled = world
+        .choose(&[("request", request.as_str()), ("cancel", "1")])
+        .await;
+    assert_eq!(cancelled.status(), 303);
+    let back = redirected(&cancelled);
+    assert_eq!(back["error"], "access_denied");
+    assert_eq!(back["state"], STATE);
+    assert!(!back.contains_key("code"));
+    // The request is spent.
+    let again = world
+        .choose(&[
+            ("request", request.as_str()),
+            ("identity", demo::FC_PARENT_TWO_ACADEMIES),
+        ])
+        .await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.headers().get("location").is_none());
+    // An EduConnect account cannot log in at FranceConnect.
+    let request = world.picker().await;
+    let wrong = world
+        .choose(&[("request", request.as_str()), ("identity", demo::EC_PUPIL)])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_core_reads_both_discovery_documents() {
+    let world = World::start().await;
+    let http = ReqwestClient::new(Timeouts::default()).unwrap();
+    for (issuer, end_session) in [
+        (
+            world.sandbox.franceconnect_issuer(),
+            world.fc("/session/end"),
+        ),
+        (
+            world.sandbox.educonnect_base(),
+            format!("{}/profile/oidc/logout", world.sandbox.educonnect_base()),
+        ),
+    ] {
+        let provider = Provider::discover(
+            "sandbox",
+            "Sandbox",
+            &issuer,
+            world.sandbox.client_id(),
+            ClientSecret::new(world.sandbox.client_secret()),
+            &http,
+        )
+        .await
+        .unwrap();
+        let endpoints = provider.endpoints();
+        assert_eq!(endpoints.issuer().as_str(), issuer);
+        assert_eq!(endpoints.end_session().unwrap().as_str(), end_session);
+        let jwks = world
+            .http
+            .get(endpoints.jwks().unwrap().as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(jwks.status(), 200);
+    }
+    // The presets point where the discovery documents do.
+    let fc = world.sandbox.provider_franceconnect();
+    assert_eq!(fc.endpoints().token().as_str(), world.fc("/token"));
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_the_client_secret() {
+    let config = SandboxConfig::new().client("a-client", "top-secret-value");
+    assert!(!format!("{config:?}").contains("top-secret-value"));
+    let sandbox = Sandbox::start(config).await.unwrap();
+    assert!(!format!("{sandbox:?}").contains("top-secret-value"));
+    assert_eq!(sandbox.client_secret(), "top-secret-value");
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn rs256_when_configured() {
+    let world = World::with(SandboxConfig::new().signing_algorithm(Algorithm::RS256)).await;
+    let code = world.code(demo::FC_PARENT_USAGE_NAME).await;
+    let (status, body) = world
+        .exchange(&code, world.sandbox.client_secret(), VERIFIER)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let id_token = body["id_token"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(id_token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], "sandbox:RS256");
+    let validation = Validation::new(
+        world.sandbox.franceconnect_issuer(),
+        world.sandbox.client_id(),
+    )
+    .algorithms([Algorithm::RS256])
+    .nonce(NONCE);
+    assert!(
+        validation
+            .verify::<Value>(id_token, &world.keys().await)
+            .is_ok()
+    );
 }
