@@ -270,8 +270,10 @@ impl Refusal {
         Self { denied, response }
     }
 
-    /// For an extractor that found no [`RequestAccess`] in the request: a
-    /// 500 (a wiring mistake, logged), not a 401 that would hide it.
+    /// The refusal of an extractor that found no [`RequestAccess`] in its
+    /// request ([`Denied::NotResolved`]: the adapter's middleware is not
+    /// installed on the route, a wiring mistake; logged, answered 500).
+    /// Needs no gateway, since such a route may have none at hand.
     pub fn not_resolved() -> Self {
         tracing::error!("an educonnect extractor ran without the session middleware on its route");
         Self {
@@ -338,7 +340,7 @@ fn refusal_response(
             "<p>Cette démarche est réservée aux représentants légaux de l'élève.</p>\n\
              <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
         ),
-        Denied::NotResolved => *Refusal::not_resolved().response,
+        Denied::NotResolved => Refusal::not_resolved().into_response(),
     }
 }
 
@@ -432,6 +434,19 @@ mod tests {
         assert_eq!(
             authorize_pupil(&me, &pupil("E2"), PupilRight::ActFor),
             Err(Denied::NotTheirPupil)
+        );
+    }
+
+    #[test]
+    fn a_missing_middleware_is_a_500_without_a_gateway() {
+        let refusal = Refusal::not_resolved();
+        assert_eq!(refusal.reason(), &Denied::NotResolved);
+        let response = refusal.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            response
+                .headers()
+                .contains_key(http::header::CONTENT_SECURITY_POLICY)
         );
     }
 

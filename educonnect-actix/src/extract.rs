@@ -1,0 +1,207 @@
+//! The extractors: each asks the [`RequestAccess`] left by
+//! [`SessionMiddleware`](crate::SessionMiddleware) and converts its answer.
+
+use std::fmt;
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use educonnect_core::directory::PupilId;
+use educonnect_core::flow::Session;
+use educonnect_core::flow::access::{Denied, PupilGrant, PupilRight, Refusal, RequestAccess};
+
+use crate::convert::{self, Parts};
+
+/// Name of the path parameter that [`ForPupil`] and [`WithLegalAuthority`]
+/// read: a route such as `/eleves/{pupil}/livret`, the segment written by
+/// [`PupilId::to_url_segment`].
+pub const PUPIL_PARAM: &str = "pupil";
+
+/// The logged-in user. Without one, the request is refused as the
+/// middleware was told ([`WhenAnonymous`]): a redirect to the login, or
+/// `401`; `503` when the session store is down.
+///
+/// [`WhenAnonymous`]: educonnect_core::flow::access::WhenAnonymous
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Session);
+
+/// The logged-in user, if any. Only refused (`503`) when the session store
+/// is down: the user may well be logged in.
+#[derive(Debug, Clone)]
+pub struct OptionalUser(pub Option<Session>);
+
+/// The logged-in user and the pupil named by the route's `{pupil}` path
+/// parameter, when the user may act for that pupil (a verified link, or
+/// the pupil themselves). Otherwise: login (or `401`) for nobody, `404`
+/// for a segment that names no pupil (or a route without a `{pupil}`
+/// parameter), `403` for somebody else's pupil.
+#[derive(Debug, Clone)]
+pub struct ForPupil {
+    session: Session,
+    grant: PupilGrant,
+}
+
+/// As [`ForPupil`], when the user also holds legal authority over the
+/// pupil: for decisions and signed requests. A guardian without legal
+/// authority, and a pupil themselves, get `403`.
+#[derive(Debug, Clone)]
+pub struct WithLegalAuthority {
+    session: Session,
+    grant: PupilGrant,
+}
+
+macro_rules! pupil_accessors {
+    ($type:ident) => {
+        impl $type {
+            /// The logged-in user.
+            pub fn session(&self) -> &Session {
+                &self.session
+            }
+
+            /// How the user stands to the pupil.
+            pub fn grant(&self) -> &PupilGrant {
+                &self.grant
+            }
+
+            /// The pupil named by the path.
+            pub fn pupil(&self) -> &PupilId {
+                self.grant.pupil()
+            }
+
+            /// The session and the grant.
+            pub fn into_parts(self) -> (Session, PupilGrant) {
+                (self.session, self.grant)
+            }
+        }
+    };
+}
+
+pupil_accessors!(ForPupil);
+pupil_accessors!(WithLegalAuthority);
+
+/// A refused request, as an actix error whose response is the core's
+/// refusal, unchanged: status, headers (`Location`, security headers),
+/// French page.
+pub struct Rejection {
+    reason: Denied,
+    parts: Option<Parts>,
+}
+
+impl Rejection {
+    /// Why the request was refused.
+    pub fn reason(&self) -> &Denied {
+        &self.reason
+    }
+}
+
+impl From<Refusal> for Rejection {
+    fn from(refusal: Refusal) -> Self {
+        let reason = refusal.reason().clone();
+        Self {
+            reason,
+            parts: Parts::from_core(refusal.into_response()),
+        }
+    }
+}
+
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("reason", &self.reason)
+            .field("status", &self.status_code())
+            .finish()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request refused: {}", self.reason)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        self.parts
+            .as_ref()
+            .map_or(StatusCode::INTERNAL_SERVER_ERROR, Parts::status)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match &self.parts {
+            Some(parts) => parts.to_response(),
+            None => HttpResponse::InternalServerError().finish(),
+        }
+    }
+}
+
+/// Runs `decide` on the request's [`RequestAccess`]; without one, the
+/// middleware is missing ([`Denied::NotResolved`], 500).
+fn with_access<T>(
+    request: &HttpRequest,
+    decide: impl FnOnce(&RequestAccess, &http::Uri) -> Result<T, Refusal>,
+) -> Result<T, Rejection> {
+    let extensions = request.extensions();
+    let Some(access) = extensions.get::<RequestAccess>() else {
+        return Err(Refusal::not_resolved().into());
+    };
+    // The URI only serves the refusal (where to come back after login).
+    let uri = convert::uri(request.uri()).unwrap_or_else(|| http::Uri::from_static("/"));
+    decide(access, &uri).map_err(Rejection::from)
+}
+
+fn pupil(request: &HttpRequest, right: PupilRight) -> Result<(Session, PupilGrant), Rejection> {
+    let segment = request.match_info().get(PUPIL_PARAM).unwrap_or("");
+    with_access(request, |access, uri| {
+        access
+            .pupil(uri, segment, right)
+            .map(|(session, grant)| (session.clone(), grant))
+    })
+}
+
+impl FromRequest for CurrentUser {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Rejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_access(request, |access, uri| {
+            access.user(uri).map(|session| Self(session.clone()))
+        }))
+    }
+}
+
+impl FromRequest for OptionalUser {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Rejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_access(request, |access, uri| {
+            access
+                .optional_user(uri)
+                .map(|session| Self(session.cloned()))
+        }))
+    }
+}
+
+impl FromRequest for ForPupil {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Rejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(pupil(request, PupilRight::ActFor).map(|(session, grant)| Self { session, grant }))
+    }
+}
+
+impl FromRequest for WithLegalAuthority {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Rejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            pupil(request, PupilRight::LegalAuthority)
+                .map(|(session, grant)| Self { session, grant }),
+        )
+    }
+}
