@@ -32,8 +32,9 @@ use http::request::Parts;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use educonnect_core::directory::PupilId;
 use educonnect_core::flow::access::{
-    MAX_GATEWAY_BODY, PupilGrant, PupilRight, Refusal, RequestAccess, WhenAnonymous,
+    Denied, MAX_GATEWAY_BODY, PupilGrant, PupilRight, Refusal, RequestAccess, WhenAnonymous,
     payload_too_large,
 };
 use educonnect_core::flow::{Gateway, Session};
@@ -155,8 +156,8 @@ pub struct Rejection(Refusal);
 
 impl Rejection {
     /// Why the request was refused.
-    pub fn refusal(&self) -> &Refusal {
-        &self.0
+    pub fn reason(&self) -> &Denied {
+        self.0.reason()
     }
 }
 
@@ -208,21 +209,46 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
 /// otherwise 403 (404 when the parameter names no pupil).
 #[derive(Debug, Clone)]
 pub struct ForPupil {
-    /// The user.
-    pub session: Session,
-    /// The pupil, and how the user stands to them.
-    pub grant: PupilGrant,
+    session: Session,
+    grant: PupilGrant,
 }
 
 /// As [`ForPupil`], but only for a user holding legal authority over the
 /// pupil: for decisions and signed requests.
 #[derive(Debug, Clone)]
 pub struct WithLegalAuthority {
-    /// The user.
-    pub session: Session,
-    /// The pupil, and how the user stands to them.
-    pub grant: PupilGrant,
+    session: Session,
+    grant: PupilGrant,
 }
+
+macro_rules! pupil_accessors {
+    ($type:ident) => {
+        impl $type {
+            /// The user.
+            pub fn session(&self) -> &Session {
+                &self.session
+            }
+
+            /// The pupil, and how the user stands to them.
+            pub fn grant(&self) -> &PupilGrant {
+                &self.grant
+            }
+
+            /// The pupil.
+            pub fn pupil(&self) -> &PupilId {
+                self.grant.pupil()
+            }
+
+            /// The user and the grant, owned.
+            pub fn into_parts(self) -> (Session, PupilGrant) {
+                (self.session, self.grant)
+            }
+        }
+    };
+}
+
+pupil_accessors!(ForPupil);
+pupil_accessors!(WithLegalAuthority);
 
 async fn pupil_access(
     parts: &mut Parts,

@@ -29,16 +29,16 @@ fn app(gateway: Gateway) -> Router {
         .route(
             "/eleves/{pupil}",
             get(|access: ForPupil| async move {
-                match access.grant.relation() {
-                    Relation::Themselves => format!("mon bulletin {}", access.grant.pupil()),
-                    Relation::Guardian { .. } => format!("bulletin {}", access.grant.pupil()),
+                match access.grant().relation() {
+                    Relation::Themselves => format!("mon bulletin {}", access.pupil()),
+                    Relation::Guardian { .. } => format!("bulletin {}", access.pupil()),
                 }
             }),
         )
         .route(
             "/bourse/{pupil}",
             post(|access: WithLegalAuthority| async move {
-                format!("demande pour {}", access.grant.pupil())
+                format!("demande pour {}", access.pupil())
             }),
         )
         .merge(routes(gateway.clone()))

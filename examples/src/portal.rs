@@ -156,7 +156,7 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
 }
 
 async fn report(State(portal): State<Portal>, access: ForPupil) -> Response {
-    let id = access.grant.pupil();
+    let id = access.pupil();
     let pupil = portal.pupil(id).await;
     let name = pupil
         .as_deref()
@@ -178,7 +178,7 @@ async fn report(State(portal): State<Portal>, access: ForPupil) -> Response {
     if let Relation::Guardian {
         legal_authority: false,
         ..
-    } = access.grant.relation()
+    } = access.grant().relation()
     {
         body.push_str(
             "<p class=\"notice\">Vous consultez ce bulletin sans être représentant légal.</p>\n",
@@ -195,7 +195,11 @@ async fn report(State(portal): State<Portal>, access: ForPupil) -> Response {
         ));
     }
     body.push_str("</tbody>\n</table>\n<p><a href=\"/enfants\">Retour à mes enfants</a></p>");
-    portal.page(Some(&access.session), &format!("Bulletin de {name}"), &body)
+    portal.page(
+        Some(access.session()),
+        &format!("Bulletin de {name}"),
+        &body,
+    )
 }
 
 fn pupil_name(pupil: &Pupil) -> String {

@@ -1,0 +1,43 @@
+//! `bourse`: the scholarship example (actix-web). With no settings it
+//! starts the offline sandbox in the process and loads the demo directory.
+
+use std::sync::Arc;
+
+use educonnect_examples::bourse::{self, Requests};
+use educonnect_examples::settings::{Settings, Setup};
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bourse: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let setup = Setup::new(Settings::from_env(8081)?).await?;
+    if let Some(sandbox) = &setup.sandbox {
+        println!(
+            "Bac à sable FranceConnect / ÉduConnect : {}",
+            sandbox.base_url()
+        );
+    }
+    println!("Bourse de collège : {}/", setup.public_url);
+    let listener = setup.listener.into_std()?;
+    let server = bourse::server(
+        listener,
+        setup.gateway,
+        setup.directory,
+        Arc::new(Requests::default()),
+    )?;
+    server.await?;
+    Ok(())
+}
