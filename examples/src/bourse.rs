@@ -212,7 +212,7 @@ fn form_body(action: &str, error: Option<&str>) -> String {
          <label for=\"children\">Nombre d’enfants à charge</label>\n\
          <input id=\"children\" name=\"children\" type=\"number\" inputmode=\"numeric\" min=\"1\" \
          max=\"20\" required>\n\
-         <p><input id=\"attest\" name=\"attest\" type=\"checkbox\" value=\"1\" required>\n\
+         <p class=\"check\"><input id=\"attest\" name=\"attest\" type=\"checkbox\" value=\"1\" required>\n\
          <label for=\"attest\">J’atteste sur l’honneur l’exactitude de ces informations.</label></p>\n\
          <button type=\"submit\">Envoyer la demande</button>\n</form>",
         action = escape(action),

@@ -37,6 +37,9 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5
 td.grade{text-align:right}th.grade{text-align:right}\
 label{display:block;font-weight:600;margin-top:1rem}\
 input,select,textarea{display:block;width:100%;font-size:1rem;padding:.5rem;margin-top:.25rem;border:1px solid #666;border-radius:.25rem}\
+.check{display:flex;gap:.6rem;align-items:flex-start;margin-top:1rem}\
+.check input{display:inline-block;width:1.25rem;height:1.25rem;margin:.15rem 0 0;flex:none}\
+.check label{margin:0;font-weight:400}\
 .notice{background:#e8edff;border-left:4px solid #000091;padding:.5rem .75rem}\
 .muted{color:#3a3a3a;font-size:.9rem}";
 

@@ -216,3 +216,79 @@ async fn a_pupil_logs_in_with_educonnect_and_reads_their_own_report_only() {
 
     browser.close().await;
 }
+
+#[actix_web::test]
+async fn a_legal_guardian_submits_a_scholarship_request_in_the_browser() {
+    use std::sync::Arc;
+
+    use educonnect_examples::bourse::{self, Requests};
+
+    let setup = Setup::new(Settings::from_vars(0, |_| None).unwrap().on_free_port())
+        .await
+        .unwrap();
+    let base = setup.public_url.clone();
+    let sandbox = setup.sandbox.expect("the sandbox runs");
+    let requests = Arc::new(Requests::default());
+    let server = bourse::server(
+        setup.listener.into_std().unwrap(),
+        setup.gateway,
+        setup.directory,
+        requests.clone(),
+    )
+    .unwrap();
+    actix_web::rt::spawn(server);
+    let browser = Browser::start("bourse").await;
+    let parent = demo::identity(demo::FC_PARENT_TWO_ACADEMIES).unwrap();
+
+    browser.goto(&format!("{base}/")).await;
+    browser.screenshot("01-accueil").await;
+    browser.click("main a.button").await;
+    // Two providers: the gateway's choice page first.
+    browser.wait_for_path("/auth/login").await;
+    browser.screenshot("02-choix-fournisseur").await;
+    browser
+        .click("a.button[href*='provider=franceconnect']")
+        .await;
+    assert!(browser.url().await.as_str().starts_with(sandbox.base_url()));
+    browser
+        .click(&format!("button[name=identity][value={}]", parent.id))
+        .await;
+    browser.wait_for_path("/auth/verify").await;
+    answer_challenge(&browser, parent).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("/demandes").await;
+    browser.screenshot("03-mes-demandes").await;
+
+    let noe = pupil("25", "E25-0001");
+    browser.click(&format!("a[href='/bourse/{noe}']")).await;
+    browser.wait_for_path(&format!("/bourse/{noe}")).await;
+    browser.screenshot("04-formulaire").await;
+    for (id, value) in [("income", "18450"), ("children", "2")] {
+        browser
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    browser.click("#attest").await;
+    browser.click("main form button[type=submit]").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !browser.title().await.starts_with("Demande envoyée") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(browser.text().await.contains("BRS-00001"));
+    browser.screenshot("05-demande-envoyee").await;
+    let all = requests.all();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].income, all[0].children), (18450, 2));
+
+    browser.close().await;
+}

@@ -115,10 +115,48 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG of the page as `target/e2e/<test>/<name>.png`.
+    /// Saves a PNG of the page as `target/e2e/<test>/<name>.png`, after
+    /// checking the page's basic accessibility.
     pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+        self.assert_accessible(name).await;
+    }
+
+    /// What every page must have, checked in the rendered page: French as
+    /// its language, a title, one `h1`, a label for every field, a name for
+    /// every button and link, a viewport for phones, and nothing wider than
+    /// the phone's screen.
+    pub(crate) async fn assert_accessible(&self, name: &str) {
+        let problems = self
+            .client
+            .execute(
+                r#"
+                const problems = [];
+                if (document.documentElement.lang !== 'fr') problems.push('lang is not fr');
+                if (!document.title.trim()) problems.push('no title');
+                const h1 = document.querySelectorAll('h1').length;
+                if (h1 !== 1) problems.push(h1 + ' h1');
+                if (!document.querySelector('meta[name=viewport]')) problems.push('no viewport');
+                for (const field of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+                    const labelled = (field.id && document.querySelector('label[for="' + field.id + '"]'))
+                        || field.getAttribute('aria-label') || field.closest('label');
+                    if (!labelled) problems.push('field without a label: ' + (field.name || field.id));
+                }
+                for (const control of document.querySelectorAll('button, a[href]')) {
+                    const name = (control.innerText || control.getAttribute('aria-label') || control.title || '').trim();
+                    if (!name) problems.push('control without a name: ' + control.outerHTML.slice(0, 80));
+                }
+                if (document.documentElement.scrollWidth > window.innerWidth + 1)
+                    problems.push('wider than the screen: ' + document.documentElement.scrollWidth);
+                return problems;
+                "#,
+                vec![],
+            )
+            .await
+            .expect("script");
+        let problems: Vec<String> = serde_json::from_value(problems).unwrap();
+        assert!(problems.is_empty(), "{name}: {problems:?}");
     }
 
     pub(crate) async fn goto(&self, url: &str) {
