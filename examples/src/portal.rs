@@ -73,8 +73,9 @@ async fn home(State(portal): State<Portal>, OptionalUser(user): OptionalUser) ->
     let body = match &user {
         Some(session) => format!(
             "<p>Vous êtes connecté avec {}.</p>\n\
-             <p><a class=\"button\" href=\"/enfants\">Mes enfants</a></p>",
-            escape(provider_name(session))
+             <p><a class=\"button\" href=\"/enfants\">{}</a></p>",
+            escape(provider_name(session)),
+            space_title(session)
         ),
         None => {
             let fc = portal.gateway.login_path("/enfants");
@@ -115,6 +116,7 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
                     Some(relationship_label(c.relationship.relationship())),
                 )
             })
+            // A pupil's own entry: no relationship to show.
             .chain(own.map(|id| (id, None)));
         for (id, relation) in entries {
             count += 1;
@@ -134,13 +136,16 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
             if let Some(relation) = relation {
                 details.push(format!("vous êtes : {relation}"));
             }
+            let link = match relation {
+                Some(_) => format!("Voir le bulletin de {}", escape(&name)),
+                None => "Voir mon bulletin".to_owned(),
+            };
             items.push_str(&format!(
                 "<li><strong>{}</strong><br><span class=\"muted\">{}</span><br>\
-                 <a href=\"/eleves/{}/bulletin\">Voir le bulletin de {}</a></li>\n",
+                 <a href=\"/eleves/{}/bulletin\">{link}</a></li>\n",
                 escape(&name),
                 escape(&details.join(" · ")),
                 id.to_url_segment(),
-                escape(&name),
             ));
         }
     }
@@ -152,7 +157,17 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
     } else {
         format!("<ul class=\"cards\">\n{items}</ul>")
     };
-    portal.page(Some(&session), "Mes enfants", &body)
+    portal.page(Some(&session), space_title(&session), &body)
+}
+
+/// "Ma scolarité" for a pupil, "Mes enfants" for everyone else.
+fn space_title(session: &Session) -> &'static str {
+    let pupil = session.family().is_some_and(|f| f.pupil.is_some());
+    if pupil {
+        "Ma scolarité"
+    } else {
+        "Mes enfants"
+    }
 }
 
 async fn report(State(portal): State<Portal>, access: ForPupil) -> Response {

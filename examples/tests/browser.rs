@@ -184,8 +184,12 @@ async fn a_pupil_logs_in_with_educonnect_and_reads_their_own_report_only() {
     // No challenge: EduConnect vouches for the pupil.
     browser.wait_for_path("/enfants").await;
     let text = browser.text().await;
-    assert!(text.contains("Maëlys"), "{text}");
-    browser.screenshot("02-mon-espace").await;
+    assert!(
+        text.contains("Maëlys") && text.contains("Voir mon bulletin"),
+        "{text}"
+    );
+    assert!(browser.title().await.starts_with("Ma scolarité"));
+    browser.screenshot("02-ma-scolarite").await;
 
     browser
         .click(&format!(
