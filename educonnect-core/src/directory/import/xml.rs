@@ -9,6 +9,7 @@
 //! importer then skips the record it belongs to).
 
 use std::io::{self, BufRead};
+use std::ops::Range;
 
 use encoding_rs::{Encoding, UTF_8};
 use quick_xml::events::Event;
@@ -396,11 +397,15 @@ struct State {
     limit: u64,
     /// Where `quick-xml` would be (as its `buffer_position` after a tag).
     offset: u64,
-    /// The last start tag's content (name and attributes).
+    /// The last start tag's content (name and attributes), unless it is
+    /// in the window at `tag_at`.
     tag: Vec<u8>,
+    tag_at: Option<Range<usize>>,
     name_len: usize,
-    /// The raw bytes of the last text.
+    /// The raw bytes of the last text, unless they are in the window at
+    /// `text_at`.
     text: Vec<u8>,
+    text_at: Option<Range<usize>>,
     encoding: &'static Encoding,
     /// The encoding was forced by the caller: the declaration is not read.
     forced: bool,
@@ -465,8 +470,10 @@ impl<R: BufRead> Cursor<R> {
                 limit,
                 offset: 0,
                 tag: Vec::with_capacity(1024),
+                tag_at: None,
                 name_len: 0,
                 text: Vec::with_capacity(1024),
+                text_at: None,
                 encoding: encoding.unwrap_or(UTF_8),
                 forced: encoding.is_some(),
                 names: Vec::with_capacity(256),
@@ -506,18 +513,29 @@ impl<R: BufRead> Cursor<R> {
 
     /// The name of the element of the last [`Item::Start`].
     pub(super) fn name(&self) -> &[u8] {
-        &self.state.tag[..self.state.name_len]
+        &self.tag()[..self.state.name_len]
+    }
+
+    /// The last start tag's content, wherever it is.
+    fn tag(&self) -> &[u8] {
+        match (&self.mode, &self.state.tag_at) {
+            (Mode::Window { window, .. }, Some(at)) => &window.chunk[at.clone()],
+            _ => &self.state.tag,
+        }
     }
 
     /// The raw bytes of the last [`Item::Text`].
     pub(super) fn text(&self) -> &[u8] {
-        &self.state.text
+        match (&self.mode, &self.state.text_at) {
+            (Mode::Window { window, .. }, Some(at)) => &window.chunk[at.clone()],
+            _ => &self.state.text,
+        }
     }
 
     /// The raw value of the attribute `key` of the last start tag (entity
     /// references not resolved: see [`decode_attribute`]).
     pub(super) fn attribute(&self, key: &[u8]) -> Result<Option<&[u8]>, MalformedXml> {
-        let mut rest = &self.state.tag[self.state.name_len..];
+        let mut rest = &self.tag()[self.state.name_len..];
         loop {
             rest = rest.trim_ascii_start();
             if rest.is_empty() || rest == b"/" {
@@ -623,6 +641,7 @@ impl<R: BufRead> Cursor<R> {
         else {
             unreachable!("in the window mode");
         };
+        self.state.own(&window.chunk);
         // In markup, the `<` read with the text is read again; it counts in
         // the event's budget and position as it did not before.
         let back = usize::from(at == At::Markup);
@@ -692,6 +711,9 @@ fn read_window<R: BufRead>(window: &mut Window<R>, at: &mut At, state: &mut Stat
         At::Reference => return None,
         At::Markup => (window.pos - 1, 1),
         At::Text => {
+            if window.pos == window.end && !window.eof {
+                state.own(&window.chunk);
+            }
             if window.pos == window.end
                 && !window.eof
                 && let Err(e) = window.refill()
@@ -721,8 +743,7 @@ fn read_window<R: BufRead>(window: &mut Window<R>, at: &mut At, state: &mut Stat
                     if used as u64 + MARGIN > state.limit {
                         return None;
                     }
-                    state.text.clear();
-                    state.text.extend_from_slice(&rest[..len]);
+                    state.text_at = Some(window.pos..window.pos + len);
                     window.pos += used;
                     state.offset += used as u64;
                     *at = next;
@@ -761,12 +782,15 @@ fn read_window<R: BufRead>(window: &mut Window<R>, at: &mut At, state: &mut Stat
     if used + MARGIN > state.limit {
         return None;
     }
+    // The content, where it is in the window.
+    let content_at = start + 1..start + 1 + close;
     let raw = match tag {
-        Tag::Start(content) => state.start(content, name_len(content)),
+        Tag::Start(content) => state.start(content, name_len(content), Some(content_at)),
         Tag::Empty(content) => {
             let name_len = name_len(content);
             state.empty_end = Some(content[..name_len].to_vec());
-            state.start(content, name_len)
+            let content_at = content_at.start..content_at.end - 1;
+            state.start(content, name_len, Some(content_at))
         }
         Tag::End(name) => state.end_tag(name),
     };
@@ -858,12 +882,12 @@ impl State {
                     _ => Raw::Fatal(Fatal::Unreadable(Unreadable::Encoding)),
                 }
             }
-            Event::Start(start) => self.start(&start, start.name().as_ref().len()),
+            Event::Start(start) => self.start(&start, start.name().as_ref().len(), None),
             Event::Empty(start) => {
                 // As `<a></a>`: the end comes next.
                 let name_len = start.name().as_ref().len();
                 self.empty_end = Some(start[..name_len].to_vec());
-                self.start(&start, name_len)
+                self.start(&start, name_len, None)
             }
             Event::End(end) => self.end_tag(end.name().as_ref()),
             Event::Text(text) => self.set_text(&text),
@@ -878,13 +902,28 @@ impl State {
     }
 
     fn set_text(&mut self, text: &[u8]) -> Raw {
+        self.text_at = None;
         self.text.clear();
         self.text.extend_from_slice(text);
         Raw::Item(Item::Text)
     }
 
-    /// A start tag: `content` is its name (`name_len` bytes) and attributes.
-    fn start(&mut self, content: &[u8], name_len: usize) -> Raw {
+    /// Copies the tag and text read from the window out of it, before it
+    /// changes.
+    fn own(&mut self, chunk: &[u8]) {
+        if let Some(at) = self.tag_at.take() {
+            self.tag.clear();
+            self.tag.extend_from_slice(&chunk[at]);
+        }
+        if let Some(at) = self.text_at.take() {
+            self.text.clear();
+            self.text.extend_from_slice(&chunk[at]);
+        }
+    }
+
+    /// A start tag: `content` is its name (`name_len` bytes) and attributes;
+    /// `at` where it is in the window, if it is read from there.
+    fn start(&mut self, content: &[u8], name_len: usize, at: Option<Range<usize>>) -> Raw {
         self.open += 1;
         if self.too_deep > 0 || self.ends.len() >= MAX_DEPTH {
             self.too_deep += 1;
@@ -893,8 +932,11 @@ impl State {
         let name = &content[..name_len];
         self.names.extend_from_slice(name);
         self.ends.push(self.names.len());
-        self.tag.clear();
-        self.tag.extend_from_slice(content);
+        if at.is_none() {
+            self.tag.clear();
+            self.tag.extend_from_slice(content);
+        }
+        self.tag_at = at;
         self.name_len = name_len;
         Raw::Item(Item::Start {
             depth: self.ends.len(),
@@ -1154,7 +1196,12 @@ mod tests {
                             Item::Text => format!("{:?}", $cursor.text()),
                             _ => String::new(),
                         };
-                        format!("{item:?} {detail}")
+                        // The last tag and text stay readable.
+                        format!(
+                            "{item:?} {detail} last {:?} {:?}",
+                            $cursor.name(),
+                            $cursor.text()
+                        )
                     })
                 };
                 match result {
