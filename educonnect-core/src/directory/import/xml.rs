@@ -733,7 +733,7 @@ fn read_window<R: BufRead>(window: &mut Window<R>, at: &mut At, state: &mut Stat
                 Some(b'&') => return None,
                 Some(_) => {
                     // A text, up to markup or a reference.
-                    let (len, used, next) = match memchr::memchr2(b'<', b'&', rest) {
+                    let (len, used, next) = match text_end(rest) {
                         Some(i) if rest[i] == b'<' => (i, i + 1, At::Markup),
                         Some(i) => (i, i, At::Reference),
                         None if window.eof => (rest.len(), rest.len(), At::End),
@@ -823,6 +823,32 @@ fn tag_end(markup: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Where a text ends: at the first `<` or `&`.
+fn text_end(text: &[u8]) -> Option<usize> {
+    // Most texts are short (a line break, a value): a plain loop first.
+    const SHORT: usize = 32;
+    match text
+        .iter()
+        .take(SHORT)
+        .position(|&b| b == b'<' || b == b'&')
+    {
+        Some(i) => Some(i),
+        None if text.len() <= SHORT => None,
+        None => memchr::memchr2(b'<', b'&', &text[SHORT..]).map(|i| i + SHORT),
+    }
+}
+
+/// Whether two names are the same: a plain loop for short ones, which
+/// beats a call to `memcmp`.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).fold(true, |same, (x, y)| same & (x == y))
+        } else {
+            a == b
+        }
 }
 
 /// XML white space, as `quick-xml` sees it.
@@ -964,7 +990,7 @@ impl State {
             return Raw::Item(Item::Problem(MalformedXml::UnexpectedEndTag));
         };
         let top_start = if depth >= 2 { self.ends[depth - 2] } else { 0 };
-        if &self.names[top_start..top_end] != name {
+        if !same(&self.names[top_start..top_end], name) {
             return Raw::Item(Item::Problem(MalformedXml::EndTagMismatch));
         }
         self.ends.pop();
