@@ -104,10 +104,33 @@ const NAMES: [&str; 23] = [
 ];
 
 fn field_of(name: &[u8]) -> Option<u8> {
-    NAMES
-        .iter()
-        .position(|n| n.as_bytes() == name)
-        .map(|i| i as u8)
+    // A match compares lengths first, then bytes: one comparison or two.
+    Some(match name {
+        b"ENTPersonJointure" => f::JOINTURE,
+        b"sn" => f::SN,
+        b"givenName" => f::GIVEN,
+        b"ENTPersonAutresPrenoms" => f::OTHER_GIVEN,
+        b"ENTPersonNomPatro" => f::BIRTH_NAME,
+        b"ENTPersonDateNaissance" => f::BIRTH_DATE,
+        b"ENTEleveINE" => f::INE,
+        b"ENTEleveClasses" => f::CLASSES,
+        b"ENTEleveStructRattachId" => f::STRUCT_ID,
+        b"ENTPersonStructRattach" => f::STRUCT,
+        b"ENTElevePersRelEleve" => f::LINKS,
+        b"ENTEleveAutoriteParentale" => f::AUTHORITY,
+        b"personalTitle" => f::TITLE,
+        b"mobile" => f::MOBILE,
+        b"ENTPersonMobileSMS" => f::SMS,
+        b"homePhone" => f::HOME,
+        b"telephoneNumber" => f::WORK,
+        b"mail" => f::MAIL,
+        b"ENTAuxPersRelEleveEleve" => f::AUX_PUPILS,
+        b"ENTPersonProfils" => f::PROFILES,
+        b"ENTStructureUAI" => f::UAI,
+        b"ENTStructureNomCourant" => f::SCHOOL_NAME,
+        b"categoriePersonne" => f::CATEGORY,
+        _ => return None,
+    })
 }
 
 /// The academy code in an AAF file name, `ENT_<code>_...` (1 to 3 digits),
@@ -988,6 +1011,15 @@ mod tests {
         ] {
             assert_eq!(kind_from_file_name(name), kind, "{name}");
         }
+    }
+
+    #[test]
+    fn fields_by_name() {
+        for (i, name) in NAMES.iter().enumerate() {
+            assert_eq!(field_of(name.as_bytes()), Some(i as u8), "{name}");
+        }
+        assert_eq!(field_of(b"SN"), None);
+        assert_eq!(field_of(b""), None);
     }
 
     #[test]

@@ -60,11 +60,12 @@
 //!
 //! # Bounded memory
 //!
-//! Files are read as a stream of events through one reused buffer, never as
-//! a document: the size of a file does not matter, only the size of one
-//! record. A value longer than [`ImportOptions::max_value_len`] (64 KiB) or a
-//! record longer than [`ImportOptions::max_record_len`] (1 MiB) is skipped
-//! and reported; the reader's buffer never holds more than about one value.
+//! Files are read as a stream of events, in chunks of 256 KiB through one
+//! reused window and one reused event buffer, never as a document: the size
+//! of a file does not matter, only the size of one record. A value longer
+//! than [`ImportOptions::max_value_len`] (64 KiB) or a record longer than
+//! [`ImportOptions::max_record_len`] (1 MiB) is skipped and reported; the
+//! event buffer never holds more than about one value.
 //! The report keeps at most [`ImportOptions::max_issues`] issues (and counts
 //! the others).
 //!
