@@ -26,6 +26,18 @@ pub(crate) fn headers(from: &ActixHeaderMap) -> HeaderMap {
     out
 }
 
+/// Only the `Cookie` headers: all a session lookup reads, so the
+/// middleware converts nothing else on every request.
+pub(crate) fn cookies(from: &ActixHeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for value in from.get_all(actix_web::http::header::COOKIE) {
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+            out.append(http::header::COOKIE, value);
+        }
+    }
+    out
+}
+
 /// A request's URI; `None` if `http` 1 would not parse what actix did.
 pub(crate) fn uri(from: &ActixUri) -> Option<Uri> {
     Uri::try_from(from.to_string()).ok()

@@ -113,7 +113,7 @@ where
         let config = Rc::clone(&self.config);
         Box::pin(async move {
             if !config.gateway.handles(request.path()) {
-                let headers = convert::headers(request.headers());
+                let headers = convert::cookies(request.headers());
                 let access =
                     RequestAccess::resolve(&config.gateway, &headers, config.when_anonymous).await;
                 request.extensions_mut().insert(access);

@@ -4,6 +4,9 @@
 //! `COOKIE` in the input can stand for its live state and cookie and the
 //! callback gets past the state check into the code exchange.
 //!
+//! Then the decisions the framework adapters take for a pupil route: the
+//! target's last segment as the pupil, the cookie as the session.
+//!
 //! Input: four parts separated by a 0xFF byte: request target, Cookie
 //! header, token endpoint body, userinfo body.
 #![no_main]
@@ -12,6 +15,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use educonnect_core::directory::PupilId;
+use educonnect_core::flow::access::{PupilRight, RequestAccess, WhenAnonymous};
 use educonnect_core::flow::{ClientSecret, Gateway, Provider};
 use educonnect_core::http_client::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use educonnect_core::jose::KeySet;
@@ -118,5 +123,30 @@ fuzz_target!(|data: &[u8]| {
             .await;
         assert!(response.status().as_u16() < 500 || response.status() == 503);
         let _ = WORLD.gateway.session(response.headers()).await;
+
+        // What the framework adapters decide for a pupil route whose
+        // segment is the target's last one, with the browser's cookie.
+        let mut headers = http::HeaderMap::new();
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            headers.insert(http::header::COOKIE, value);
+        }
+        let access =
+            RequestAccess::resolve(&WORLD.gateway, &headers, WhenAnonymous::RedirectToLogin).await;
+        let segment = target.rsplit('/').next().unwrap_or_default();
+        let uri = http::Uri::from_static("/eleves/x");
+        for right in [PupilRight::ActFor, PupilRight::LegalAuthority] {
+            // Nobody is logged in here (a session id cannot be guessed):
+            // the login, whatever the segment.
+            if let Err(refusal) = access.pupil(&uri, segment, right) {
+                let status = refusal.into_response().status();
+                assert!(status.is_redirection() || status == 503, "{status}");
+            }
+        }
+        if let Ok(pupil) = PupilId::from_url_segment(segment) {
+            assert_eq!(
+                PupilId::from_url_segment(&pupil.to_url_segment()).unwrap(),
+                pupil
+            );
+        }
     });
 });
