@@ -169,14 +169,20 @@ fn main() {
                 results[i].push(rps);
             }
         }
-        let medians: Vec<f64> = results.iter_mut().map(|r| median(r)).collect();
+        // Each round's ratio to the handler alone in the same round, then
+        // the median over rounds: a change in the machine's load between
+        // rounds does not pass for a cost of the layer.
         println!(
             "\n{connections} connections, {seconds} s per measure, {rounds} rounds (medians):"
         );
-        for ((name, _), rps) in variants.iter().zip(&medians) {
+        for (i, (name, _)) in variants.iter().enumerate() {
+            let rps = median(&mut results[i].clone());
+            let mut ratios: Vec<f64> = (0..results[i].len())
+                .map(|round| results[0][round] / results[i][round])
+                .collect();
             println!(
                 "{name:<28} {rps:>10.0} requests/s   {:>5.3}x the handler alone's time per request",
-                medians[0] / rps
+                median(&mut ratios)
             );
         }
         drop(sandbox);
