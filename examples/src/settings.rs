@@ -326,3 +326,71 @@ fn is_http_loopback(url: &str) -> bool {
             None => false,
         }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_vars(8080, move |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn no_settings_mean_the_sandbox_on_loopback() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8080".parse().unwrap());
+        assert!(s.franceconnect.is_none() && s.educonnect.is_none());
+        assert!(s.directory.is_empty() && s.public_url.is_none());
+    }
+
+    #[test]
+    fn a_provider_needs_its_client() {
+        let issuer = (
+            "EDUCONNECT_FC_ISSUER",
+            "https://fcp-low.sbx.dev-franceconnect.fr/api/v2",
+        );
+        assert!(matches!(
+            settings(&[issuer]),
+            Err(SettingsError::Missing("EDUCONNECT_FC_CLIENT_ID", _))
+        ));
+        let s = settings(&[
+            issuer,
+            ("EDUCONNECT_FC_CLIENT_ID", "id"),
+            ("EDUCONNECT_FC_CLIENT_SECRET", "secret"),
+            ("EDUCONNECT_DIRECTORY", "/a/ENT_14_x.xml:/b/ENT_25_y.xml"),
+            ("EDUCONNECT_LISTEN", "0.0.0.0:9000"),
+            ("EDUCONNECT_INSECURE_COOKIES", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.franceconnect.unwrap().client_id, "id");
+        assert_eq!(s.directory.len(), 2);
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.insecure_cookies, Some(false));
+    }
+
+    #[test]
+    fn unusable_values_are_named() {
+        for (name, value) in [
+            ("EDUCONNECT_LISTEN", "localhost"),
+            ("EDUCONNECT_INSECURE_COOKIES", "peut-être"),
+            ("EDUCONNECT_DIRECTORY_UAI", "0350001B"),
+        ] {
+            let e = settings(&[(name, value)]).unwrap_err().to_string();
+            assert!(e.starts_with(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn only_http_on_loopback_gets_insecure_cookies_by_default() {
+        assert!(is_http_loopback("http://127.0.0.1:8080"));
+        assert!(is_http_loopback("http://localhost:3000"));
+        assert!(!is_http_loopback("https://127.0.0.1"));
+        assert!(!is_http_loopback("http://ent.example.fr"));
+    }
+}
