@@ -7,15 +7,16 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use educonnect_core::directory::PupilId;
 use educonnect_core::flow::Session;
-use educonnect_core::flow::access::{Denied, PupilGrant, PupilRight, Refusal, RequestAccess};
+use educonnect_core::flow::access::{Denied, PupilAccess, PupilRight, Refusal, RequestAccess};
 
 use crate::convert::{self, Parts};
 
 /// Name of the path parameter that [`ForPupil`] and [`WithLegalAuthority`]
 /// read: a route such as `/eleves/{pupil}/livret`, the segment written by
 /// [`PupilId::to_url_segment`].
+///
+/// [`PupilId::to_url_segment`]: educonnect_core::directory::PupilId::to_url_segment
 pub const PUPIL_PARAM: &str = "pupil";
 
 /// The logged-in user. Without one, the request is refused as the
@@ -36,49 +37,38 @@ pub struct OptionalUser(pub Option<Session>);
 /// the pupil themselves). Otherwise: login (or `401`) for nobody, `404`
 /// for a segment that names no pupil (or a route without a `{pupil}`
 /// parameter), `403` for somebody else's pupil.
+///
+/// Dereferences to [`PupilAccess`]: `session()`, `grant()`, `pupil()`.
 #[derive(Debug, Clone)]
-pub struct ForPupil {
-    session: Session,
-    grant: PupilGrant,
-}
+pub struct ForPupil(PupilAccess);
 
 /// As [`ForPupil`], when the user also holds legal authority over the
 /// pupil: for decisions and signed requests. A guardian without legal
 /// authority, and a pupil themselves, get `403`.
 #[derive(Debug, Clone)]
-pub struct WithLegalAuthority {
-    session: Session,
-    grant: PupilGrant,
-}
+pub struct WithLegalAuthority(PupilAccess);
 
-macro_rules! pupil_accessors {
+macro_rules! pupil_access {
     ($type:ident) => {
         impl $type {
-            /// The logged-in user.
-            pub fn session(&self) -> &Session {
-                &self.session
+            /// The access, owned.
+            pub fn into_inner(self) -> PupilAccess {
+                self.0
             }
+        }
 
-            /// How the user stands to the pupil.
-            pub fn grant(&self) -> &PupilGrant {
-                &self.grant
-            }
+        impl std::ops::Deref for $type {
+            type Target = PupilAccess;
 
-            /// The pupil named by the path.
-            pub fn pupil(&self) -> &PupilId {
-                self.grant.pupil()
-            }
-
-            /// The session and the grant.
-            pub fn into_parts(self) -> (Session, PupilGrant) {
-                (self.session, self.grant)
+            fn deref(&self) -> &PupilAccess {
+                &self.0
             }
         }
     };
 }
 
-pupil_accessors!(ForPupil);
-pupil_accessors!(WithLegalAuthority);
+pupil_access!(ForPupil);
+pupil_access!(WithLegalAuthority);
 
 /// A refused request, as an actix error whose response is the core's
 /// refusal, unchanged: status, headers (`Location`, security headers),
@@ -152,13 +142,9 @@ fn with_access<T>(
     decide(access, &uri).map_err(Rejection::from)
 }
 
-fn pupil(request: &HttpRequest, right: PupilRight) -> Result<(Session, PupilGrant), Rejection> {
+fn pupil(request: &HttpRequest, right: PupilRight) -> Result<PupilAccess, Rejection> {
     let segment = request.match_info().get(PUPIL_PARAM).unwrap_or("");
-    with_access(request, |access, uri| {
-        access
-            .pupil(uri, segment, right)
-            .map(|(session, grant)| (session.clone(), grant))
-    })
+    with_access(request, |access, uri| access.pupil(uri, segment, right))
 }
 
 impl FromRequest for CurrentUser {
@@ -190,7 +176,7 @@ impl FromRequest for ForPupil {
     type Future = Ready<Result<Self, Rejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(pupil(request, PupilRight::ActFor).map(|(session, grant)| Self { session, grant }))
+        ready(pupil(request, PupilRight::ActFor).map(Self))
     }
 }
 
@@ -199,9 +185,6 @@ impl FromRequest for WithLegalAuthority {
     type Future = Ready<Result<Self, Rejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            pupil(request, PupilRight::LegalAuthority)
-                .map(|(session, grant)| Self { session, grant }),
-        )
+        ready(pupil(request, PupilRight::LegalAuthority).map(Self))
     }
 }

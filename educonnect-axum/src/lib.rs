@@ -32,9 +32,8 @@ use http::request::Parts;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use educonnect_core::directory::PupilId;
 use educonnect_core::flow::access::{
-    Denied, MAX_GATEWAY_BODY, PupilGrant, PupilRight, Refusal, RequestAccess, WhenAnonymous,
+    Denied, MAX_GATEWAY_BODY, PupilAccess, PupilRight, Refusal, RequestAccess, WhenAnonymous,
     payload_too_large,
 };
 use educonnect_core::flow::{Gateway, Session};
@@ -206,54 +205,39 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
 
 /// The user and the pupil named by the path parameter `pupil`, if the
 /// user may act for them (a verified link, or the pupil themselves);
-/// otherwise 403 (404 when the parameter names no pupil).
+/// otherwise 403 (404 when the parameter names no pupil). Dereferences to
+/// [`PupilAccess`]: `session()`, `grant()`, `pupil()`.
 #[derive(Debug, Clone)]
-pub struct ForPupil {
-    session: Session,
-    grant: PupilGrant,
-}
+pub struct ForPupil(PupilAccess);
 
 /// As [`ForPupil`], but only for a user holding legal authority over the
 /// pupil: for decisions and signed requests.
 #[derive(Debug, Clone)]
-pub struct WithLegalAuthority {
-    session: Session,
-    grant: PupilGrant,
-}
+pub struct WithLegalAuthority(PupilAccess);
 
-macro_rules! pupil_accessors {
+macro_rules! pupil_access {
     ($type:ident) => {
         impl $type {
-            /// The user.
-            pub fn session(&self) -> &Session {
-                &self.session
+            /// The access, owned.
+            pub fn into_inner(self) -> PupilAccess {
+                self.0
             }
+        }
 
-            /// The pupil, and how the user stands to them.
-            pub fn grant(&self) -> &PupilGrant {
-                &self.grant
-            }
+        impl std::ops::Deref for $type {
+            type Target = PupilAccess;
 
-            /// The pupil.
-            pub fn pupil(&self) -> &PupilId {
-                self.grant.pupil()
-            }
-
-            /// The user and the grant, owned.
-            pub fn into_parts(self) -> (Session, PupilGrant) {
-                (self.session, self.grant)
+            fn deref(&self) -> &PupilAccess {
+                &self.0
             }
         }
     };
 }
 
-pupil_accessors!(ForPupil);
-pupil_accessors!(WithLegalAuthority);
+pupil_access!(ForPupil);
+pupil_access!(WithLegalAuthority);
 
-async fn pupil_access(
-    parts: &mut Parts,
-    right: PupilRight,
-) -> Result<(Session, PupilGrant), Rejection> {
+async fn pupil_access(parts: &mut Parts, right: PupilRight) -> Result<PupilAccess, Rejection> {
     // An absent or malformed parameter is refused like a pupil that does
     // not exist, after the login check.
     let segment = match RawPathParams::from_request_parts(parts, &()).await {
@@ -264,18 +248,16 @@ async fn pupil_access(
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let (session, grant) = access(parts)?
+    access(parts)?
         .pupil(&parts.uri, &segment, right)
-        .map_err(Rejection)?;
-    Ok((session.clone(), grant))
+        .map_err(Rejection)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ForPupil {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
-        let (session, grant) = pupil_access(parts, PupilRight::ActFor).await?;
-        Ok(Self { session, grant })
+        pupil_access(parts, PupilRight::ActFor).await.map(Self)
     }
 }
 
@@ -283,8 +265,9 @@ impl<S: Send + Sync> FromRequestParts<S> for WithLegalAuthority {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
-        let (session, grant) = pupil_access(parts, PupilRight::LegalAuthority).await?;
-        Ok(Self { session, grant })
+        pupil_access(parts, PupilRight::LegalAuthority)
+            .await
+            .map(Self)
     }
 }
 

@@ -103,7 +103,7 @@ pub(crate) enum DirectoryCommand {
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// The academy code of the AAF files (1 to 3 digits). Default: read
-    /// from each file name, ENT_<code>_...
+    /// from each file name, `ENT_<code>_...`
     #[arg(long, value_name = "CODE", conflicts_with = "uai", value_parser = parse_academy)]
     pub(crate) academy: Option<String>,
     /// The school whose SIECLE files these are (required for SIECLE files).

@@ -235,8 +235,8 @@ fn seconds(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// A running sandbox. Dropping it stops the server too; [`shutdown`]
-/// (Self::shutdown) also waits for it to finish.
+/// A running sandbox. Dropping it stops the server too;
+/// [`shutdown`](Self::shutdown) also waits for it to finish.
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,

@@ -115,6 +115,37 @@ impl PupilGrant {
     }
 }
 
+/// A request allowed for a pupil: the user, and how they stand to the
+/// pupil. What the adapters' `ForPupil` and `WithLegalAuthority`
+/// extractors hold.
+#[derive(Debug, Clone)]
+pub struct PupilAccess {
+    session: Session,
+    grant: PupilGrant,
+}
+
+impl PupilAccess {
+    /// The logged-in user.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// How the user stands to the pupil.
+    pub fn grant(&self) -> &PupilGrant {
+        &self.grant
+    }
+
+    /// The pupil named by the path.
+    pub fn pupil(&self) -> &PupilId {
+        self.grant.pupil()
+    }
+
+    /// The session and the grant, owned.
+    pub fn into_parts(self) -> (Session, PupilGrant) {
+        (self.session, self.grant)
+    }
+}
+
 /// Decides whether `session` may exercise `right` over `pupil`, from the
 /// family claims established at login (nothing else: no directory lookup,
 /// so the decision is as fast as a hash comparison and cannot see records
@@ -219,13 +250,16 @@ impl RequestAccess {
         uri: &Uri,
         segment: &str,
         right: PupilRight,
-    ) -> Result<(&Session, PupilGrant), Refusal> {
+    ) -> Result<PupilAccess, Refusal> {
         let session = self.user(uri)?;
         let decision = PupilId::from_url_segment(segment)
             .map_err(|_| Denied::NotAPupil)
             .and_then(|pupil| authorize_pupil(session, &pupil, right));
         match decision {
-            Ok(grant) => Ok((session, grant)),
+            Ok(grant) => Ok(PupilAccess {
+                session: session.clone(),
+                grant,
+            }),
             Err(denied) => {
                 tracing::info!(reason = %denied, sub = session.identity().sub(), "pupil access refused");
                 Err(self.refusal(&denied, uri))
