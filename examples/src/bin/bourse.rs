@@ -8,18 +8,8 @@ use educonnect_examples::settings::{Settings, Setup};
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bourse: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    educonnect_examples::init_logs();
+    educonnect_examples::exit_code("bourse", run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
