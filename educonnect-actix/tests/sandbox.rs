@@ -10,8 +10,7 @@ mod support;
 use std::sync::Arc;
 
 use educonnect_core::MemoryStore;
-use educonnect_core::directory::import::Import;
-use educonnect_core::directory::{Directory, PupilId, SourceId};
+use educonnect_core::directory::{PupilId, SourceId};
 use educonnect_core::flow::Gateway;
 use educonnect_core::flow::access::{Denied, Refusal, WhenAnonymous};
 use educonnect_sandbox::demo::{self, DemoIdentity, DemoProvider};
@@ -73,37 +72,8 @@ fn hidden(html: &str, name: &str) -> String {
     attribute(html, &format!("name=\"{name}\" value=\""))
 }
 
-/// The demo directory of Versailles, where Thomas CŒURDEVEY's link to his
-/// daughter Maëlys holds no legal authority (the demo records give him
-/// legal rank 1; the legal field of his `ENTElevePersRelEleve` value is set
-/// to 0 here).
-fn versailles_without_legal_authority() -> Arc<dyn Directory> {
-    const ELEVE: &str = "ENT_25_Complet_20260901_Eleve_0000.xml";
-    const PERS_REL_ELEVE: &str = "ENT_25_Complet_20260901_PersRelEleve_0000.xml";
-    let eleve: &[u8] =
-        include_bytes!("../../educonnect-sandbox/demo/ENT_25_Complet_20260901_Eleve_0000.xml");
-    let pers_rel_eleve: &[u8] = include_bytes!(
-        "../../educonnect-sandbox/demo/ENT_25_Complet_20260901_PersRelEleve_0000.xml"
-    );
-    let (from, to): (&[u8], &[u8]) = (b"P25-0004$20$1$1$1$1", b"P25-0004$20$1$0$1$1");
-    let at = eleve
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("Thomas's link in the demo export");
-    let eleve = [&eleve[..at], to, &eleve[at + from.len()..]].concat();
-    let mut import = Import::full(SourceId::aaf("25").unwrap());
-    import.aaf(ELEVE, eleve.as_slice()).unwrap();
-    import.aaf(PERS_REL_ELEVE, pers_rel_eleve).unwrap();
-    let (snapshot, _report) = import.finish();
-    Arc::new(snapshot)
-}
-
 impl World {
     async fn start() -> Self {
-        Self::with_directory(demo_directory().unwrap()).await
-    }
-
-    async fn with_directory(directory: Arc<dyn Directory>) -> Self {
         let listener = bind();
         let sandbox = Sandbox::start(SandboxConfig::new().gateway(&listener.base))
             .await
@@ -113,7 +83,7 @@ impl World {
             .provider(sandbox.provider_franceconnect())
             .provider(sandbox.provider_educonnect())
             .store(Arc::new(MemoryStore::new()))
-            .directory(directory)
+            .directory(demo_directory().unwrap())
             .insecure_cookies_for_local_development()
             .build()
             .unwrap();
@@ -423,10 +393,12 @@ async fn an_educonnect_parent_acts_for_their_child_only() {
 
 #[actix_web::test]
 async fn a_guardian_without_legal_authority_reads_but_does_not_sign() {
-    let world = World::with_directory(versailles_without_legal_authority()).await;
-    let thomas = demo::identity(demo::EC_PARENT_ONE_CHILD).unwrap();
+    // Maëlys's grandmother: linked to her in the school's records, without
+    // legal authority; through FranceConnect and the birth-date challenge.
+    let world = World::start().await;
+    let genevieve = demo::identity(demo::FC_GRANDPARENT_WITHOUT_AUTHORITY).unwrap();
     let child = segment("25", "E25-0004");
-    let session = world.log_in(thomas, "/").await;
+    let session = world.log_in(genevieve, "/").await;
 
     let response = world.get(&format!("/eleves/{child}"), &session).await;
     assert_eq!(response.status(), StatusCode::OK);
