@@ -20,7 +20,7 @@ a.button,button{display:block;width:100%;box-sizing:border-box;margin:.75rem 0;p
 font-size:1rem;text-align:center;text-decoration:none;color:#fff;background:#000091;border:0;\
 border-radius:.25rem;cursor:pointer}a.button:focus,button:focus{outline:3px solid #0a76f6;\
 outline-offset:2px}.reference{font-family:ui-monospace,monospace;background:#eee;padding:.1rem .3rem}\
-.secondary{color:#000091;background:#fff;border:1px solid #000091}";
+a.button.secondary,.secondary{color:#000091;background:#fff;border:1px solid #000091}";
 
 /// The page's Content-Security-Policy: nothing but its own style.
 fn content_security_policy() -> &'static HeaderValue {
