@@ -12,12 +12,9 @@ use educonnect_core::flow::access::{Denied, PupilAccess, PupilRight, Refusal, Re
 
 use crate::convert::{self, Parts};
 
-/// Name of the path parameter that [`ForPupil`] and [`WithLegalAuthority`]
-/// read: a route such as `/eleves/{pupil}/livret`, the segment written by
-/// [`PupilId::to_url_segment`].
-///
-/// [`PupilId::to_url_segment`]: educonnect_core::directory::PupilId::to_url_segment
-pub const PUPIL_PARAM: &str = "pupil";
+/// The path parameter [`ForPupil`] and [`WithLegalAuthority`] read: a
+/// route such as `/eleves/{pupil}/livret`.
+pub use educonnect_core::flow::access::PUPIL_PARAM;
 
 /// The logged-in user. Without one, the request is refused as the
 /// middleware was told ([`WhenAnonymous`]): a redirect to the login, or

@@ -38,9 +38,9 @@ use educonnect_core::flow::access::{
 };
 use educonnect_core::flow::{Gateway, Session};
 
-/// The name of the path parameter [`ForPupil`] and [`WithLegalAuthority`]
-/// read: routes are written `/eleves/{pupil}`.
-pub const PUPIL_PARAM: &str = "pupil";
+/// The path parameter [`ForPupil`] and [`WithLegalAuthority`] read:
+/// routes are written `/eleves/{pupil}`.
+pub use educonnect_core::flow::access::PUPIL_PARAM;
 
 /// A router serving the gateway's routes under its base path (`/auth` by
 /// default). Merge it into the service's router.

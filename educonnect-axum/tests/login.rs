@@ -164,6 +164,8 @@ async fn a_grandparent_follows_a_pupil_but_cannot_sign_for_her() {
 async fn a_pupil_reads_their_own_records_only() {
     let service = start().await;
     let pupil = service.log_in(demo::EC_PUPIL).await;
+    let (_, name) = service.get(&pupil, "/moi").await;
+    assert_eq!(name, "Maëlys CŒURDEVEY");
     let own = segment("25", "E25-0004");
     let (status, body) = service.get(&pupil, &format!("/eleves/{own}")).await;
     assert_eq!(
@@ -189,4 +191,15 @@ async fn an_educonnect_parent_acts_for_the_children_educonnect_vouches_for() {
         .get(&father, &format!("/eleves/{}", segment("25", "E25-0003")))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_parent_is_greeted_by_the_usage_name() {
+    let service = start().await;
+    let parent = service.log_in(demo::FC_PARENT_USAGE_NAME).await;
+    let (status, name) = service.get(&parent, "/moi").await;
+    assert_eq!(
+        (status, name.as_str()),
+        (StatusCode::OK, "Marie-Hélène GARNIER")
+    );
 }

@@ -124,14 +124,9 @@ impl Bourse {
     }
 
     async fn pupil_name(&self, id: &PupilId) -> String {
-        match self.pupil(id).await {
-            Some(pupil) => {
-                let given = pupil.given_names.first().map(String::as_str).unwrap_or("");
-                let family = pupil.usage_name.as_deref().unwrap_or(&pupil.birth_name);
-                format!("{given} {family}").trim().to_owned()
-            }
-            None => "l’élève".to_owned(),
-        }
+        self.pupil(id)
+            .await
+            .map_or_else(|| "l’élève".to_owned(), |pupil| pupil.display_name())
     }
 }
 

@@ -123,7 +123,7 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
             let pupil = portal.pupil(&id).await;
             let name = pupil
                 .as_deref()
-                .map_or_else(|| "Élève".to_owned(), pupil_name);
+                .map_or_else(|| "Élève".to_owned(), Pupil::display_name);
             let mut details = Vec::new();
             if let Some(pupil) = &pupil {
                 if let Some(school) = portal.school_name(pupil).await {
@@ -175,7 +175,7 @@ async fn report(State(portal): State<Portal>, access: ForPupil) -> Response {
     let pupil = portal.pupil(id).await;
     let name = pupil
         .as_deref()
-        .map_or_else(|| "Élève".to_owned(), pupil_name);
+        .map_or_else(|| "Élève".to_owned(), Pupil::display_name);
     let mut body = String::new();
     if let Some(pupil) = &pupil {
         let school = portal.school_name(pupil).await.unwrap_or_default();
@@ -215,12 +215,6 @@ async fn report(State(portal): State<Portal>, access: ForPupil) -> Response {
         &format!("Bulletin de {name}"),
         &body,
     )
-}
-
-fn pupil_name(pupil: &Pupil) -> String {
-    let given = pupil.given_names.first().map(String::as_str).unwrap_or("");
-    let family = pupil.usage_name.as_deref().unwrap_or(&pupil.birth_name);
-    format!("{given} {family}").trim().to_owned()
 }
 
 fn provider_name(session: &Session) -> &'static str {

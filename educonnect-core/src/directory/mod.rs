@@ -57,7 +57,7 @@ mod composite;
 pub mod import;
 mod memory;
 mod model;
-mod names;
+pub(crate) mod names;
 
 pub use composite::CompositeDirectory;
 pub use memory::{Anomaly, DirectoryBuilder, DirectorySnapshot, MemoryDirectory};

@@ -356,6 +356,16 @@ impl Pupil {
         self
     }
 
+    /// The name to show, e.g. `Noé Dubois`: the first given name and the
+    /// usage name if any, else the birth name. Personal data: for the
+    /// pupil's family, never for logs.
+    pub fn display_name(&self) -> String {
+        super::names::display_name(
+            self.given_names.first().map(String::as_str),
+            Some(self.usage_name.as_deref().unwrap_or(&self.birth_name)),
+        )
+    }
+
     /// With a birth date.
     pub fn with_birth_date(mut self, date: BirthDate) -> Self {
         self.birth_date = Some(date);
@@ -947,6 +957,16 @@ pub struct LinkedPupil {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pupil_is_shown_by_first_given_name_and_name_in_use() {
+        let id = PupilId::new(SourceId::aaf("25").unwrap(), "E1").unwrap();
+        let pupil = Pupil::new(id.clone(), "DUBOIS", ["Noé", "Jean"]);
+        assert_eq!(pupil.display_name(), "Noé DUBOIS");
+        assert_eq!(pupil.with_usage_name("MARTIN").display_name(), "Noé MARTIN");
+        let nameless = Pupil::new(id, "DUBOIS", Vec::<String>::new());
+        assert_eq!(nameless.display_name(), "DUBOIS");
+    }
 
     #[test]
     fn siecle_codes() {

@@ -13,6 +13,19 @@ use std::sync::Arc;
 use super::model::RelatedPerson;
 use crate::provider::PivotIdentity;
 
+/// How a person is named on a page: the first given name and the name in
+/// use (the usage name if any, else the family name), e.g. `Marie Dupont`;
+/// missing or blank parts left out.
+pub(crate) fn display_name(given: Option<&str>, family: Option<&str>) -> String {
+    let parts: Vec<&str> = [given, family]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    parts.join(" ")
+}
+
 /// How one character folds.
 enum Fold {
     /// A separator between words.

@@ -20,6 +20,11 @@ use http::{HeaderMap, Response, StatusCode, Uri};
 use super::{Gateway, Session, pages};
 use crate::directory::{PupilId, RelationshipCode};
 
+/// The name of the path parameter that holds the pupil of a route, in
+/// every adapter: routes are written `/eleves/{pupil}`, the segment by
+/// [`PupilId::to_url_segment`].
+pub const PUPIL_PARAM: &str = "pupil";
+
 /// The largest body an adapter passes to [`Gateway::handle`]: the
 /// gateway's forms are a few hundred bytes.
 pub const MAX_GATEWAY_BODY: usize = 64 * 1024;

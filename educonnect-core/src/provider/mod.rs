@@ -400,13 +400,7 @@ impl Identity {
                 p.claims().get("family_name").and_then(Value::as_str),
             ),
         };
-        let parts: Vec<&str> = [given, family]
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        parts.join(" ")
+        crate::directory::names::display_name(given, family)
     }
 
     /// Which kind of provider this identity came from.
