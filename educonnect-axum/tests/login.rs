@@ -12,8 +12,12 @@ use educonnect_core::directory::{PupilId, SourceId};
 use educonnect_core::flow::Gateway;
 use educonnect_core::flow::access::Relation;
 use educonnect_sandbox::agent::Agent;
+use educonnect_sandbox::demo::DemoClaims;
 use educonnect_sandbox::{Sandbox, SandboxConfig, demo, demo_directory};
 use reqwest::StatusCode;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 struct Service {
     base: String,
@@ -25,6 +29,10 @@ fn app(gateway: Gateway) -> Router {
         .route(
             "/moi",
             get(|CurrentUser(user): CurrentUser| async move { user.identity().display_name() }),
+        )
+        .route(
+            "/sub",
+            get(|CurrentUser(user): CurrentUser| async move { user.identity().sub().to_owned() }),
         )
         .route(
             "/eleves/{pupil}",
@@ -202,4 +210,123 @@ async fn a_parent_is_greeted_by_the_usage_name() {
         (status, name.as_str()),
         (StatusCode::OK, "Marie-Hélène GARNIER")
     );
+}
+
+/// What the library logs, at every level, into a buffer: the core's and the
+/// adapter's events and the audit events, not the sandbox's (it stands for
+/// the provider, whose logs are not the service's).
+fn capture_logs() -> (
+    Arc<std::sync::Mutex<Vec<u8>>>,
+    tracing::dispatcher::DefaultGuard,
+) {
+    #[derive(Clone)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer(Arc::default());
+    let writer = buffer.clone();
+    let targets = Targets::new()
+        .with_target("educonnect_core", LevelFilter::TRACE)
+        .with_target("educonnect_axum", LevelFilter::TRACE)
+        .with_target("educonnect::audit", LevelFilter::TRACE);
+    // A current-thread runtime (`#[tokio::test]`'s): the service, the
+    // sandbox and the agents all run on this thread, under this default.
+    let guard = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        )
+        .with(targets)
+        .set_default();
+    (buffer.0, guard)
+}
+
+/// The personal data a demo identity's logins put through the library.
+fn personal_data(id: &str) -> Vec<String> {
+    let identity = demo::identity(id).unwrap();
+    let mut data: Vec<String> = match identity.claims {
+        DemoClaims::FranceConnect(pivot) => {
+            let mut data: Vec<String> = pivot
+                .given_name
+                .split(' ')
+                .chain([pivot.family_name, pivot.preferred_username, pivot.email])
+                .map(str::to_owned)
+                .collect();
+            let date: Vec<&str> = pivot.birthdate.split('-').collect();
+            data.push(pivot.birthdate.to_owned());
+            data.push(format!("{}/{}/{}", date[2], date[1], date[0]));
+            data
+        }
+        DemoClaims::EduConnect(account) => vec![
+            account.given_name.to_owned(),
+            account.family_name.to_owned(),
+            account.birth_date.to_owned(),
+            account.ine.to_owned(),
+        ],
+    };
+    for child in identity.challenge {
+        data.push(format!(
+            "{:04}-{:02}-{:02}",
+            child.year, child.month, child.day
+        ));
+        data.push(format!(
+            "{:02}/{:02}/{:04}",
+            child.day, child.month, child.year
+        ));
+    }
+    data.retain(|d| d.len() > 1);
+    data
+}
+
+#[tokio::test]
+async fn no_personal_data_or_secret_reaches_the_logs() {
+    let (logs, _guard) = capture_logs();
+    let service = start().await;
+    let mut secrets = Vec::new();
+    for id in [
+        demo::FC_PARENT_TWO_ACADEMIES,
+        demo::FC_PARENT_WITH_HOMONYM,
+        demo::EC_PUPIL,
+    ] {
+        let user = service.log_in(id).await;
+        secrets.extend(personal_data(id));
+        let (status, sub) = service.get(&user, "/sub").await;
+        assert_eq!(status, StatusCode::OK);
+        secrets.push(sub);
+        for cookie in user.cookie_header().split("; ") {
+            secrets.push(cookie.split_once('=').unwrap().1.to_owned());
+        }
+        // A refusal, which is logged.
+        let (status, _) = service
+            .get(&user, &format!("/eleves/{}", segment("25", "E25-0002")))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // The children's first names, as the demo directory holds them.
+    secrets.extend(["Éloïse", "Noé", "Lucas", "Maëlys"].map(str::to_owned));
+
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    // The capture works: these events were logged.
+    for event in [
+        "login succeeded",
+        "filiation verified",
+        "not my child",
+        "pupil access refused",
+    ] {
+        assert!(logs.contains(event), "no {event:?} in the logs:\n{logs}");
+    }
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "{secret:?} is in the logs:\n{logs}"
+        );
+    }
 }

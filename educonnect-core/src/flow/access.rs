@@ -17,7 +17,7 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode, Uri};
 
-use super::{Gateway, Session, pages};
+use super::{Gateway, Session, pages, sha256};
 use crate::directory::{PupilId, RelationshipCode};
 
 /// The name of the path parameter that holds the pupil of a route, in
@@ -266,7 +266,10 @@ impl RequestAccess {
                 grant,
             }),
             Err(denied) => {
-                tracing::info!(reason = %denied, sub = session.identity().sub(), "pupil access refused");
+                // The `sub` hashed, as in the audit events: a pseudonymous id is
+                // still personal data.
+                let sub_hash = sha256(session.identity().sub());
+                tracing::info!(reason = %denied, %sub_hash, "pupil access refused");
                 Err(self.refusal(&denied, uri))
             }
         }
