@@ -214,39 +214,41 @@ async fn a_parent_is_greeted_by_the_usage_name() {
 
 /// What the library logs, at every level, into a buffer: the core's and the
 /// adapter's events and the audit events, not the sandbox's (it stands for
-/// the provider, whose logs are not the service's).
-fn capture_logs() -> (
-    Arc<std::sync::Mutex<Vec<u8>>>,
-    tracing::dispatcher::DefaultGuard,
-) {
-    #[derive(Clone)]
-    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
+/// the provider, whose logs are not the service's). Installed as the global
+/// subscriber, once for this test binary: a scoped one misses events when
+/// other tests' threads register the same callsites first. The buffer so
+/// also holds the other tests' logs, which must not leak either.
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        #[derive(Clone)]
+        struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer(Arc::default());
-    let writer = buffer.clone();
-    let targets = Targets::new()
-        .with_target("educonnect_core", LevelFilter::TRACE)
-        .with_target("educonnect_axum", LevelFilter::TRACE)
-        .with_target("educonnect::audit", LevelFilter::TRACE);
-    // A current-thread runtime (`#[tokio::test]`'s): the service, the
-    // sandbox and the agents all run on this thread, under this default.
-    let guard = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(move || writer.clone()),
-        )
-        .with(targets)
-        .set_default();
-    (buffer.0, guard)
+        let buffer = Buffer(Arc::default());
+        let writer = buffer.clone();
+        let targets = Targets::new()
+            .with_target("educonnect_core", LevelFilter::TRACE)
+            .with_target("educonnect_axum", LevelFilter::TRACE)
+            .with_target("educonnect::audit", LevelFilter::TRACE);
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone()),
+            )
+            .with(targets)
+            .init();
+        buffer.0
+    })
+    .clone()
 }
 
 /// The personal data a demo identity's logins put through the library.
@@ -288,7 +290,7 @@ fn personal_data(id: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn no_personal_data_or_secret_reaches_the_logs() {
-    let (logs, _guard) = capture_logs();
+    let logs = captured_logs();
     let service = start().await;
     let mut secrets = Vec::new();
     for id in [
