@@ -389,6 +389,14 @@ fn generate_siecle(dir: &Path, schools: u64) -> std::io::Result<(Vec<SchoolExpor
     Ok((out, records))
 }
 
+fn print_throughput(what: &str, records: u64, bytes: u64, secs: f64) {
+    println!(
+        "{what}: {records} records in {secs:.2} s = {:.0} records/s, {:.0} MiB/s",
+        records as f64 / secs,
+        bytes as f64 / (1 << 20) as f64 / secs
+    );
+}
+
 /// A line of /proc/self/status, in KiB.
 fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -462,11 +470,7 @@ fn main() {
     assert_eq!(totals.records, records);
     assert_eq!(snapshot.pupil_count() as u64, pupils);
     let secs = imported.as_secs_f64();
-    println!(
-        "import: {records} records in {secs:.2} s = {:.0} records/s, {:.0} MiB/s",
-        records as f64 / secs,
-        bytes as f64 / (1 << 20) as f64 / secs
-    );
+    print_throughput("import", records, bytes, secs);
     println!(
         "build: {:.2} s ({} pupils, {} persons, {} links); import + build = {:.0} records/s",
         built.as_secs_f64(),
@@ -532,11 +536,7 @@ fn siecle(bench: bool) {
     let hwm = status_kib("VmHWM:").unwrap_or(0);
     assert_eq!(read, records);
     let secs = imported.as_secs_f64();
-    println!(
-        "SIECLE import: {records} records in {secs:.2} s = {:.0} records/s, {:.0} MiB/s",
-        records as f64 / secs,
-        bytes as f64 / (1 << 20) as f64 / secs
-    );
+    print_throughput("SIECLE import", records, bytes, secs);
     println!(
         "SIECLE build: {:.2} s for {} snapshots; import + build = {:.0} records/s",
         built.as_secs_f64(),
