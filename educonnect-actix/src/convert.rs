@@ -26,16 +26,29 @@ pub(crate) fn headers(from: &ActixHeaderMap) -> HeaderMap {
     out
 }
 
-/// Only the `Cookie` headers: all a session lookup reads, so the
-/// middleware converts nothing else on every request.
-pub(crate) fn cookies(from: &ActixHeaderMap) -> HeaderMap {
+/// What resolving a request's session reads: the `Cookie` headers, and
+/// where the browser says the request comes from (`Origin`,
+/// `Sec-Fetch-Site`). The middleware converts nothing else on every request.
+pub(crate) fn session_headers(from: &ActixHeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
-    for value in from.get_all(actix_web::http::header::COOKIE) {
-        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
-            out.append(http::header::COOKIE, value);
+    for name in [
+        http::header::COOKIE,
+        http::header::ORIGIN,
+        http::HeaderName::from_static("sec-fetch-site"),
+    ] {
+        for value in from.get_all(name.as_str()) {
+            if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+                out.append(name.clone(), value);
+            }
         }
     }
     out
+}
+
+/// A request's method. actix parsed it already, so it converts; were it
+/// not to, it counts as a state-changing `POST`.
+pub(crate) fn method(from: &actix_web::http::Method) -> Method {
+    Method::from_bytes(from.as_str().as_bytes()).unwrap_or(Method::POST)
 }
 
 /// A request's URI; `None` if `http` 1 would not parse what actix did.

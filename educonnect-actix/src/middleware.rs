@@ -113,9 +113,15 @@ where
         let config = Rc::clone(&self.config);
         Box::pin(async move {
             if !config.gateway.handles(request.path()) {
-                let headers = convert::cookies(request.headers());
-                let access =
-                    RequestAccess::resolve(&config.gateway, &headers, config.when_anonymous).await;
+                let headers = convert::session_headers(request.headers());
+                let method = convert::method(request.method());
+                let access = RequestAccess::resolve(
+                    &config.gateway,
+                    &method,
+                    &headers,
+                    config.when_anonymous,
+                )
+                .await;
                 request.extensions_mut().insert(access);
             }
             service.call(request).await

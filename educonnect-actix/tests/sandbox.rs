@@ -392,6 +392,49 @@ async fn an_educonnect_parent_acts_for_their_child_only() {
 }
 
 #[actix_web::test]
+async fn another_origin_cannot_sign_in_the_users_name() {
+    // The middleware passes `Origin` and `Sec-Fetch-Site` to the core's
+    // rule (its cases are the core's and the axum adapter's tests).
+    let world = World::start().await;
+    let thomas = demo::identity(demo::EC_PARENT_ONE_CHILD).unwrap();
+    let session = world.log_in(thomas, "/").await;
+    let path = format!("/eleves/{}/signer", segment("25", "E25-0004"));
+    let ours = world.service.url("");
+    let ours = ours.trim_end_matches('/');
+    let send = |headers: &'static [(&'static str, &'static str)]| {
+        let mut request = world
+            .browser
+            .post(world.service.url(&path))
+            .header("cookie", &session);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    for headers in [
+        &[("origin", "http://autre.localhost")][..],
+        &[("sec-fetch-site", "same-site")],
+    ] {
+        let response = send(headers).await.unwrap();
+        assert_exactly(response, world.refusal(Denied::CrossOrigin, &path)).await;
+    }
+    let response = send(&[("sec-fetch-site", "same-origin"), ("origin", "null")])
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = world
+        .browser
+        .post(world.service.url(&path))
+        .header("cookie", &session)
+        .header("origin", ours)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    world.stop().await;
+}
+
+#[actix_web::test]
 async fn a_guardian_without_legal_authority_reads_but_does_not_sign() {
     // Maëlys's grandmother: linked to her in the school's records, without
     // legal authority; through FranceConnect and the birth-date challenge.

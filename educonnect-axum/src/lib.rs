@@ -138,9 +138,13 @@ where
         let layer = self.layer.clone();
         Box::pin(async move {
             if !layer.gateway.handles(request.uri().path()) {
-                let access =
-                    RequestAccess::resolve(&layer.gateway, request.headers(), layer.when_anonymous)
-                        .await;
+                let access = RequestAccess::resolve(
+                    &layer.gateway,
+                    request.method(),
+                    request.headers(),
+                    layer.when_anonymous,
+                )
+                .await;
                 request.extensions_mut().insert(access);
             }
             inner.call(request).await

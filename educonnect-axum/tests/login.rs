@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use educonnect_axum::{CurrentUser, ForPupil, SessionLayer, WithLegalAuthority, routes};
+use educonnect_axum::{
+    CurrentUser, ForPupil, OptionalUser, SessionLayer, WithLegalAuthority, routes,
+};
 use educonnect_core::MemoryStore;
 use educonnect_core::directory::{PupilId, SourceId};
 use educonnect_core::flow::Gateway;
@@ -41,6 +43,12 @@ fn app(gateway: Gateway) -> Router {
                     Relation::Themselves => format!("mon bulletin {}", access.pupil()),
                     Relation::Guardian { .. } => format!("bulletin {}", access.pupil()),
                 }
+            }),
+        )
+        .route(
+            "/qui",
+            post(|OptionalUser(user): OptionalUser| async move {
+                user.map_or("personne".to_owned(), |user| user.identity().display_name())
             }),
         )
         .route(
@@ -103,13 +111,24 @@ impl Service {
     }
 
     async fn post(&self, agent: &Agent, path: &str) -> (StatusCode, String) {
-        let response = agent
+        self.send(agent, reqwest::Method::POST, path, &[]).await
+    }
+
+    async fn send(
+        &self,
+        agent: &Agent,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let mut request = agent
             .client()
-            .post(format!("{}{path}", self.base))
-            .header("cookie", agent.cookie_header())
-            .send()
-            .await
-            .unwrap();
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", agent.cookie_header());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         (response.status(), response.text().await.unwrap())
     }
 }
@@ -150,6 +169,72 @@ async fn a_parent_acts_for_their_children_in_both_academies_and_no_other() {
     // A segment that names no pupil.
     let (status, _) = service.get(&parent, "/eleves/pas-un-eleve").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn another_origin_cannot_act_in_the_users_name() {
+    let service = start().await;
+    let father = service.log_in(demo::EC_PARENT_ONE_CHILD).await;
+    let request = format!("/bourse/{}", segment("25", "E25-0004"));
+    let ours = service.base.as_str();
+    let post = reqwest::Method::POST;
+
+    // Another origin of the same site (SameSite lets the cookie through),
+    // as the browser tells it.
+    for headers in [
+        &[("origin", "http://autre.localhost")][..],
+        &[("origin", "null")],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://autre.localhost"),
+        ],
+        &[("sec-fetch-site", "cross-site")],
+        // Fetch metadata wins over an Origin that says ours.
+        &[("sec-fetch-site", "same-site"), ("origin", ours)],
+    ] {
+        let (status, body) = service.send(&father, post.clone(), &request, headers).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(body.contains("Demande refusée"), "{body}");
+        let (status, body) = service.send(&father, post.clone(), "/qui", headers).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "personne"),
+            "{headers:?}"
+        );
+    }
+
+    // The service's own pages: by Origin, or by fetch metadata even with
+    // `Origin: null` (a page of ours that sends no referrer).
+    for headers in [
+        &[("origin", ours)][..],
+        &[("sec-fetch-site", "same-origin"), ("origin", "null")],
+        &[("sec-fetch-site", "same-origin"), ("origin", ours)],
+        // Not a browser: nothing says where it comes from.
+        &[],
+    ] {
+        let (status, body) = service.send(&father, post.clone(), &request, headers).await;
+        assert_eq!(status, StatusCode::OK, "{headers:?}: {body}");
+        let (status, body) = service.send(&father, post.clone(), "/qui", headers).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "Thomas CŒURDEVEY"),
+            "{headers:?}"
+        );
+    }
+
+    // Reading is not acting: a link from elsewhere still opens the page.
+    let (status, _) = service
+        .send(
+            &father,
+            reqwest::Method::GET,
+            &format!("/eleves/{}", segment("25", "E25-0004")),
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://autre.localhost"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]

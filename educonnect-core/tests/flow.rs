@@ -730,21 +730,38 @@ async fn logout_ends_the_session_here_and_at_the_provider() {
     assert!(body(&confirm).contains("method=\"post\""));
     assert!(world.session_of(&response).await.is_some());
 
-    // A POST from another origin is refused.
-    let cross = Request::post("/auth/logout")
-        .header(header::COOKIE, &cookie)
-        .header(header::ORIGIN, "https://evil.example")
-        .body(Bytes::new())
-        .unwrap();
-    assert_eq!(
-        world.gateway.handle(cross).await.status(),
-        StatusCode::BAD_REQUEST
-    );
-    assert!(world.session_of(&response).await.is_some());
+    // A POST from another origin is refused, as the browser tells it:
+    // by fetch metadata first (whatever Origin says), else by Origin.
+    for (site, origin) in [
+        (None, Some("https://evil.example")),
+        (None, Some("null")),
+        (Some("same-site"), None),
+        (Some("cross-site"), Some(PUBLIC_URL)),
+    ] {
+        let mut cross = Request::post("/auth/logout").header(header::COOKIE, &cookie);
+        if let Some(site) = site {
+            cross = cross.header("sec-fetch-site", site);
+        }
+        if let Some(origin) = origin {
+            cross = cross.header(header::ORIGIN, origin);
+        }
+        assert_eq!(
+            world
+                .gateway
+                .handle(cross.body(Bytes::new()).unwrap())
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST,
+            "{site:?} {origin:?}"
+        );
+        assert!(world.session_of(&response).await.is_some());
+    }
 
+    // Our own page, even one that sends no referrer (`Origin: null`).
     let logout = Request::post("/auth/logout")
         .header(header::COOKIE, &cookie)
-        .header(header::ORIGIN, PUBLIC_URL)
+        .header("sec-fetch-site", "same-origin")
+        .header(header::ORIGIN, "null")
         .body(Bytes::new())
         .unwrap();
     let logout = world.gateway.handle(logout).await;

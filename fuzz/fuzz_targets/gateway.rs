@@ -130,8 +130,13 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(value) = http::HeaderValue::from_str(&cookie) {
             headers.insert(http::header::COOKIE, value);
         }
-        let access =
-            RequestAccess::resolve(&WORLD.gateway, &headers, WhenAnonymous::RedirectToLogin).await;
+        let access = RequestAccess::resolve(
+            &WORLD.gateway,
+            &http::Method::GET,
+            &headers,
+            WhenAnonymous::RedirectToLogin,
+        )
+        .await;
         let segment = target.rsplit('/').next().unwrap_or_default();
         let uri = http::Uri::from_static("/eleves/x");
         for right in [PupilRight::ActFor, PupilRight::LegalAuthority] {

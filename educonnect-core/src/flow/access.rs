@@ -15,9 +15,9 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode, Uri};
+use http::{HeaderMap, Method, Response, StatusCode, Uri};
 
-use super::{Gateway, Session, pages, sha256};
+use super::{Gateway, Session, origin, pages, sha256};
 use crate::directory::{PupilId, RelationshipCode};
 
 /// The name of the path parameter that holds the pupil of a route, in
@@ -82,6 +82,11 @@ pub enum Denied {
     /// The person is linked to the pupil without legal authority.
     #[error("the person does not hold legal authority over this pupil")]
     NoLegalAuthority,
+    /// A state-changing request (`POST`, `PUT`, `DELETE`...) from a page
+    /// of another origin: its session is not used (see
+    /// [`RequestAccess::resolve`]).
+    #[error("a state-changing request from another origin")]
+    CrossOrigin,
     /// The adapter's middleware did not run before its extractor.
     #[error("the session middleware is not installed on this route")]
     NotResolved,
@@ -204,11 +209,31 @@ impl RequestAccess {
     /// Reads the request's session (one store read and touch). A store
     /// failure is kept, and answered 503 by the extractors that need the
     /// session; pages that do not need it still work.
+    ///
+    /// A state-changing request (any `method` but `GET`, `HEAD`, `OPTIONS`,
+    /// `TRACE`) that the browser says comes from another origin
+    /// (`Sec-Fetch-Site`, else `Origin`) gets no session, so that no other
+    /// site, even a sibling subdomain that `SameSite` lets through, can act
+    /// in the user's name: [`user`](Self::user) and
+    /// [`pupil`](Self::pupil) refuse it with a 403
+    /// ([`Denied::CrossOrigin`]), [`optional_user`](Self::optional_user)
+    /// sees nobody. The service's own forms pass, as long as its pages do
+    /// not send `Referrer-Policy: no-referrer` to browsers without
+    /// `Sec-Fetch-Site` (they would then send `Origin: null`).
     pub async fn resolve(
         gateway: &Gateway,
+        method: &Method,
         headers: &HeaderMap,
         when_anonymous: WhenAnonymous,
     ) -> Self {
+        if origin::is_unsafe(method) && !origin::is_same_origin(headers, &gateway.origin()) {
+            tracing::info!(%method, "state-changing request from another origin: no session");
+            return Self {
+                gateway: gateway.clone(),
+                session: Err(Denied::CrossOrigin),
+                when_anonymous,
+            };
+        }
         let session = match gateway.session(headers).await {
             Ok(session) => Ok(session),
             Err(e) => {
@@ -239,9 +264,11 @@ impl RequestAccess {
     }
 
     /// The logged-in user if any; only a store failure is refused (503).
+    /// A state-changing request from another origin has nobody.
     pub fn optional_user(&self, uri: &Uri) -> Result<Option<&Session>, Refusal> {
         match &self.session {
             Ok(session) => Ok(session.as_ref()),
+            Err(Denied::CrossOrigin) => Ok(None),
             Err(denied) => Err(self.refusal(denied, uri)),
         }
     }
@@ -380,6 +407,13 @@ fn refusal_response(
             StatusCode::FORBIDDEN,
             "Accès refusé",
             "<p>Cette démarche est réservée aux représentants légaux de l'élève.</p>\n\
+             <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
+        ),
+        Denied::CrossOrigin => pages::page(
+            StatusCode::FORBIDDEN,
+            "Demande refusée",
+            "<p>Cette demande ne vient pas des pages du service. Revenez sur le service et \
+             recommencez.</p>\n\
              <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
         ),
         Denied::NotResolved => Refusal::not_resolved().into_response(),

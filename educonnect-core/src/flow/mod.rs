@@ -46,6 +46,7 @@
 pub mod access;
 mod cookie;
 mod family;
+mod origin;
 pub(crate) mod pages;
 mod provider;
 mod session;
@@ -805,16 +806,11 @@ impl Gateway {
     }
 
     async fn logout(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {
-        // SameSite=Lax already keeps the session cookie off cross-site POSTs;
-        // an Origin from elsewhere is refused outright.
-        if let Some(origin) = request.headers().get(header::ORIGIN) {
-            let ours = self.inner.public_url.origin().ascii_serialization();
-            if origin.as_bytes() != ours.as_bytes() {
-                return Err(Failure::bad_request(
-                    "Cette demande de déconnexion ne vient pas du service.",
-                    "logout from another origin",
-                ));
-            }
+        if !origin::is_same_origin(request.headers(), &self.origin()) {
+            return Err(Failure::bad_request(
+                "Cette demande de déconnexion ne vient pas du service.",
+                "logout from another origin",
+            ));
         }
         let mut location = self.inner.after_logout.clone();
         if let Some(id) = cookie::read(request.headers(), self.inner.session_cookie) {
