@@ -294,5 +294,39 @@ async fn a_legal_guardian_submits_a_scholarship_request_in_the_browser() {
     assert_eq!(all.len(), 1);
     assert_eq!((all[0].income, all[0].children), (18450, 2));
 
+    // Another origin of the same site (another port of 127.0.0.1: the
+    // browser sends the SameSite=Lax cookie along) posts the same form in
+    // the parent's name: refused, nothing stored.
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_url = format!("http://{}/", elsewhere.local_addr().unwrap());
+    let forged = format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>Autre site</title></head>\
+         <body><h1>Autre site</h1><form method=\"post\" action=\"{base}/bourse/{noe}\">\
+         <input type=\"hidden\" name=\"income\" value=\"1\">\
+         <input type=\"hidden\" name=\"children\" value=\"9\">\
+         <input type=\"hidden\" name=\"attest\" value=\"1\">\
+         <button type=\"submit\">Gagner un cadeau</button></form></body></html>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(forged) }),
+    );
+    tokio::spawn(async move { axum::serve(elsewhere, app).await });
+    browser.goto(&elsewhere_url).await;
+    browser.click("form button[type=submit]").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !browser.title().await.starts_with("Demande refusée") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: {}",
+            browser.url().await,
+            browser.text().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser.screenshot("06-demande-d-un-autre-site").await;
+    assert_eq!(requests.all().len(), 1);
+
     browser.close().await;
 }
