@@ -95,6 +95,7 @@ pub mod clock;
 pub mod directory;
 pub mod filiation;
 pub mod flow;
+pub mod html;
 pub mod http_client;
 pub mod ids;
 pub mod jose;

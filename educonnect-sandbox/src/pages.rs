@@ -8,6 +8,8 @@ use std::fmt::Write;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use educonnect_core::html::set_security_headers;
+
 use crate::demo::{DemoClaims, DemoIdentity};
 
 /// The one style sheet, served at `/sandbox.css`. Colours: text #161616 on
@@ -30,21 +32,7 @@ p.details{margin:.25rem 0 0;color:#3a3a3a}\
 code{word-break:break-all}\
 ";
 
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use educonnect_core::html::escape;
 
 /// A whole page around `body` (already escaped HTML), with the security
 /// headers. `form_action` is the CSP `form-action` source list.
@@ -69,19 +57,9 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str, form_action: &st
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    let policy = HeaderValue::from_str(&csp)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    set_security_headers(headers, policy);
     response
 }
 

@@ -14,7 +14,7 @@ use educonnect_core::flow::{Gateway, Session};
 use http::StatusCode;
 use serde::Deserialize;
 
-use crate::page::{self, Header, escape};
+use crate::page::{self, escape};
 
 const SITE: &str = "Bourse de collège – démo";
 
@@ -109,14 +109,14 @@ impl Bourse {
         title: &str,
         body: &str,
     ) -> HttpResponse {
-        let name = session.map(|s| s.identity().display_name());
-        let logout = format!("{}/logout", self.gateway.base_path());
-        let header = Header {
-            site: SITE,
-            user: name.as_deref(),
-            logout: &logout,
-        };
-        to_actix(page::page(status, &header, title, body))
+        to_actix(page::page(
+            status,
+            SITE,
+            &self.gateway,
+            session,
+            title,
+            body,
+        ))
     }
 
     async fn pupil(&self, id: &PupilId) -> Option<Arc<Pupil>> {

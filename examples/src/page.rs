@@ -4,8 +4,9 @@
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use educonnect_core::flow::{Gateway, Session};
+use educonnect_core::html;
+pub use educonnect_core::html::escape;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
@@ -45,57 +46,30 @@ input,select,textarea{display:block;width:100%;font-size:1rem;padding:.5rem;marg
 
 fn content_security_policy() -> &'static HeaderValue {
     static CSP: OnceLock<HeaderValue> = OnceLock::new();
-    CSP.get_or_init(|| {
-        let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
-        let policy = format!(
-            "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-            STANDARD.encode(hash.as_ref())
-        );
-        HeaderValue::from_str(&policy)
-            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
-    })
+    CSP.get_or_init(|| html::inline_style_policy(STYLE, &[]))
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The header bar: the site's name, and a logout button for a user.
-pub struct Header<'a> {
-    /// The site's name.
-    pub site: &'a str,
-    /// The greeting's name, when someone is logged in.
-    pub user: Option<&'a str>,
-    /// The gateway's `logout` (a confirmation page, then the logout).
-    pub logout: &'a str,
-}
-
-/// A whole page: `title` is text, `body` is HTML already escaped.
-/// Framework-neutral, so that both examples share it.
-pub fn page(status: StatusCode, header: &Header<'_>, title: &str, body: &str) -> Response<String> {
-    let mut bar = format!("<a class=\"brand\" href=\"/\">{}</a>", escape(header.site));
-    if let Some(user) = header.user {
+/// A whole page of `site`: `title` is text, `body` is HTML already escaped.
+/// The header bar greets the `session`'s user, with a link to the
+/// `gateway`'s logout. Framework-neutral, so that both examples share it.
+pub fn page(
+    status: StatusCode,
+    site: &str,
+    gateway: &Gateway,
+    session: Option<&Session>,
+    title: &str,
+    body: &str,
+) -> Response<String> {
+    let mut bar = format!("<a class=\"brand\" href=\"/\">{}</a>", escape(site));
+    if let Some(session) = session {
         // A link to the gateway's confirmation page, whose form may lead
         // on to the provider's logout (its policy allows that target).
         let _ = write!(
             bar,
             "<span><span class=\"muted\">{} </span>\
              <a class=\"button secondary\" href=\"{}\">Se déconnecter</a></span>",
-            escape(user),
-            escape(header.logout),
+            escape(&session.identity().display_name()),
+            escape(&format!("{}/logout", gateway.base_path())),
         );
     }
     let html = format!(
@@ -104,7 +78,7 @@ pub fn page(status: StatusCode, header: &Header<'_>, title: &str, body: &str) ->
          <title>{title} – {site}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <header>{bar}</header>\n<main>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
         title = escape(title),
-        site = escape(header.site),
+        site = escape(site),
     );
     let mut response = Response::new(html);
     *response.status_mut() = status;
@@ -113,22 +87,7 @@ pub fn page(status: StatusCode, header: &Header<'_>, title: &str, body: &str) ->
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    // Pages show a family's data: never stored by a cache or a shared browser.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // Not `no-referrer`: browsers would then send `Origin: null` with the
-    // logout form, and the gateway must refuse it.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        content_security_policy().clone(),
-    );
+    // Pages show a family's data: never stored, nor framed.
+    html::set_security_headers(headers, content_security_policy().clone());
     response
 }

@@ -14,7 +14,7 @@ use educonnect_core::flow::access::Relation;
 use educonnect_core::flow::{Gateway, Session};
 use http::StatusCode;
 
-use crate::page::{self, Header, escape};
+use crate::page::{self, escape};
 
 const SITE: &str = "ENT démo";
 
@@ -41,14 +41,7 @@ pub fn app(gateway: Gateway, directory: Option<Arc<dyn Directory>>) -> Router {
 
 impl Portal {
     fn page(&self, session: Option<&Session>, title: &str, body: &str) -> Response {
-        let name = session.map(|s| s.identity().display_name());
-        let logout = format!("{}/logout", self.gateway.base_path());
-        let header = Header {
-            site: SITE,
-            user: name.as_deref(),
-            logout: &logout,
-        };
-        page::page(StatusCode::OK, &header, title, body).into_response()
+        page::page(StatusCode::OK, SITE, &self.gateway, session, title, body).into_response()
     }
 
     async fn pupil(&self, id: &PupilId) -> Option<Arc<Pupil>> {

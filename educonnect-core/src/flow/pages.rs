@@ -6,11 +6,12 @@
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
+
+use crate::html;
+pub(crate) use crate::html::escape;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;\
 margin:0;padding:1.5rem;color:#161616;background:#f6f6f6;line-height:1.5}\
@@ -29,63 +30,14 @@ fn content_security_policy() -> &'static HeaderValue {
 }
 
 /// The policy of a page whose form submission is answered with a redirect
-/// to `origins` (the logout, which continues at the providers): browsers
-/// hold redirects after a form submission to `form-action` too.
+/// to `origins` (the logout, which continues at the providers).
 pub(crate) fn policy_with_form_targets(origins: &[String]) -> HeaderValue {
-    let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
-    let mut form_action = String::from("'self'");
-    for origin in origins {
-        form_action.push(' ');
-        form_action.push_str(origin);
-    }
-    let policy = format!(
-        "default-src 'none'; style-src 'sha256-{}'; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'",
-        STANDARD.encode(hash.as_ref())
-    );
-    HeaderValue::from_str(&policy)
-        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    html::inline_style_policy(STYLE, origins)
 }
 
-/// Headers on everything the gateway answers: no caching (responses carry
-/// cookies, codes or session state), no framing, no referrer to other sites
-/// (the callback URL holds the authorization code), no sniffing.
-///
-/// `same-origin` rather than `no-referrer`: under `no-referrer` browsers
-/// send `Origin: null` with a form POST, and the logout and the challenge
-/// must then refuse their own forms.
+/// The headers on everything the gateway answers ([`html::set_security_headers`]).
 pub(crate) fn secure_headers(headers: &mut http::HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        content_security_policy().clone(),
-    );
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html::set_security_headers(headers, content_security_policy().clone());
 }
 
 /// A whole page: `title` is text, `body` is HTML already escaped.
@@ -208,14 +160,6 @@ mod tests {
     }
 
     #[test]
-    fn escapes() {
-        assert_eq!(
-            escape("<a href=\"x\">l'&</a>"),
-            "&lt;a href=&quot;x&quot;&gt;l&#39;&amp;&lt;/a&gt;"
-        );
-    }
-
-    #[test]
     fn pages_are_french_escaped_and_locked_down() {
         let r = error(
             StatusCode::BAD_REQUEST,
@@ -234,7 +178,9 @@ mod tests {
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
         // The style hash in the policy is the hash of the style in the page.
         let hash = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
-        assert!(csp.contains(&STANDARD.encode(hash.as_ref())));
+        use base64::Engine;
+        let hash = base64::engine::general_purpose::STANDARD.encode(hash.as_ref());
+        assert!(csp.contains(&hash));
         assert!(html.contains(&format!("<style>{STYLE}</style>")));
     }
 }
