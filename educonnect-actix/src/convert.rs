@@ -8,6 +8,7 @@ use actix_web::http::header::{
 use actix_web::http::{StatusCode as ActixStatusCode, Uri as ActixUri, Version as ActixVersion};
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
+use educonnect_core::flow::access::RESOLVE_HEADERS;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, Version};
 
 /// A request's headers, every value of every name, in order. A header that
@@ -26,16 +27,12 @@ pub(crate) fn headers(from: &ActixHeaderMap) -> HeaderMap {
     out
 }
 
-/// What resolving a request's session reads: the `Cookie` headers, and
-/// where the browser says the request comes from (`Origin`,
-/// `Sec-Fetch-Site`). The middleware converts nothing else on every request.
+/// The headers resolving a request's session reads
+/// ([`RESOLVE_HEADERS`]), and no others: the middleware converts them on
+/// every request.
 pub(crate) fn session_headers(from: &ActixHeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
-    for name in [
-        http::header::COOKIE,
-        http::header::ORIGIN,
-        http::HeaderName::from_static("sec-fetch-site"),
-    ] {
+    for name in RESOLVE_HEADERS {
         for value in from.get_all(name.as_str()) {
             if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
                 out.append(name.clone(), value);

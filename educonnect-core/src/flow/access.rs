@@ -15,7 +15,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, Method, Response, StatusCode, Uri, header};
 
 use super::{Gateway, Session, origin, pages, sha256};
 use crate::directory::{PupilId, RelationshipCode};
@@ -24,6 +24,11 @@ use crate::directory::{PupilId, RelationshipCode};
 /// every adapter: routes are written `/eleves/{pupil}`, the segment by
 /// [`PupilId::to_url_segment`].
 pub const PUPIL_PARAM: &str = "pupil";
+
+/// The request headers [`RequestAccess::resolve`] reads, and the only ones:
+/// an adapter whose framework has its own header types converts these.
+pub const RESOLVE_HEADERS: [HeaderName; 3] =
+    [header::COOKIE, header::ORIGIN, origin::SEC_FETCH_SITE];
 
 /// The largest body an adapter passes to [`Gateway::handle`]: the
 /// gateway's forms are a few hundred bytes.
@@ -226,7 +231,7 @@ impl RequestAccess {
         headers: &HeaderMap,
         when_anonymous: WhenAnonymous,
     ) -> Self {
-        if origin::is_unsafe(method) && !origin::is_same_origin(headers, &gateway.origin()) {
+        if origin::is_unsafe(method) && !origin::is_same_origin(headers, gateway.origin()) {
             tracing::info!(%method, "state-changing request from another origin: no session");
             return Self {
                 gateway: gateway.clone(),

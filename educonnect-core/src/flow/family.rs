@@ -616,7 +616,7 @@ impl Gateway {
         &self,
         request: &Request<Bytes>,
     ) -> Result<Response<Bytes>, Failure> {
-        if !super::origin::is_same_origin(request.headers(), &self.origin()) {
+        if !super::origin::is_same_origin(request.headers(), self.origin()) {
             return Err(Failure::bad_request(
                 "Cette demande ne vient pas du service.",
                 "verify from another origin",

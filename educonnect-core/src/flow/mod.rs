@@ -107,7 +107,9 @@ pub struct Gateway {
 
 #[derive(Debug)]
 struct Inner {
-    public_url: Url,
+    /// The service's origin (`scheme://host[:port]`), serialized once:
+    /// every state-changing request is compared with it.
+    origin: String,
     base_path: String,
     session_cookie: &'static str,
     login_cookie: &'static str,
@@ -403,7 +405,7 @@ impl GatewayBuilder {
         let secure = self.secure_cookies;
         Ok(Gateway {
             inner: Arc::new(Inner {
-                public_url: self.public_url,
+                origin: self.public_url.origin().ascii_serialization(),
                 // `__Host-` binds the cookie to this exact host over HTTPS,
                 // path `/`: a sibling subdomain cannot set or shadow it.
                 session_cookie: if secure {
@@ -806,7 +808,7 @@ impl Gateway {
     }
 
     async fn logout(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Failure> {
-        if !origin::is_same_origin(request.headers(), &self.origin()) {
+        if !origin::is_same_origin(request.headers(), self.origin()) {
             return Err(Failure::bad_request(
                 "Cette demande de déconnexion ne vient pas du service.",
                 "logout from another origin",
@@ -877,8 +879,8 @@ impl Gateway {
         pages::redirect(&self.inner.after_logout)
     }
 
-    fn origin(&self) -> String {
-        self.inner.public_url.origin().ascii_serialization()
+    fn origin(&self) -> &str {
+        &self.inner.origin
     }
 
     /// The session of the request, if its cookie names a live one. Touches
@@ -907,9 +909,7 @@ impl Gateway {
         let interval = session_cache::touch_interval(idle);
         if let Some(hit) = self.inner.parsed_sessions.get(&key, &bytes, now, interval) {
             if now >= hit.created_at.saturating_add(lifetime) {
-                self.inner.parsed_sessions.forget(&key);
-                self.inner.store.delete_session(&key).await?;
-                return Ok(None);
+                return self.discard_session(&key).await;
             }
             if hit.touch_due {
                 self.inner
@@ -921,15 +921,11 @@ impl Gateway {
         }
         let Ok(record) = serde_json::from_slice::<SessionRecord>(&bytes) else {
             tracing::warn!("unreadable session record, deleting it");
-            self.inner.parsed_sessions.forget(&key);
-            self.inner.store.delete_session(&key).await?;
-            return Ok(None);
+            return self.discard_session(&key).await;
         };
         let created_at = record.created_at;
         if now >= created_at.saturating_add(lifetime) {
-            self.inner.parsed_sessions.forget(&key);
-            self.inner.store.delete_session(&key).await?;
-            return Ok(None);
+            return self.discard_session(&key).await;
         }
         self.inner
             .store
@@ -944,11 +940,17 @@ impl Gateway {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "session identity unreadable, deleting it");
-                self.inner.parsed_sessions.forget(&key);
-                self.inner.store.delete_session(&key).await?;
-                Ok(None)
+                self.discard_session(&key).await
             }
         }
+    }
+
+    /// Ends the session stored under `key` (expired or unreadable): no
+    /// session for this request.
+    async fn discard_session(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.parsed_sessions.forget(key);
+        self.inner.store.delete_session(key).await?;
+        Ok(None)
     }
 }
 

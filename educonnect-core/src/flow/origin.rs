@@ -14,10 +14,10 @@
 //! browser, or from a very old one) passes: it carries no ambient
 //! authority that the cookie's `SameSite` did not already limit.
 
-use http::{HeaderMap, Method, header};
+use http::{HeaderMap, HeaderName, Method, header};
 
 /// `Sec-Fetch-Site`, a fetch metadata header.
-const SEC_FETCH_SITE: &str = "sec-fetch-site";
+pub(crate) const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Whether a request with `headers` comes from `origin` (the service's
 /// own, as `scheme://host[:port]`) by the rule above.
