@@ -137,13 +137,18 @@ impl<R: BufRead> Bounded<R> {
     }
 }
 
+/// `Read` for a reader whose `BufRead` side is the real one.
+fn read_from_buffer(reader: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(out.len());
+    out[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
+}
+
 impl<R: BufRead> io::Read for Bounded<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, out)
     }
 }
 
@@ -363,11 +368,7 @@ impl<R: BufRead> Window<R> {
 
 impl<R: BufRead> io::Read for Window<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, out)
     }
 }
 
