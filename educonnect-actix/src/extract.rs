@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use educonnect_core::flow::Session;
 use educonnect_core::flow::access::{Denied, PupilAccess, PupilRight, Refusal, RequestAccess};
 
-use crate::convert::{self, Parts};
+use crate::convert::Parts;
 
 /// The path parameter [`ForPupil`] and [`WithLegalAuthority`] read: a
 /// route such as `/eleves/{pupil}/livret`.
@@ -128,20 +128,22 @@ impl ResponseError for Rejection {
 /// middleware is missing ([`Denied::NotResolved`], 500).
 fn with_access<T>(
     request: &HttpRequest,
-    decide: impl FnOnce(&RequestAccess, &http::Uri) -> Result<T, Refusal>,
+    decide: impl FnOnce(&RequestAccess, &str) -> Result<T, Refusal>,
 ) -> Result<T, Rejection> {
     let extensions = request.extensions();
     let Some(access) = extensions.get::<RequestAccess>() else {
         return Err(Refusal::not_resolved().into());
     };
-    // The URI only serves the refusal (where to come back after login).
-    let uri = convert::uri(request.uri()).unwrap_or_else(|| http::Uri::from_static("/"));
-    decide(access, &uri).map_err(Rejection::from)
+    // The path and query, where a login sends the user back.
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    decide(access, target).map_err(Rejection::from)
 }
 
 fn pupil(request: &HttpRequest, right: PupilRight) -> Result<PupilAccess, Rejection> {
     let segment = request.match_info().get(PUPIL_PARAM).unwrap_or("");
-    with_access(request, |access, uri| access.pupil(uri, segment, right))
+    with_access(request, |access, target| {
+        access.pupil(target, segment, right)
+    })
 }
 
 impl FromRequest for CurrentUser {
@@ -149,8 +151,8 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, Rejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_access(request, |access, uri| {
-            access.user(uri).map(|session| Self(session.clone()))
+        ready(with_access(request, |access, target| {
+            access.user(target).map(|session| Self(session.clone()))
         }))
     }
 }
@@ -160,9 +162,9 @@ impl FromRequest for OptionalUser {
     type Future = Ready<Result<Self, Rejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_access(request, |access, uri| {
+        ready(with_access(request, |access, target| {
             access
-                .optional_user(uri)
+                .optional_user(target)
                 .map(|session| Self(session.cloned()))
         }))
     }

@@ -319,7 +319,6 @@ async fn extractors_without_the_middleware_are_a_500() {
 #[actix_web::test]
 async fn refusals_are_the_cores_responses_exactly() {
     let gateway = gateway();
-    let uri = |path: &str| path.parse::<http::Uri>().unwrap();
     let http = client();
 
     let service = serve(gateway.clone(), Some(WhenAnonymous::RedirectToLogin)).await;
@@ -332,7 +331,7 @@ async fn refusals_are_the_cores_responses_exactly() {
         &gateway,
         Denied::Anonymous,
         WhenAnonymous::RedirectToLogin,
-        &uri("/eleves/x?onglet=notes"),
+        "/eleves/x?onglet=notes",
     );
     assert_exactly(response, core.into_response()).await;
     service.stop().await;
@@ -343,7 +342,7 @@ async fn refusals_are_the_cores_responses_exactly() {
         &gateway,
         Denied::Anonymous,
         WhenAnonymous::Unauthorized,
-        &uri("/me"),
+        "/me",
     );
     assert_exactly(response, core.into_response()).await;
     service.stop().await;
@@ -373,7 +372,7 @@ async fn refusals_are_the_cores_responses_exactly() {
         &down,
         Denied::Unavailable,
         WhenAnonymous::RedirectToLogin,
-        &uri("/maybe"),
+        "/maybe",
     );
     assert_exactly(response, core.into_response()).await;
     service.stop().await;

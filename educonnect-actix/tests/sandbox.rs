@@ -103,8 +103,7 @@ impl World {
 
     /// The core's refusal of a request for `path`.
     fn refusal(&self, denied: Denied, path: &str) -> http::Response<bytes::Bytes> {
-        let uri = path.parse().unwrap();
-        Refusal::new(&self.gateway, denied, WhenAnonymous::RedirectToLogin, &uri).into_response()
+        Refusal::new(&self.gateway, denied, WhenAnonymous::RedirectToLogin, path).into_response()
     }
 
     async fn stop(self) {

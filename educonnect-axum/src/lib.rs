@@ -177,6 +177,11 @@ fn access(parts: &Parts) -> Result<&RequestAccess, Rejection> {
         .ok_or_else(|| Rejection(Refusal::not_resolved()))
 }
 
+/// The request's path and query, where a login sends the user back.
+fn target(parts: &Parts) -> &str {
+    parts.uri.path_and_query().map_or("/", |p| p.as_str())
+}
+
 /// The logged-in user. Without one, the request is refused as
 /// [`SessionLayer::when_anonymous`] says.
 #[derive(Debug, Clone)]
@@ -186,7 +191,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
-        let session = access(parts)?.user(&parts.uri).map_err(Rejection)?;
+        let session = access(parts)?.user(target(parts)).map_err(Rejection)?;
         Ok(Self(session.clone()))
     }
 }
@@ -201,7 +206,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
         let session = access(parts)?
-            .optional_user(&parts.uri)
+            .optional_user(target(parts))
             .map_err(Rejection)?;
         Ok(Self(session.cloned()))
     }
@@ -253,7 +258,7 @@ async fn pupil_access(parts: &mut Parts, right: PupilRight) -> Result<PupilAcces
         Err(_) => String::new(),
     };
     access(parts)?
-        .pupil(&parts.uri, &segment, right)
+        .pupil(target(parts), &segment, right)
         .map_err(Rejection)
 }
 

@@ -15,7 +15,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, Method, Response, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderName, Method, Response, StatusCode, header};
 
 use super::{Gateway, Session, origin, pages, sha256};
 use crate::directory::{PupilId, RelationshipCode};
@@ -259,22 +259,23 @@ impl RequestAccess {
     }
 
     /// The logged-in user, or the refusal to send (login redirect or 401,
-    /// 503 when the store is down).
-    pub fn user(&self, uri: &Uri) -> Result<&Session, Refusal> {
+    /// 503 when the store is down). `target` is the request's path and
+    /// query: where the login sends the user back.
+    pub fn user(&self, target: &str) -> Result<&Session, Refusal> {
         match &self.session {
             Ok(Some(session)) => Ok(session),
-            Ok(None) => Err(self.refusal(&Denied::Anonymous, uri)),
-            Err(denied) => Err(self.refusal(denied, uri)),
+            Ok(None) => Err(self.refusal(&Denied::Anonymous, target)),
+            Err(denied) => Err(self.refusal(denied, target)),
         }
     }
 
     /// The logged-in user if any; only a store failure is refused (503).
     /// A state-changing request from another origin has nobody.
-    pub fn optional_user(&self, uri: &Uri) -> Result<Option<&Session>, Refusal> {
+    pub fn optional_user(&self, target: &str) -> Result<Option<&Session>, Refusal> {
         match &self.session {
             Ok(session) => Ok(session.as_ref()),
             Err(Denied::CrossOrigin) => Ok(None),
-            Err(denied) => Err(self.refusal(denied, uri)),
+            Err(denied) => Err(self.refusal(denied, target)),
         }
     }
 
@@ -284,11 +285,11 @@ impl RequestAccess {
     /// segment that names no pupil, 403 for somebody else's pupil.
     pub fn pupil(
         &self,
-        uri: &Uri,
+        target: &str,
         segment: &str,
         right: PupilRight,
     ) -> Result<PupilAccess, Refusal> {
-        let session = self.user(uri)?;
+        let session = self.user(target)?;
         let decision = PupilId::from_url_segment(segment)
             .map_err(|_| Denied::NotAPupil)
             .and_then(|pupil| authorize_pupil(session, &pupil, right));
@@ -302,15 +303,15 @@ impl RequestAccess {
                 // still personal data.
                 let sub_hash = sha256(session.identity().sub());
                 tracing::info!(reason = %denied, %sub_hash, "pupil access refused");
-                Err(self.refusal(&denied, uri))
+                Err(self.refusal(&denied, target))
             }
         }
     }
 
-    /// The refusal of a request for `uri`, as the gateway's pages look:
-    /// French, with the security headers.
-    pub fn refusal(&self, denied: &Denied, uri: &Uri) -> Refusal {
-        Refusal::new(&self.gateway, denied.clone(), self.when_anonymous, uri)
+    /// The refusal of a request for `target` (its path and query), as the
+    /// gateway's pages look: French, with the security headers.
+    pub fn refusal(&self, denied: &Denied, target: &str) -> Refusal {
+        Refusal::new(&self.gateway, denied.clone(), self.when_anonymous, target)
     }
 }
 
@@ -333,14 +334,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The refusal of a request for `uri` for `denied`.
+    /// The refusal for `denied` of a request for `target` (its path and
+    /// query: where a login sends the user back; `/` when empty).
     pub fn new(
         gateway: &Gateway,
         denied: Denied,
         when_anonymous: WhenAnonymous,
-        uri: &Uri,
+        target: &str,
     ) -> Self {
-        let response = Box::new(refusal_response(gateway, &denied, when_anonymous, uri));
+        let response = Box::new(refusal_response(gateway, &denied, when_anonymous, target));
         Self { denied, response }
     }
 
@@ -375,12 +377,12 @@ fn refusal_response(
     gateway: &Gateway,
     denied: &Denied,
     when_anonymous: WhenAnonymous,
-    uri: &Uri,
+    target: &str,
 ) -> Response<Bytes> {
     match denied {
         Denied::Anonymous => match when_anonymous {
             WhenAnonymous::RedirectToLogin => {
-                let return_to = uri.path_and_query().map_or("/", |p| p.as_str());
+                let return_to = if target.is_empty() { "/" } else { target };
                 pages::redirect(&gateway.login_path(return_to))
             }
             WhenAnonymous::Unauthorized => {
