@@ -279,15 +279,7 @@ async fn a_legal_guardian_submits_a_scholarship_request_in_the_browser() {
     }
     browser.click("#attest").await;
     browser.click("main form button[type=submit]").await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !browser.title().await.starts_with("Demande envoyée") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}",
-            browser.text().await
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    browser.wait_for_title("Demande envoyée").await;
     assert!(browser.text().await.contains("BRS-00001"));
     browser.screenshot("05-demande-envoyee").await;
     let all = requests.all();
@@ -315,16 +307,7 @@ async fn a_legal_guardian_submits_a_scholarship_request_in_the_browser() {
     tokio::spawn(async move { axum::serve(elsewhere, app).await });
     browser.goto(&elsewhere_url).await;
     browser.click("form button[type=submit]").await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !browser.title().await.starts_with("Demande refusée") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: {}",
-            browser.url().await,
-            browser.text().await
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    browser.wait_for_title("Demande refusée").await;
     browser.screenshot("06-demande-d-un-autre-site").await;
     assert_eq!(requests.all().len(), 1);
 

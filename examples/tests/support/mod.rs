@@ -375,6 +375,21 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 10 s) for a page whose title starts with `title`,
+    /// after a form submission.
+    pub(crate) async fn wait_for_title(&self, title: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.title().await.starts_with(title) {
+            assert!(
+                Instant::now() < deadline,
+                "expected {title:?}, the browser is on {}: {}",
+                self.url().await,
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub(crate) async fn url(&self) -> url::Url {
         self.client.current_url().await.expect("url")
     }
