@@ -123,6 +123,11 @@ pub struct FamilyClaims {
     /// For a guardian: one entry per pupil.
     #[serde(default)]
     pub children: Vec<Child>,
+    /// Pupils of a verified link whose school's directory is not served
+    /// now (an academy missing from the configuration): shown as
+    /// unavailable, never acted for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<PupilId>,
 }
 
 impl FamilyClaims {
@@ -156,7 +161,16 @@ impl FamilyClaims {
             persons,
             pupil: None,
             children: merged,
+            unavailable: Vec::new(),
         }
+    }
+
+    /// The same claims, with `pupils` listed as unavailable (see
+    /// [`unavailable`](Self::unavailable)).
+    #[must_use]
+    pub fn with_unavailable(mut self, pupils: Vec<PupilId>) -> Self {
+        self.unavailable = pupils;
+        self
     }
 
     /// Claims of a pupil.
@@ -168,6 +182,7 @@ impl FamilyClaims {
             persons: Vec::new(),
             pupil: Some(own),
             children: Vec::new(),
+            unavailable: Vec::new(),
         }
     }
 
@@ -231,6 +246,7 @@ impl fmt::Debug for FamilyClaims {
             .field("persons", &self.persons)
             .field("pupil", &self.pupil)
             .field("children", &self.children)
+            .field("unavailable", &self.unavailable)
             .finish()
     }
 }

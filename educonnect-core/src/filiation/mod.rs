@@ -19,8 +19,15 @@
 mod audit;
 pub(crate) mod challenge;
 mod claims;
+pub(crate) mod decision;
+pub(crate) mod family;
+pub(crate) mod link;
+mod lockout;
+pub(crate) mod matching;
 mod notify;
 
 pub use audit::{AuditEvent, AuditSink, TracingAuditSink};
 pub use claims::{Child, FamilyClaims, PupilSelf, Verification};
+pub(crate) use lockout::Admission;
+pub use lockout::LockoutPolicy;
 pub use notify::{ConsoleNotifier, Notifier, NotifierError};
