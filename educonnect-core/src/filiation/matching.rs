@@ -8,7 +8,8 @@
 //! found indistinguishable, see [`super::decision`]):
 //!
 //! - the record's first given name must be one of the pivot's given names,
-//!   whole (a school's "Anne" does not fit FranceConnect's "Anne-Marie");
+//!   whole (a school's "Anne" does not fit FranceConnect's "Anne-Marie"),
+//!   and so must every further given name the school recorded;
 //! - the birth name is compared whenever the record holds one distinct from
 //!   its usage name: it must be the pivot's birth name. A record holding a
 //!   single name fits the pivot's birth name or usage name;
@@ -54,21 +55,31 @@ pub(crate) fn assess(pivot: &PivotIdentity, candidate: &Candidate) -> Option<Mat
 fn assess_person(pivot: &PivotIdentity, person: &RelatedPerson) -> Option<MatchScore> {
     let mut score = 0u8;
 
-    // Given names: the record's first one, whole, among the pivot's.
-    let first = person
-        .given_names
-        .iter()
-        .map(|g| normalize(g))
-        .find(|g| !g.is_empty())?;
+    // Given names: the record's first one, whole, among the pivot's; any
+    // further one the school recorded must be the pivot's too (it is what
+    // tells a father from a grandfather of the same usual name), and each
+    // counts.
     let pivot_given: Vec<String> = pivot
         .given_names()
         .iter()
         .map(|g| normalize(g))
         .filter(|g| !g.is_empty())
         .collect();
+    let mut record_given = person
+        .given_names
+        .iter()
+        .map(|g| normalize(g))
+        .filter(|g| !g.is_empty());
+    let first = record_given.next()?;
     let position = pivot_given.iter().position(|g| *g == first)?;
     if position == 0 {
         score += 2;
+    }
+    for other in record_given {
+        if !pivot_given.contains(&other) {
+            return None;
+        }
+        score += 1;
     }
 
     // Family names.
@@ -171,6 +182,9 @@ mod tests {
         let anne_marie = pivot("Anne-Marie", "DUBOIS", None, "female");
         assert!(assess_person(&anne_marie, &person("DUBOIS", None, &["Anne"])).is_none());
         assert!(assess_person(&angela, &person("DUBOIS", None, &["Louise"])).is_none());
+        // A further given name the school recorded must be the pivot's.
+        assert!(assess_person(&angela, &person("DUBOIS", None, &["Angela", "Claire"])).is_some());
+        assert!(assess_person(&angela, &person("DUBOIS", None, &["Angela", "Louise"])).is_none());
         // The first name in first position scores higher.
         assert!(
             assess_person(&angela, &person("DUBOIS", None, &["Angela"]))
