@@ -98,8 +98,11 @@ pub mod flow;
 pub mod html;
 pub mod http_client;
 pub mod ids;
+#[doc(hidden)]
+pub mod internal;
 pub mod jose;
 pub mod jwks_cache;
+mod naming;
 pub mod provider;
 pub mod random;
 pub mod store;
