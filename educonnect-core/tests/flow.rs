@@ -329,7 +329,7 @@ async fn franceconnect_login_with_es256_and_rs256() {
             &world.get("/auth/login?return_to=/", &[]).await,
             "educonnect_login",
         );
-        assert!(login_cookie.contains("Path=/auth") && login_cookie.contains("HttpOnly"));
+        assert!(login_cookie.contains("Path=/;") && login_cookie.contains("HttpOnly"));
 
         world.provider_accepts(&login, "code-1").await;
         let response = world.callback(&login, "code-1").await;

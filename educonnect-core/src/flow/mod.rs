@@ -413,8 +413,11 @@ impl GatewayBuilder {
                 } else {
                     "educonnect_session"
                 },
+                // The login and challenge cookies too: a sibling subdomain
+                // that could plant its own login cookie here could log the
+                // victim in as the attacker (login CSRF).
                 login_cookie: if secure {
-                    "__Secure-educonnect_login"
+                    "__Host-educonnect_login"
                 } else {
                     "educonnect_login"
                 },
@@ -422,8 +425,10 @@ impl GatewayBuilder {
                     path: "/".into(),
                     secure,
                 },
+                // `__Host-` requires `Path=/` (and no `Domain`, which these
+                // cookies never have).
                 login_attrs: CookieAttrs {
-                    path: base.clone(),
+                    path: "/".into(),
                     secure,
                 },
                 base_path: base,
@@ -438,7 +443,7 @@ impl GatewayBuilder {
                 clock: self.clock,
                 random: self.random,
                 verify_cookie: if secure {
-                    "__Secure-educonnect_verify"
+                    "__Host-educonnect_verify"
                 } else {
                     "educonnect_verify"
                 },
