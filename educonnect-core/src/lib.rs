@@ -43,7 +43,8 @@
 //!   academies as one) and the name normalization used to match a
 //!   FranceConnect identity against school records.
 //! - [`store`]: the [`Store`] trait for the state kept between requests
-//!   (pending logins, sessions, counters, durable records), and
+//!   (birth-date challenges, used login states, sessions, counters,
+//!   durable records), and
 //!   [`MemoryStore`], bounded, per process, lost at restart.
 //!
 //! ## What it protects against

@@ -28,7 +28,7 @@ use educonnect_core::jose::Algorithm;
 use educonnect_core::provider::FranceConnect;
 use educonnect_core::{ManualClock, MemoryStore};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::TestKey;
 use url::Url;
 use wiremock::matchers::{body_string_contains, header as has_header, method, path};
@@ -48,7 +48,7 @@ fn directory() -> Arc<MemoryDirectory> {
     let pupil = PupilId::new(s.clone(), "E-ELOISE").unwrap();
     let mother = PersonId::new(s.clone(), "R-ANGELE").unwrap();
     let mut b = DirectoryBuilder::new(s);
-    b.add_school(School::new(uai.clone(), "Collège Anne de Bretagne"));
+    b.add_school(School::new(uai, "Collège Anne de Bretagne"));
     b.add_pupil(
         Pupil::new(pupil.clone(), "DUBOIS", ["Éloïse"])
             .with_birth_date(BirthDate::new(2012, 3, 27).unwrap())
@@ -386,4 +386,104 @@ async fn finding_4_a_non_utf8_cookie_does_not_hide_the_login_cookie() {
         body(&response)
     );
     assert_eq!(location(&response), "/auth/verify");
+}
+
+// --- finding 5 -------------------------------------------------------------
+
+/// Anonymous logins in the flood: two thousand times what the store of the
+/// test below holds.
+const FLOOD: usize = 200_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_5_a_flood_of_anonymous_logins_evicts_no_pending_login_nor_challenge() {
+    let world = World::start_with(
+        |store| store.max_pending_logins(100).max_used_states(100),
+        |g| g,
+    )
+    .await;
+    // A parent at the birth-date challenge, and another one at the provider.
+    let challenge = world.challenge().await;
+    let challenge = challenge.split(';').next().unwrap().to_owned();
+    let real = world.login().await;
+
+    // The flood, on both cores (about 40 µs a login in a debug build).
+    let started = Instant::now();
+    let floods: Vec<_> = (0..2)
+        .map(|_| {
+            let gateway = world.gateway.clone();
+            tokio::spawn(async move {
+                let anonymous = Request::get("/auth/login?provider=franceconnect&return_to=/")
+                    .body(Bytes::new())
+                    .unwrap();
+                for _ in 0..FLOOD / 2 {
+                    let response = gateway.handle(anonymous.clone()).await;
+                    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+                }
+            })
+        })
+        .collect();
+    for flood in floods {
+        flood.await.unwrap();
+    }
+    eprintln!("{FLOOD} anonymous logins in {:?}", started.elapsed());
+    // And callbacks of anonymous logins, each with its valid cookie: each
+    // marks a state used, which must not push anything out either.
+    for _ in 0..1_000 {
+        let login = world.login().await;
+        let uri = format!("/auth/callback?error=access_denied&state={}", login.state);
+        let response = world.get(&uri, &[&login.cookie]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    assert!(
+        world.challenge_is_there(&challenge).await,
+        "the challenge survived the flood"
+    );
+    let code = world.provider_accepts(&real).await;
+    let response = world.callback(&real, &code).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    assert_eq!(
+        location(&response),
+        "/auth/verify",
+        "the real login completed after the flood"
+    );
+}
+
+// --- finding 11 ------------------------------------------------------------
+
+#[tokio::test]
+async fn finding_11_forged_callback_without_the_cookie_does_not_burn_the_real_login() {
+    let world = World::start().await;
+    let victim = world.login().await;
+    let attacker = world.login().await;
+    let forged = format!("/auth/callback?code=forged&state={}", victim.state);
+    // Without any cookie, with the attacker's own login cookie, with a
+    // tampered cookie.
+    let tampered = format!("{}x", victim.cookie);
+    for cookies in [
+        vec![],
+        vec![attacker.cookie.as_str()],
+        vec![tampered.as_str()],
+    ] {
+        assert_refused_without_session(&world.get(&forged, &cookies).await);
+    }
+    // The victim comes back from the provider: the login completes.
+    let code = world.provider_accepts(&victim).await;
+    let response = world.callback(&victim, &code).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    assert_eq!(location(&response), "/auth/verify");
+    assert!(
+        world.session_of(&response).await.is_none(),
+        "the challenge comes first"
+    );
 }
