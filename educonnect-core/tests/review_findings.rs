@@ -457,6 +457,56 @@ async fn finding_5_a_flood_of_anonymous_logins_evicts_no_pending_login_nor_chall
 // --- finding 11 ------------------------------------------------------------
 
 #[tokio::test]
+async fn finding_11_callback_iss_must_match_the_provider_rfc9207() {
+    let world = World::start_with(|s| s, |g| g).await;
+    let encode =
+        |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let other = format!("{}/other/api/v2", world.server.uri());
+    for iss in [
+        vec![other.clone()],
+        vec![format!("{}/", world.issuer)],
+        vec![world.issuer.to_uppercase()],
+        vec![String::new()],
+        // Given twice, once right: not "absent".
+        vec![world.issuer.clone(), other.clone()],
+    ] {
+        let login = world.login().await;
+        let code = world.provider_accepts(&login).await;
+        let mut uri = format!("/auth/callback?code={code}&state={}", login.state);
+        for value in &iss {
+            uri.push_str(&format!("&iss={}", encode(value)));
+        }
+        let response = world.get(&uri, &[&login.cookie]).await;
+        assert_refused_without_session(&response);
+        assert!(
+            set_cookie_header(&response, "educonnect_verify").is_none(),
+            "{iss:?}"
+        );
+    }
+    // The provider's own issuer, exactly: accepted.
+    let login = world.login().await;
+    let code = world.provider_accepts(&login).await;
+    let uri = format!(
+        "/auth/callback?code={code}&state={}&iss={}",
+        login.state,
+        encode(&world.issuer)
+    );
+    let response = world.get(&uri, &[&login.cookie]).await;
+    assert_eq!(location(&response), "/auth/verify", "{}", body(&response));
+    // An error response with another issuer is refused the same (not shown
+    // as the provider's).
+    let login = world.login().await;
+    let uri = format!(
+        "/auth/callback?error=access_denied&state={}&iss={}",
+        login.state,
+        encode(&other)
+    );
+    let response = world.get(&uri, &[&login.cookie]).await;
+    assert_refused_without_session(&response);
+    assert!(!body(&response).contains("annulée ou refusée"));
+}
+
+#[tokio::test]
 async fn finding_11_forged_callback_without_the_cookie_does_not_burn_the_real_login() {
     let world = World::start().await;
     let victim = world.login().await;

@@ -7,7 +7,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET login?provider=…&return_to=…` | starts a login, or shows the provider choice |
-//! | `GET callback?code&state` | completes it: new session, redirect to `return_to` |
+//! | `GET callback?code&state[&iss]` | completes it: new session, redirect to `return_to` |
 //! | `GET logout` | a confirmation page (logout is a POST) |
 //! | `POST logout` | ends the session, then logs out at the provider |
 //! | `GET logout/callback?state` | where the provider sends the browser back |
@@ -26,10 +26,13 @@
 //!    sealed for another `state` (login CSRF, or a forged callback carrying a
 //!    victim's `state`), an altered or an expired one is refused, and nothing
 //!    is written, so the real login can still complete;
-//! 2. marks the `state` used, exactly once, with one store operation
+//! 2. refuses an `iss` parameter (RFC 9207) other than the issuer of the
+//!    provider the login was sent to, compared exactly (a mix-up attack);
+//!    without `iss` (FranceConnect v2 sends none) the login goes on;
+//! 3. marks the `state` used, exactly once, with one store operation
 //!    ([`Store::mark_used`], its own key space, for the rest of the login's
 //!    lifetime): a replayed callback is refused;
-//! 3. shows the provider's `error`, if any; otherwise exchanges the code
+//! 4. shows the provider's `error`, if any; otherwise exchanges the code
 //!    and verifies what the provider sends.
 //!
 //! A successful login then gets a session in the [`Store`], keyed by the
@@ -754,6 +757,27 @@ impl Gateway {
             .login_state
             .open(state, sealed, now)
             .map_err(|e| Failure::bad_request(EXPIRED_LOGIN, e.to_string()))?;
+        let upstream = self.upstream(&pending.provider).ok_or_else(|| {
+            Failure::bad_request(
+                EXPIRED_LOGIN,
+                "the provider of this login is no longer configured",
+            )
+        })?;
+        // RFC 9207: an `iss` on the authorization response must be the
+        // issuer of the provider this login was sent to, exactly; otherwise
+        // another provider's response (or code) is being passed off as this
+        // one's (mix-up attack). Absent is accepted: FranceConnect v2 does
+        // not send it. Given twice is not absent.
+        match query.all("iss").as_slice() {
+            [] => {}
+            [iss] if *iss == upstream.config.endpoints.issuer().as_str() => {}
+            _ => {
+                return Err(Failure::bad_request(
+                    "Les informations reçues du fournisseur d'identité n'ont pas pu être vérifiées.",
+                    "the authorization response names another issuer (RFC 9207, mix-up?)",
+                ));
+            }
+        }
         // Then the state, used exactly once: one atomic store operation,
         // whichever replica gets the callback, however many come at once.
         // The mark lives as long as the login cookie could.
@@ -782,12 +806,6 @@ impl Gateway {
             .get("code")
             .filter(|c| !c.is_empty() && c.len() <= 2048)
             .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a code"))?;
-        let upstream = self.upstream(&pending.provider).ok_or_else(|| {
-            Failure::bad_request(
-                EXPIRED_LOGIN,
-                "the provider of this login is no longer configured",
-            )
-        })?;
 
         let completed = upstream
             .complete(code, &pending.pkce_verifier, &pending.nonce)
@@ -1055,11 +1073,20 @@ impl Query {
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name);
-        match (values.next(), values.next()) {
-            (Some((_, v)), None) => Some(v),
+        match self.all(name).as_slice() {
+            [v] => Some(v),
             _ => None,
         }
+    }
+
+    /// Every value of `name`, for a check that must tell "absent" from
+    /// "given twice".
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
