@@ -16,6 +16,7 @@
 //! may also require a one-time code sent through a [`Notifier`] to the
 //! mobile number the school recorded, after the birth dates.
 
+mod assertion;
 mod audit;
 pub(crate) mod challenge;
 mod claims;
@@ -26,6 +27,8 @@ mod lockout;
 pub(crate) mod matching;
 mod notify;
 
+pub(crate) use assertion::mint as mint_assertion;
+pub use assertion::{AssertionError, AssertionVerifier, VerifiedFamily};
 pub use audit::{AuditEvent, AuditSink, TracingAuditSink};
 pub use claims::{Child, FamilyClaims, PupilSelf, Verification};
 pub(crate) use lockout::Admission;

@@ -25,7 +25,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
-use serde_json::json;
 
 use super::pages;
 use super::session::SessionRecord;
@@ -38,7 +37,8 @@ use crate::filiation::challenge::{
 use crate::filiation::decision::{ChildInput, Confirmed, RecordInput, decide, parse_answers};
 use crate::filiation::link::{self, LinkedRecord, StoredLink};
 use crate::filiation::{
-    Admission, AuditEvent, FamilyClaims, Notifier, Verification, family, matching,
+    Admission, AssertionError, AuditEvent, FamilyClaims, Notifier, Verification, family, matching,
+    mint_assertion,
 };
 use crate::provider::{Identity, PivotIdentity};
 use crate::random::alphanumeric;
@@ -59,21 +59,6 @@ const VERIFY_PREFIX: &str = "verify-";
 
 const EXPIRED_VERIFY: &str =
     "Cette vérification a expiré ou a déjà été utilisée. Veuillez vous reconnecter.";
-
-/// Why a family assertion could not be minted.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AssertionError {
-    /// The gateway was built without [`assertion_key`](super::GatewayBuilder::assertion_key).
-    #[error("no assertion key configured")]
-    NoKey,
-    /// The session has no family claims (no directory, or a generic provider).
-    #[error("the session has no family claims")]
-    NoFamily,
-    /// Signing failed.
-    #[error("signing the assertion failed")]
-    Signing(#[from] crate::jose::Error),
-}
 
 fn directory_failure(e: DirectoryError) -> Failure {
     Failure::unavailable(format!("directory: {e}"))
@@ -871,7 +856,8 @@ impl Gateway {
     /// A short-lived signed statement of the session's family claims, for
     /// `audience`: a compact JWS with `iss` (the public URL's origin),
     /// `aud`, `sub`, `iat`, `exp` (`iat` + `ttl`) and `family` (the
-    /// [`FamilyClaims`]). Check it with [`crate::jose::Validation`] against
+    /// [`FamilyClaims`]). Other components check it offline with
+    /// [`AssertionVerifier`](crate::filiation::AssertionVerifier) against
     /// the keys published at `GET {base}/jwks`.
     pub fn family_assertion(
         &self,
@@ -885,16 +871,14 @@ impl Gateway {
             .as_ref()
             .ok_or(AssertionError::NoKey)?;
         let family = session.family().ok_or(AssertionError::NoFamily)?;
-        let now = self.inner.clock.unix_seconds();
-        let claims = json!({
-            "iss": self.origin(),
-            "aud": audience,
-            "sub": family.sub,
-            "iat": now,
-            "exp": now.saturating_add(secs(ttl)),
-            "family": family,
-        });
-        Ok(key.sign(&claims)?)
+        mint_assertion(
+            key,
+            self.origin(),
+            audience,
+            family,
+            self.inner.clock.unix_seconds(),
+            ttl,
+        )
     }
 }
 

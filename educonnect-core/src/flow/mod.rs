@@ -100,7 +100,7 @@ use login_state::{PendingLogin, Sealer};
 use provider::{Upstream, UpstreamError};
 use session::SessionRecord;
 
-pub use family::AssertionError;
+pub use crate::filiation::AssertionError;
 pub use login_state::{LoginStateKey, MIN_LOGIN_STATE_KEY_LEN};
 pub use provider::{ClientSecret, DiscoveryError, Provider};
 pub use session::Session;
