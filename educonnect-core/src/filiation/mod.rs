@@ -22,5 +22,8 @@ mod claims;
 mod notify;
 
 pub use audit::{AuditEvent, AuditSink, TracingAuditSink};
-pub use claims::{Child, FamilyClaims, PupilSelf, Verification};
+pub use claims::{
+    ActForPolicy, Child, FamilyClaims, PupilDenied, PupilGrant, PupilRight, PupilSelf, Relation,
+    Verification,
+};
 pub use notify::{ConsoleNotifier, Notifier, NotifierError};

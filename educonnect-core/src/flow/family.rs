@@ -76,14 +76,14 @@ fn directory_failure(e: DirectoryError) -> Failure {
 }
 
 fn child_of(linked: &LinkedPupil, verification: Verification) -> Child {
-    Child {
-        pupil: linked.pupil.id.clone(),
-        ine: linked.pupil.ine.map(|i| i.as_str().to_owned()),
-        uai: linked.pupil.school.map(|u| u.as_str().to_owned()),
-        relationship: linked.link.relationship,
-        legal_authority: linked.link.has_legal_authority(),
+    Child::new(
+        linked.pupil.id.clone(),
+        linked.link.relationship,
+        linked.link.has_legal_authority(),
         verification,
-    }
+    )
+    .with_ine(linked.pupil.ine)
+    .with_uai(linked.pupil.school)
 }
 
 fn sub_counter(sub_hash: &str) -> String {
@@ -167,18 +167,20 @@ impl Gateway {
                     related,
                     linked.iter().map(|l| child_of(l, Verification::EduConnect)),
                 )
+                .with_policy(self.inner.act_for_policy)
             }
             Profile::Pupil => {
                 let details = person.pupil();
-                FamilyClaims::pupil(
+                FamilyClaims::of_pupil(
                     provider,
                     person.sub(),
-                    PupilSelf {
-                        id: own_pupil,
-                        ine: details.and_then(|d| d.ine()).map(|i| i.as_str().to_owned()),
-                        uai: details.and_then(|d| d.uai()).map(|u| u.as_str().to_owned()),
-                    },
+                    PupilSelf::new(
+                        own_pupil,
+                        details.and_then(|d| d.ine()),
+                        details.and_then(|d| d.uai()),
+                    ),
                 )
+                .with_policy(self.inner.act_for_policy)
             }
         })
     }
@@ -256,12 +258,15 @@ impl Gateway {
             }
         }
         if children.is_empty() {
-            record.family = Some(FamilyClaims::guardian(
-                record.provider.clone(),
-                pivot.sub(),
-                Vec::new(),
-                Vec::new(),
-            ));
+            record.family = Some(
+                FamilyClaims::guardian(
+                    record.provider.clone(),
+                    pivot.sub(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+                .with_policy(self.inner.act_for_policy),
+            );
             let cookie = self.new_session(headers, record).await?;
             let mut response = pages::no_child_found(&return_to);
             response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -325,7 +330,8 @@ impl Gateway {
                 .iter()
                 .filter(|l| !link.excluded.contains(&l.pupil.id))
                 .map(|l| child_of(l, link.verification.unwrap_or(Verification::BirthDates))),
-        ))
+        )
+        .with_policy(self.inner.act_for_policy))
     }
 
     async fn locked(&self, sub_hash: &str, persons: &[PersonId]) -> Result<bool, Failure> {
@@ -791,7 +797,7 @@ impl Gateway {
         let claims = json!({
             "iss": self.origin(),
             "aud": audience,
-            "sub": family.sub,
+            "sub": family.sub(),
             "iat": now,
             "exp": now.saturating_add(secs(ttl)),
             "family": family,

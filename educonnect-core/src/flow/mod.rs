@@ -62,7 +62,7 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::directory::Directory;
-use crate::filiation::{AuditSink, Notifier, TracingAuditSink};
+use crate::filiation::{ActForPolicy, AuditSink, Notifier, TracingAuditSink};
 use crate::http_client::HttpClient;
 use crate::jose::SigningKey;
 use crate::provider::ConfigError;
@@ -135,6 +135,7 @@ struct Inner {
     max_failures: u64,
     lock_window: Duration,
     notifier: Option<Arc<dyn Notifier>>,
+    act_for_policy: ActForPolicy,
 }
 
 /// Builds a [`Gateway`]. The decisions, in order: the public URL (given to
@@ -160,6 +161,7 @@ pub struct GatewayBuilder {
     max_failures: u64,
     lock_window: Duration,
     notifier: Option<Arc<dyn Notifier>>,
+    act_for_policy: ActForPolicy,
 }
 
 /// Why a gateway could not be built.
@@ -214,6 +216,7 @@ impl Gateway {
             max_failures: DEFAULT_MAX_FAILURES,
             lock_window: DEFAULT_LOCK_WINDOW,
             notifier: None,
+            act_for_policy: ActForPolicy::default(),
         })
     }
 }
@@ -355,6 +358,17 @@ impl GatewayBuilder {
         self
     }
 
+    /// Policy: which verified links let a person act for a pupil (read
+    /// their records), written into every login's
+    /// [`FamilyClaims`](crate::filiation::FamilyClaims). Default
+    /// [`ActForPolicy::LegalGuardians`]; legal authority needs a legal
+    /// guardian's link whatever the policy.
+    #[must_use]
+    pub fn act_for_policy(mut self, policy: ActForPolicy) -> Self {
+        self.act_for_policy = policy;
+        self
+    }
+
     /// Checks the configuration and builds the gateway.
     pub fn build(self) -> Result<Gateway, GatewayConfigError> {
         let base = self.base_path.trim_end_matches('/').to_owned();
@@ -449,6 +463,7 @@ impl GatewayBuilder {
                 max_failures: self.max_failures,
                 lock_window: self.lock_window,
                 notifier: self.notifier,
+                act_for_policy: self.act_for_policy,
             }),
         })
     }
@@ -784,7 +799,7 @@ impl Gateway {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_owned();
-        let children = record.family.as_ref().map_or(0, |f| f.children.len());
+        let children = record.family.as_ref().map_or(0, |f| f.children().len());
         let session_id = alphanumeric(&*self.inner.random, TOKEN_LEN);
         let value = serde_json::to_vec(&record).map_err(|e| Failure::unavailable(e.to_string()))?;
         self.inner
