@@ -509,7 +509,10 @@ async fn finding_12_a_websocket_handshake_from_another_origin_gets_no_session() 
     };
     let pupil = format!("/eleves/{}", segment("25", "E25-0004"));
     for from in [
-        &[("sec-fetch-site", "same-site"), ("origin", "http://autre.localhost")][..],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://autre.localhost"),
+        ][..],
         &[("origin", "http://autre.localhost")],
     ] {
         let headers: Vec<_> = handshake.iter().chain(from).copied().collect();
@@ -531,7 +534,10 @@ async fn finding_12_a_websocket_handshake_from_another_origin_gets_no_session() 
         .copied()
         .chain([("sec-fetch-site", "same-origin"), ("origin", ours.as_str())])
         .collect();
-    let link = [("sec-fetch-site", "same-site"), ("origin", "http://autre.localhost")];
+    let link = [
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://autre.localhost"),
+    ];
     for headers in [&own[..], &link[..]] {
         let response = send("/maybe", headers).await.unwrap();
         assert!(

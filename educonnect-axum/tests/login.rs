@@ -313,14 +313,23 @@ async fn finding_12_a_websocket_handshake_from_another_origin_gets_no_session() 
     ];
     // From a sibling origin of the same site: the cookie goes along.
     for from in [
-        &[("sec-fetch-site", "same-site"), ("origin", "http://autre.localhost")][..],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://autre.localhost"),
+        ][..],
         &[("origin", "http://autre.localhost")],
         &[("sec-fetch-site", "cross-site")],
     ] {
         let headers: Vec<_> = handshake.iter().chain(from).copied().collect();
         let (status, body) = service.send(&father, get.clone(), "/canal", &headers).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "personne"), "{from:?}");
-        let (status, body) = service.send(&father, get.clone(), "/canal/moi", &headers).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "personne"),
+            "{from:?}"
+        );
+        let (status, body) = service
+            .send(&father, get.clone(), "/canal/moi", &headers)
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{from:?}");
         assert!(body.contains("Demande refusée"), "{body}");
         let (status, _) = service
@@ -341,7 +350,10 @@ async fn finding_12_a_websocket_handshake_from_another_origin_gets_no_session() 
         .copied()
         .chain([("sec-fetch-site", "same-origin"), ("origin", ours.as_str())])
         .collect();
-    let link = [("sec-fetch-site", "same-site"), ("origin", "http://autre.localhost")];
+    let link = [
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://autre.localhost"),
+    ];
     for headers in [&own[..], &link[..]] {
         let (status, body) = service.send(&father, get.clone(), "/canal", headers).await;
         assert_eq!(

@@ -662,7 +662,10 @@ async fn homonyms_are_told_apart_by_the_birth_dates() {
     // The homonym's record is confirmed (the dates fit it), Angèle's not.
     let session = world.session_of(&response).await.unwrap();
     let claims = family(&session);
-    assert_eq!(claims.persons(), vec![person_id(&versailles(), "R-HOMONYM")]);
+    assert_eq!(
+        claims.persons(),
+        vec![person_id(&versailles(), "R-HOMONYM")]
+    );
     assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
 }
 

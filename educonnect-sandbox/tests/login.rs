@@ -368,8 +368,14 @@ async fn educonnect_parent_and_pupil() {
         own.id(),
         Some(&PupilId::new(SourceId::aaf("25").unwrap(), "E25-0004").unwrap())
     );
-    assert_eq!(own.ine().map(|i| i.as_str().to_owned()).as_deref(), Some("120987654FK"));
-    assert_eq!(own.uai().map(|u| u.as_str().to_owned()).as_deref(), Some("0780422K"));
+    assert_eq!(
+        own.ine().map(|i| i.as_str().to_owned()).as_deref(),
+        Some("120987654FK")
+    );
+    assert_eq!(
+        own.uai().map(|u| u.as_str().to_owned()).as_deref(),
+        Some("0780422K")
+    );
     let Identity::EduConnect(person) = session.identity() else {
         panic!("not an EduConnect identity");
     };

@@ -475,7 +475,8 @@ mod tests {
 
     /// A fresh directory under the system's temporary one.
     fn scratch(name: &str) -> PathBuf {
-        let dir = env::temp_dir().join(format!("educonnect-settings-{name}-{}", std::process::id()));
+        let dir =
+            env::temp_dir().join(format!("educonnect-settings-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -486,7 +487,10 @@ mod tests {
         let dir = scratch("load");
         let cases = [
             // Not an export (by its root), though named like one.
-            ("ENT_14_Complet_Eleve_0000.xml", "<?xml version=\"1.0\"?><foo/>"),
+            (
+                "ENT_14_Complet_Eleve_0000.xml",
+                "<?xml version=\"1.0\"?><foo/>",
+            ),
             // Cut short.
             (
                 "ENT_14_Complet_Eleve_0001.xml",
@@ -499,7 +503,10 @@ mod tests {
             let path = dir.join(name);
             std::fs::write(&path, content).unwrap();
             let settings = settings(&[("EDUCONNECT_DIRECTORY", path.to_str().unwrap())]).unwrap();
-            let error = load_directory(&settings).err().expect(name).to_string();
+            let Err(error) = load_directory(&settings) else {
+                panic!("{name} loaded")
+            };
+            let error = error.to_string();
             assert!(
                 error.starts_with("directory: ") && error.contains(name),
                 "{name}: {error}"
@@ -507,14 +514,18 @@ mod tests {
         }
         let missing = dir.join("ENT_14_missing.xml");
         let settings = settings(&[("EDUCONNECT_DIRECTORY", missing.to_str().unwrap())]).unwrap();
-        let error = load_directory(&settings).err().unwrap().to_string();
+        let Err(error) = load_directory(&settings) else {
+            panic!("a missing file loaded")
+        };
+        let error = error.to_string();
         assert!(error.contains("ENT_14_missing.xml"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn the_demo_export_files_load() {
-        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../educonnect-sandbox/demo");
+        let demo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../educonnect-sandbox/demo");
         let mut files: Vec<PathBuf> = std::fs::read_dir(demo)
             .unwrap()
             .map(|e| e.unwrap().path())

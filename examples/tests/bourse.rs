@@ -22,9 +22,7 @@ async fn start() -> Service {
         .unwrap()
         .on_free_port()
         .act_for_policy(bourse::ACT_FOR_POLICY);
-    let setup = Setup::new(settings)
-        .await
-        .unwrap();
+    let setup = Setup::new(settings).await.unwrap();
     let requests = Arc::new(Requests::default());
     let listener = setup.listener.into_std().unwrap();
     let server =

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARIES: [&str; 2] = [env!("CARGO_BIN_EXE_ent-portal"), env!("CARGO_BIN_EXE_bourse")];
+const BINARIES: [&str; 2] = [
+    env!("CARGO_BIN_EXE_ent-portal"),
+    env!("CARGO_BIN_EXE_bourse"),
+];
 
 /// Runs `binary` with `EDUCONNECT_DIRECTORY` set to `directory`, on free
 /// ports; a service still running after 20 seconds has started (the
@@ -49,7 +52,10 @@ fn scratch(name: &str) -> PathBuf {
 fn assert_refused(output: &Output, file: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
-    assert!(stderr.contains("directory: ") && stderr.contains(file), "{stderr}");
+    assert!(
+        stderr.contains("directory: ") && stderr.contains(file),
+        "{stderr}"
+    );
     assert!(
         !String::from_utf8_lossy(&output.stdout).contains("Bac à sable"),
         "the sandbox started"
@@ -66,7 +72,10 @@ fn finding_12_export_files_that_do_not_load_stop_the_examples() {
     )
     .unwrap();
     for binary in BINARIES {
-        assert_refused(&run(binary, &cut.clone().into_os_string()), "ENT_14_Complet");
+        assert_refused(
+            &run(binary, &cut.clone().into_os_string()),
+            "ENT_14_Complet",
+        );
         let missing = dir.join("ENT_25_absent.xml").into_os_string();
         assert_refused(&run(binary, &missing), "ENT_25_absent.xml");
     }

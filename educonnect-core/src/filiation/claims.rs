@@ -480,7 +480,9 @@ impl FamilyClaims {
                     Err(PupilDenied::NoLegalAuthority)
                 }
                 PupilRight::ActFor
-                    if !self.policy.covers(child.relationship, child.legal_authority) =>
+                    if !self
+                        .policy
+                        .covers(child.relationship, child.legal_authority) =>
                 {
                     Err(PupilDenied::NotCoveredByPolicy)
                 }
@@ -654,7 +656,11 @@ mod tests {
                     );
                 }
                 // Legal authority never depends on the policy.
-                assert_eq!(claims.has_legal_authority_over(&pupil("E1")), legal, "{what}");
+                assert_eq!(
+                    claims.has_legal_authority_over(&pupil("E1")),
+                    legal,
+                    "{what}"
+                );
             }
         }
         assert_eq!(guardian([]).policy(), LegalGuardians);
@@ -728,7 +734,10 @@ mod tests {
         let sub = "0123456789abcdef0123456789abcdef-secret-sub";
         let claims = FamilyClaims::guardian("franceconnect", sub, Vec::new(), []);
         let shown = format!("{claims:?}");
-        assert!(!shown.contains(sub) && !shown.contains("secret-sub"), "{shown}");
+        assert!(
+            !shown.contains(sub) && !shown.contains("secret-sub"),
+            "{shown}"
+        );
         assert!(!shown.contains("01234567"), "{shown}");
         assert!(shown.contains("sha256:"), "{shown}");
         assert_eq!(claims.sub(), sub);

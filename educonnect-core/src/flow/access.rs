@@ -442,13 +442,15 @@ mod tests {
 
     #[test]
     fn a_guardian_acts_for_their_children_only() {
-        let parent = session(FamilyClaims::guardian(
-            "franceconnect",
-            "s-1",
-            Vec::new(),
-            [child("E1", true), child("E2", false)],
-        )
-        .with_policy(ActForPolicy::FamilyMembers));
+        let parent = session(
+            FamilyClaims::guardian(
+                "franceconnect",
+                "s-1",
+                Vec::new(),
+                [child("E1", true), child("E2", false)],
+            )
+            .with_policy(ActForPolicy::FamilyMembers),
+        );
         let grant = authorize_pupil(&parent, &pupil("E1"), PupilRight::LegalAuthority).unwrap();
         assert_eq!(grant.pupil(), &pupil("E1"));
         assert!(matches!(

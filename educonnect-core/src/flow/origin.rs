@@ -142,7 +142,10 @@ mod tests {
             &[("connection", "keep-alive, Upgrade")][..],
             &[("connection", "UPGRADE")][..],
         ] {
-            assert!(needs_same_origin(&Method::GET, &headers(pairs)), "{pairs:?}");
+            assert!(
+                needs_same_origin(&Method::GET, &headers(pairs)),
+                "{pairs:?}"
+            );
         }
         for pairs in [
             &[][..],
@@ -150,7 +153,10 @@ mod tests {
             &[("connection", "upgrade-insecure")][..],
             &[("sec-fetch-site", "cross-site")][..],
         ] {
-            assert!(!needs_same_origin(&Method::GET, &headers(pairs)), "{pairs:?}");
+            assert!(
+                !needs_same_origin(&Method::GET, &headers(pairs)),
+                "{pairs:?}"
+            );
         }
     }
 
