@@ -15,7 +15,7 @@ use educonnect_core::directory::{
     PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode, School, SourceId,
 };
 use educonnect_core::filiation::{
-    AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
+    ActForPolicy, AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
 };
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, Provider, Session};
 use educonnect_core::http_client::{ReqwestClient, Timeouts};
@@ -941,10 +941,38 @@ async fn educonnect_guardian_gets_children_through_aaf_ids_in_two_academies() {
     let ines = pupil_id(&versailles(), "E-INES");
     let noe = pupil_id(&versailles(), "E-NOE");
     assert!(claims.may_act_for(&ines) && claims.has_legal_authority_over(&ines));
-    assert!(claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
+    // A grandparent's link (code 38), without legal authority: in the
+    // claims, but acting for Noé needs a policy that admits family members.
+    assert!(claims.child(&noe).is_some());
+    assert!(!claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
+    assert_eq!(claims.policy(), ActForPolicy::LegalGuardians);
+    let wider = claims.clone().with_policy(ActForPolicy::FamilyMembers);
+    assert!(wider.may_act_for(&noe) && !wider.has_legal_authority_over(&noe));
     assert!(claims.has_legal_authority_over_ine(&Ine::parse("0987654321B").unwrap()));
     assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
     assert!(!claims.has_legal_authority_over(&pupil_id(&versailles(), "E-MARC")));
+}
+
+#[tokio::test]
+async fn finding_6_the_gateways_act_for_policy_is_written_into_the_claims() {
+    let world = World::start_with(Kind::EduConnect, Some(both_academies()), |b| {
+        b.act_for_policy(ActForPolicy::FamilyMembers)
+    })
+    .await;
+    let response = world
+        .log_in_with(json!({
+            "sub": SUB,
+            "FrEduCtPersonAffiliation": ["resp2d"],
+            "FrEduCtRefId": ["{AAF}25|x|R-ANGELE-78"],
+            "given_name": "Angèle", "family_name": "MARTIN-DUBOIS",
+        }))
+        .await;
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert_eq!(claims.policy(), ActForPolicy::FamilyMembers);
+    // The grandmother's link to Noé now lets her read, not decide.
+    let noe = pupil_id(&versailles(), "E-NOE");
+    assert!(claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
 }
 
 #[tokio::test]
