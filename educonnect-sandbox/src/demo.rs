@@ -137,8 +137,8 @@ impl DemoIdentity {
 /// FranceConnect: Angela Claire Louise DUBOIS (FranceConnect's own `test`
 /// identity), mother of Éloïse in Rennes and of Noé in Versailles.
 pub const FC_PARENT_TWO_ACADEMIES: &str = "fc-angela-dubois";
-/// FranceConnect: Jean-Pierre MARTIN, father of Lucas (Rennes, birth day
-/// presumed); a homonym in Versailles is father of Chloé.
+/// FranceConnect: Jean-Pierre MARTIN, father of Lucas (Rennes); a homonym
+/// in Versailles is father of Chloé.
 pub const FC_PARENT_WITH_HOMONYM: &str = "fc-jean-pierre-martin";
 /// FranceConnect: Marie-Hélène LEFÈVRE, usage name GARNIER, mother of Zoé
 /// and Hugo in the SIECLE school.
@@ -154,6 +154,14 @@ pub const FC_PARENT_WITHOUT_CHILDREN: &str = "fc-awa-diallo";
 /// authority: she reads Maëlys's records only under
 /// `ActForPolicy::FamilyMembers` or wider.
 pub const FC_GRANDPARENT_WITHOUT_AUTHORITY: &str = "fc-genevieve-coeurdevey";
+/// FranceConnect: Jean Marc DUPONT, father of Léa (Rennes), with legal
+/// authority.
+pub const FC_FATHER_WITH_NAMESAKE: &str = "fc-jean-marc-dupont";
+/// FranceConnect: Jean Louis DUPONT, Léa's grandfather: the same usual name
+/// as her father, linked to her as a contact without legal authority, and
+/// he knows her birth date. His rights are his record's, never the
+/// father's.
+pub const FC_GRANDFATHER_NAMESAKE: &str = "fc-jean-louis-dupont";
 /// EduConnect: Angela DUBOIS's parent account, with `{AAF}` ids in Rennes
 /// and Versailles.
 pub const EC_PARENT_TWO_ACADEMIES: &str = "ec-angela-dubois";
@@ -209,7 +217,7 @@ pub static IDENTITIES: &[DemoIdentity] = &[
     DemoIdentity {
         id: FC_PARENT_WITH_HOMONYM,
         label: "Jean-Pierre MARTIN",
-        exercises: "a homonym: two different guardians named Jean-Pierre MARTIN; the child's birth day is presumed (any day of June 2014)",
+        exercises: "a homonym: two different guardians named Jean-Pierre MARTIN, told apart by their children's birth dates",
         claims: DemoClaims::FranceConnect(PivotClaims {
             given_name: "Jean-Pierre",
             family_name: "MARTIN",
@@ -306,6 +314,40 @@ pub static IDENTITIES: &[DemoIdentity] = &[
         }),
         challenge: &[answer("M", COLLEGE_VERSAILLES, (14, 2, 2012), true)],
         children: &["E25-0004"],
+    },
+    DemoIdentity {
+        id: FC_FATHER_WITH_NAMESAKE,
+        label: "Jean Marc DUPONT",
+        exercises: "a father whose own father has the same usual name (Jean DUPONT) and a link to the same child",
+        claims: DemoClaims::FranceConnect(PivotClaims {
+            given_name: "Jean Marc",
+            family_name: "DUPONT",
+            preferred_username: "",
+            birthdate: "1981-03-30",
+            gender: "male",
+            birthplace: "35238",
+            birthcountry: "99100",
+            email: "jean.dupont@demo.invalid",
+        }),
+        challenge: &[answer("L", COLLEGE_RENNES, (12, 4, 2013), true)],
+        children: &["E14-0003"],
+    },
+    DemoIdentity {
+        id: FC_GRANDFATHER_NAMESAKE,
+        label: "Jean Louis DUPONT",
+        exercises: "the father's namesake who knows the child's birth date: linked through his own record only, without legal authority",
+        claims: DemoClaims::FranceConnect(PivotClaims {
+            given_name: "Jean Louis",
+            family_name: "DUPONT",
+            preferred_username: "",
+            birthdate: "1948-10-02",
+            gender: "male",
+            birthplace: "35238",
+            birthcountry: "99100",
+            email: "jean.dupont.1948@demo.invalid",
+        }),
+        challenge: &[answer("L", COLLEGE_RENNES, (12, 4, 2013), true)],
+        children: &["E14-0003"],
     },
     DemoIdentity {
         id: EC_PARENT_TWO_ACADEMIES,

@@ -157,3 +157,30 @@ async fn nobody_submits_without_logging_in() {
     );
     assert!(service.requests.all().is_empty());
 }
+
+/// The father's namesake (his own father, "Jean DUPONT" too, linked to
+/// Léa as a contact) knows her birth date: he is linked through his own
+/// record only and cannot submit a request in her name; the father still
+/// can.
+#[actix_web::test]
+async fn the_fathers_namesake_who_knows_the_birth_date_cannot_submit() {
+    let service = start().await;
+    let lea = PupilId::new(SourceId::aaf("14").unwrap(), "E14-0003")
+        .unwrap()
+        .to_url_segment();
+    let path = format!("/bourse/{lea}");
+
+    let grandfather = service.log_in(demo::FC_GRANDFATHER_NAMESAKE).await;
+    let (status, _) = service.get(&grandfather, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = service.post(&grandfather, &path, &VALID).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(service.requests.all().is_empty());
+
+    let father = service.log_in(demo::FC_FATHER_WITH_NAMESAKE).await;
+    let (status, page) = service.get(&father, &path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, page) = service.post(&father, &path, &VALID).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(service.requests.all().len(), 1);
+}

@@ -7,45 +7,54 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use subtle::{Choice, ConstantTimeEq};
 
-use crate::birthdate::{BirthDate, DatePrecision};
+use super::decision::CodeReason;
+use super::link::LinkedRecord;
+use super::matching::MatchScore;
 use crate::directory::{PersonId, PupilId};
-use crate::filiation::Verification;
+use crate::html::escape;
 
-/// A verified link, kept durably for a FranceConnect `sub`: the records the
-/// parent confirmed, and the pupils they said were not theirs.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct StoredLink {
-    pub(crate) persons: Vec<PersonId>,
-    #[serde(default)]
-    pub(crate) excluded: Vec<PupilId>,
-    /// How the link was verified (birth dates when absent).
-    #[serde(default)]
-    pub(crate) verification: Option<Verification>,
-}
-
-/// The dates were right; a one-time code was sent and is awaited.
+/// One candidate record in the challenge: how well it fits the person, and
+/// which of the challenge's children it links to (by index).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct PendingCode {
-    /// SHA-256 of `{verification key}:{code}`.
-    pub(crate) hash: String,
-    pub(crate) expires_at: i64,
-    pub(crate) tries_left: u8,
-    pub(crate) link: StoredLink,
-    /// The last two digits of the number, to tell the parent where it went.
-    pub(crate) phone_hint: String,
+pub(crate) struct ChallengeRecord {
+    pub(crate) person: PersonId,
+    pub(crate) score: MatchScore,
+    pub(crate) children: Vec<usize>,
 }
 
 /// One child shown in the form: what is displayed (an initial and a school
-/// name) and which records link to them. Birth dates are not kept here:
-/// they are read from the directory when the answers come.
+/// name). Birth dates are not kept here: they are read from the directory
+/// when the answers come.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ChallengeChild {
     pub(crate) pupil: PupilId,
-    pub(crate) persons: Vec<PersonId>,
     pub(crate) initial: String,
     pub(crate) school: String,
+}
+
+/// A one-time code sent to one phone the school recorded: the records it
+/// confirms when typed back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SentCode {
+    /// SHA-256 of `{verification key}:{code}`.
+    pub(crate) hash: String,
+    /// The records (with their pupils) this code confirms.
+    pub(crate) records: Vec<(PersonId, Vec<PupilId>)>,
+    /// The last two digits of the number, to tell the parent where it went.
+    pub(crate) phone_hint: String,
+    pub(crate) reason: Option<CodeReason>,
+}
+
+/// The dates were right for some records that need a one-time code: the
+/// codes sent, and what is already settled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingCodes {
+    pub(crate) sent: Vec<SentCode>,
+    pub(crate) expires_at: i64,
+    pub(crate) tries_left: u8,
+    /// Records the dates alone confirmed.
+    pub(crate) settled: Vec<LinkedRecord>,
 }
 
 /// What is kept between the callback and the form's answer, under
@@ -60,65 +69,19 @@ pub(crate) struct PendingVerification {
     pub(crate) id_token: String,
     pub(crate) return_to: String,
     pub(crate) sub: String,
-    pub(crate) candidates: Vec<PersonId>,
+    pub(crate) records: Vec<ChallengeRecord>,
     pub(crate) children: Vec<ChallengeChild>,
     /// Unix seconds after which the challenge is gone.
     pub(crate) expires_at: i64,
-    /// Set once the dates were right, when a one-time code is required.
+    /// Set once the dates were right, when one-time codes are needed.
     #[serde(default)]
-    pub(crate) code: Option<PendingCode>,
-}
-
-/// One child's answer, as typed.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Answer {
-    pub(crate) day: u8,
-    pub(crate) month: u8,
-    pub(crate) year: u16,
-    pub(crate) not_mine: bool,
-}
-
-/// Reads the form's answers for `count` children: `day_{i}`, `month_{i}`,
-/// `year_{i}`, `not_mine_{i}`. A missing or unreadable number is 0, which
-/// matches no date.
-pub(crate) fn parse_answers(body: &[u8], count: usize) -> Vec<Answer> {
-    let mut answers = vec![Answer::default(); count];
-    for (key, value) in url::form_urlencoded::parse(body).take(4 * count + 8) {
-        let Some((field, index)) = key.rsplit_once('_') else {
-            continue;
-        };
-        let Some(answer) = index.parse::<usize>().ok().and_then(|i| answers.get_mut(i)) else {
-            continue;
-        };
-        let value = value.trim();
-        match field {
-            "day" => answer.day = value.parse().unwrap_or(0),
-            "month" => answer.month = value.parse().unwrap_or(0),
-            "year" => answer.year = value.parse().unwrap_or(0),
-            "not_mine" => answer.not_mine = !value.is_empty(),
-            _ => {}
-        }
-    }
-    answers
-}
-
-/// Whether the typed date fits the school's, in constant time: equal on
-/// every part the school knows (a presumed day or month matches anything),
-/// as [`BirthDate::matches`] says.
-pub(crate) fn date_matches(known: &BirthDate, answer: &Answer) -> Choice {
-    let year = known.year().ct_eq(&answer.year);
-    let month = known.month().ct_eq(&answer.month)
-        | Choice::from(u8::from(known.precision() == DatePrecision::Year));
-    let day = known.day().ct_eq(&answer.day)
-        | Choice::from(u8::from(known.precision() != DatePrecision::Day));
-    year & month & day
+    pub(crate) codes: Option<PendingCodes>,
 }
 
 /// The form: one fieldset per child, shown by the initial of the first given
 /// name and the school's name only, three number inputs and a "not my child"
 /// checkbox each. `error` is shown above when the previous answers were wrong.
 pub(crate) fn form_body(action: &str, children: &[ChallengeChild], error: Option<&str>) -> String {
-    use crate::flow::pages::escape;
     let mut body = String::new();
     if let Some(error) = error {
         let _ = writeln!(
@@ -154,9 +117,9 @@ pub(crate) fn form_body(action: &str, children: &[ChallengeChild], error: Option
     body
 }
 
-/// The one-time code form.
-pub(crate) fn code_body(action: &str, phone_hint: &str, error: Option<&str>) -> String {
-    use crate::flow::pages::escape;
+/// The one-time code form. With several codes sent (records that only a
+/// code can tell apart), the parent types the one they received.
+pub(crate) fn code_body(action: &str, phone_hints: &[String], error: Option<&str>) -> String {
     let mut body = String::new();
     if let Some(error) = error {
         let _ = writeln!(
@@ -165,15 +128,26 @@ pub(crate) fn code_body(action: &str, phone_hint: &str, error: Option<&str>) -> 
             escape(error)
         );
     }
+    let sent_to = if phone_hints.len() > 1 {
+        format!(
+            "aux téléphones mobiles enregistrés par l'établissement (numéros se terminant par {}). \
+             Saisissez celui que vous avez reçu",
+            phone_hints.join(", ")
+        )
+    } else {
+        format!(
+            "au téléphone mobile enregistré par l'établissement (numéro se terminant par {})",
+            phone_hints.first().map_or("", String::as_str)
+        )
+    };
     let _ = write!(
         body,
-        "<p>Un code à 6 chiffres vient d'être envoyé au téléphone mobile enregistré par \
-         l'établissement (numéro se terminant par {}). Il est valable 5 minutes.</p>\n\
+        "<p>Un code à 6 chiffres vient d'être envoyé {}. Il est valable 5 minutes.</p>\n\
          <form method=\"post\" action=\"{}\">\n<label for=\"code\">Code reçu</label>\n\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" \
          autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" required>\n\
          <button type=\"submit\">Valider</button>\n</form>",
-        escape(phone_hint),
+        escape(&sent_to),
         escape(action)
     );
     body
@@ -207,50 +181,6 @@ pub(crate) fn initial(given_names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn constant_time_match_agrees_with_birth_date_matches() {
-        let dates = [
-            BirthDate::new(2012, 3, 27).unwrap(),
-            BirthDate::presumed_day(2012, 3).unwrap(),
-            BirthDate::presumed_month_and_day(2012).unwrap(),
-        ];
-        for known in dates {
-            for (y, m, d) in [
-                (2012, 3, 27),
-                (2012, 3, 1),
-                (2012, 1, 1),
-                (2012, 4, 27),
-                (2011, 3, 27),
-                (0, 0, 0),
-            ] {
-                let answer = Answer {
-                    day: d,
-                    month: m,
-                    year: y,
-                    not_mine: false,
-                };
-                assert_eq!(
-                    bool::from(date_matches(&known, &answer)),
-                    known.matches(y, m, d),
-                    "{known:?} {y}-{m}-{d}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn answers_are_read_by_index() {
-        let a = parse_answers(
-            b"day_0=27&month_0=3&year_0=2012&not_mine_1=1&day_9=1&year_1=x",
-            2,
-        );
-        assert_eq!(
-            (a[0].day, a[0].month, a[0].year, a[0].not_mine),
-            (27, 3, 2012, false)
-        );
-        assert_eq!((a[1].year, a[1].not_mine), (0, true));
-    }
 
     #[test]
     fn initials() {

@@ -338,6 +338,8 @@ pub struct FamilyClaims {
     pupil: Option<PupilSelf>,
     #[serde(default)]
     children: Vec<Child>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unavailable: Vec<PupilId>,
     /// Absent from claims written before policies existed: the default,
     /// the strictest.
     #[serde(default, rename = "act_for_policy")]
@@ -372,8 +374,17 @@ impl FamilyClaims {
             persons,
             pupil: None,
             children: merged,
+            unavailable: Vec::new(),
             policy: ActForPolicy::default(),
         }
+    }
+
+    /// The same claims, with `pupils` listed as unavailable (see
+    /// [`unavailable`](Self::unavailable)).
+    #[must_use]
+    pub fn with_unavailable(mut self, pupils: Vec<PupilId>) -> Self {
+        self.unavailable = pupils;
+        self
     }
 
     /// Claims of a pupil, with their own ids.
@@ -385,6 +396,7 @@ impl FamilyClaims {
             persons: Vec::new(),
             pupil: Some(own),
             children: Vec::new(),
+            unavailable: Vec::new(),
             policy: ActForPolicy::default(),
         }
     }
@@ -427,6 +439,13 @@ impl FamilyClaims {
     /// For a guardian: one entry per pupil.
     pub fn children(&self) -> &[Child] {
         &self.children
+    }
+
+    /// Pupils of a verified link whose school's directory is not served
+    /// now (an academy missing from the configuration): shown as
+    /// unavailable, never acted for.
+    pub fn unavailable(&self) -> &[PupilId] {
+        &self.unavailable
     }
 
     /// The policy the claims were built under.
@@ -550,6 +569,7 @@ impl fmt::Debug for FamilyClaims {
             .field("persons", &self.persons)
             .field("pupil", &self.pupil)
             .field("children", &self.children)
+            .field("unavailable", &self.unavailable)
             .field("policy", &self.policy)
             .finish()
     }

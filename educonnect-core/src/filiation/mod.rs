@@ -19,6 +19,11 @@
 mod audit;
 pub(crate) mod challenge;
 mod claims;
+pub(crate) mod decision;
+pub(crate) mod family;
+pub(crate) mod link;
+mod lockout;
+pub(crate) mod matching;
 mod notify;
 
 pub use audit::{AuditEvent, AuditSink, TracingAuditSink};
@@ -26,4 +31,6 @@ pub use claims::{
     ActForPolicy, Child, FamilyClaims, PupilDenied, PupilGrant, PupilRight, PupilSelf, Relation,
     Verification,
 };
+pub(crate) use lockout::Admission;
+pub use lockout::LockoutPolicy;
 pub use notify::{ConsoleNotifier, Notifier, NotifierError};

@@ -1,25 +1,24 @@
-//! Filiation inside the flow: family claims after a login, the birth-date
-//! challenge (`GET`/`POST {base}/verify`), family assertions and the JWKS
-//! that checks them (`GET {base}/jwks`).
+//! Filiation inside the flow: this module only drives
+//! [`crate::filiation`], which owns every decision (matching, the
+//! challenge's rules, lock-out, links), and renders its pages. Routes:
+//! the birth-date challenge (`GET`/`POST {base}/verify`), and the JWKS of
+//! family assertions (`GET {base}/jwks`).
 //!
 //! After a FranceConnect login, with a directory configured:
 //!
-//! 1. a link verified before for this `sub` (a durable record
-//!    `fc-link:{sha256(sub)}`) gives the family claims at once;
-//! 2. otherwise the guardian records whose names fit are looked up; if none
-//!    has a child whose birth date the school recorded, the parent sees a
-//!    page telling them to contact the school (the same page whatever the
-//!    records hold) and gets a session with no child, so that the service
-//!    still knows who they are;
-//! 3. otherwise the parent is sent to the challenge. Each child is shown by
-//!    the initial of the first given name and the school's name only. All
-//!    answers are checked (in constant time, each against the directory's
-//!    date, presumed parts matching anything); a record is confirmed when
-//!    every child of it not marked "not my child" has the right date. One
-//!    confirmed record is a success: the link is stored and the session
-//!    created. Otherwise it is a failure, counted per `sub` and per
-//!    candidate record over the lock window; at the limit the challenge
-//!    locks until the window ends.
+//! 1. a link verified before for this `sub` gives the family claims at
+//!    once (checked against the directory as it is now);
+//! 2. otherwise the guardian records the identité pivot fits are looked up
+//!    ([`crate::filiation`]'s matching rules); if none has a child whose
+//!    birth date the school recorded, the parent sees a page telling them
+//!    to contact the school (the same page whatever the records hold) and
+//!    gets a session with no child;
+//! 3. otherwise the parent is sent to the challenge: each child shown by
+//!    the initial of the first given name and the school's name only. Each
+//!    answer set is counted before it is checked (lock-out), then each
+//!    record is judged on its own; records that the dates cannot prove
+//!    (presumed dates, homonyms) need a one-time code sent to their own
+//!    phone.
 
 use std::time::Duration;
 
@@ -27,28 +26,33 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::json;
-use subtle::Choice;
 
 use super::pages;
 use super::session::SessionRecord;
 use super::{Failure, Gateway, Session, TOKEN_LEN, cookie, sha256};
-use crate::directory::{
-    Directory, DirectoryError, DirectoryPerson, LinkedPupil, NameQuery, PersonId, PhoneKind,
-    PupilId,
-};
-use crate::filiation::Notifier;
+use crate::directory::{Directory, DirectoryError, NameQuery, PersonId, PhoneKind, PupilId};
 use crate::filiation::challenge::{
-    ChallengeChild, PendingCode, PendingVerification, StoredLink, code_body, date_matches,
-    form_body, initial, parse_answers, six_digits,
+    ChallengeChild, ChallengeRecord, PendingCodes, PendingVerification, SentCode, code_body,
+    form_body, initial, six_digits,
 };
-use crate::filiation::{AuditEvent, Child, FamilyClaims, PupilSelf, Verification};
-use crate::provider::{EduConnectIdentity, Identity, PivotIdentity, Profile};
+use crate::filiation::decision::{ChildInput, Confirmed, RecordInput, decide, parse_answers};
+use crate::filiation::link::{self, LinkedRecord, StoredLink};
+use crate::filiation::{
+    Admission, AuditEvent, FamilyClaims, Notifier, Verification, family, matching,
+};
+use crate::provider::{Identity, PivotIdentity};
 use crate::random::alphanumeric;
+use crate::store::StoreError;
 
 /// How long a one-time code is accepted, in seconds.
 const CODE_VALIDITY: i64 = 5 * 60;
 /// How many codes may be typed for one sent.
 const CODE_TRIES: u8 = 3;
+/// How many phones one login may send codes to.
+const CODES_PER_LOGIN: usize = 3;
+/// How many codes a guardian record's phone receives per day, whoever asks.
+const CODES_PER_RECORD_PER_DAY: u64 = 3;
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// Prefix of pending verifications in the pending key space.
 const VERIFY_PREFIX: &str = "verify-";
@@ -75,27 +79,8 @@ fn directory_failure(e: DirectoryError) -> Failure {
     Failure::unavailable(format!("directory: {e}"))
 }
 
-fn child_of(linked: &LinkedPupil, verification: Verification) -> Child {
-    Child::new(
-        linked.pupil.id.clone(),
-        linked.link.relationship,
-        linked.link.has_legal_authority(),
-        verification,
-    )
-    .with_ine(linked.pupil.ine)
-    .with_uai(linked.pupil.school)
-}
-
-fn sub_counter(sub_hash: &str) -> String {
-    format!("filiation-sub:{sub_hash}")
-}
-
-fn person_counter(person: &PersonId) -> String {
-    format!("filiation-person:{person}")
-}
-
-fn link_key(sub_hash: &str) -> String {
-    format!("fc-link:{sub_hash}")
+fn sms_counter(person: &PersonId) -> String {
+    format!("filiation-sms:{person}")
 }
 
 impl Gateway {
@@ -117,8 +102,10 @@ impl Gateway {
             }
             Identity::EduConnect(person) => {
                 record.family = Some(
-                    self.educonnect_family(&*directory, &record.provider, person)
-                        .await?,
+                    family::from_educonnect(&*directory, &record.provider, person)
+                        .await
+                        .map_err(directory_failure)?
+                        .with_policy(self.inner.act_for_policy),
                 );
                 self.start_session(headers, record, &return_to).await
             }
@@ -126,63 +113,59 @@ impl Gateway {
         }
     }
 
-    /// EduConnect vouches for the `{AAF}` ids: a guardian's children come
-    /// from the directory's records under them; a pupil gets their own ids.
-    async fn educonnect_family(
+    /// The family claims of a session's identity as the directory and the
+    /// stored links say now, for a session refresh: `None` when the
+    /// session has none to refresh (no directory, a generic provider).
+    pub(super) async fn current_family(
+        &self,
+        identity: &Identity,
+        provider: &str,
+    ) -> Result<Option<FamilyClaims>, Failure> {
+        let Some(directory) = self.inner.directory.clone() else {
+            return Ok(None);
+        };
+        match identity {
+            Identity::FranceConnect(pivot) => {
+                let sub_hash = sha256(pivot.sub());
+                let link = link::load(&*self.inner.store, &sub_hash)
+                    .await
+                    .map_err(Failure::store)?
+                    .unwrap_or_default();
+                Ok(Some(
+                    self.linked_family(&*directory, provider, pivot.sub(), &sub_hash, &link)
+                        .await?,
+                ))
+            }
+            Identity::EduConnect(person) => Ok(Some(
+                family::from_educonnect(&*directory, provider, person)
+                    .await
+                    .map_err(directory_failure)?
+                    .with_policy(self.inner.act_for_policy),
+            )),
+            Identity::Oidc(_) => Ok(None),
+        }
+    }
+
+    /// The family of a verified link, checked against the directory; a
+    /// link the directory no longer backs in full is stored as it now is.
+    async fn linked_family(
         &self,
         directory: &dyn Directory,
         provider: &str,
-        person: &EduConnectIdentity,
+        sub: &str,
+        sub_hash: &str,
+        link: &StoredLink,
     ) -> Result<FamilyClaims, Failure> {
-        let mut related: Vec<PersonId> = Vec::new();
-        let mut own_pupil: Option<PupilId> = None;
-        for aaf in person.aaf_ids() {
-            match directory.person_by_aaf_id(aaf).await {
-                Ok(Some(DirectoryPerson::Related(p))) => {
-                    if !related.contains(&p.id) {
-                        related.push(p.id.clone());
-                    }
-                }
-                Ok(Some(DirectoryPerson::Pupil(p))) => {
-                    own_pupil.get_or_insert_with(|| p.id.clone());
-                }
-                Ok(None) => {}
-                // An academy this service does not serve: its children are
-                // simply not here.
-                Err(DirectoryError::UnknownSource(source)) => {
-                    tracing::info!(%source, "an {{AAF}} id of a source the directory does not serve");
-                }
-                Err(e) => return Err(directory_failure(e)),
-            }
+        let (claims, updated) = family::from_link(directory, provider, sub, link)
+            .await
+            .map_err(directory_failure)?;
+        if let Some(updated) = updated {
+            tracing::info!("a verified link lost records or pupils the directory no longer holds");
+            link::save(&*self.inner.store, sub_hash, &updated)
+                .await
+                .map_err(Failure::store)?;
         }
-        Ok(match person.profile() {
-            Profile::Guardian => {
-                let linked = directory
-                    .pupils_of_many(&related)
-                    .await
-                    .map_err(directory_failure)?;
-                FamilyClaims::guardian(
-                    provider,
-                    person.sub(),
-                    related,
-                    linked.iter().map(|l| child_of(l, Verification::EduConnect)),
-                )
-                .with_policy(self.inner.act_for_policy)
-            }
-            Profile::Pupil => {
-                let details = person.pupil();
-                FamilyClaims::of_pupil(
-                    provider,
-                    person.sub(),
-                    PupilSelf::new(
-                        own_pupil,
-                        details.and_then(|d| d.ine()),
-                        details.and_then(|d| d.uai()),
-                    ),
-                )
-                .with_policy(self.inner.act_for_policy)
-            }
-        })
+        Ok(claims.with_policy(self.inner.act_for_policy))
     }
 
     async fn franceconnect_family(
@@ -193,28 +176,24 @@ impl Gateway {
         mut record: SessionRecord,
         return_to: String,
     ) -> Result<Response<Bytes>, Failure> {
-        let store = &self.inner.store;
+        let store = &*self.inner.store;
         let sub_hash = sha256(pivot.sub());
 
         // 1. A link verified before.
-        if let Some(bytes) = store
-            .get_record(&link_key(&sub_hash))
+        let link = link::load(store, &sub_hash)
             .await
             .map_err(Failure::store)?
-        {
-            match serde_json::from_slice::<StoredLink>(&bytes) {
-                Ok(link) => {
-                    let family = self
-                        .linked_family(directory, &record.provider, pivot.sub(), &link)
-                        .await?;
-                    record.family = Some(family);
-                    return self.start_session(headers, record, &return_to).await;
-                }
-                Err(_) => tracing::warn!("unreadable verified link, asking again"),
-            }
+            .unwrap_or_default();
+        if !link.records.is_empty() {
+            let family = self
+                .linked_family(directory, &record.provider, pivot.sub(), &sub_hash, &link)
+                .await?;
+            record.family = Some(family);
+            return self.start_session(headers, record, &return_to).await;
         }
 
-        // 2. Candidates, and their children whose birth date is known.
+        // 2. The records the pivot fits, and their children whose birth
+        //    date is known.
         let query = NameQuery::from_pivot(pivot);
         let candidates = if query.is_searchable() {
             directory
@@ -225,20 +204,22 @@ impl Gateway {
             Vec::new()
         };
         let mut children: Vec<ChallengeChild> = Vec::new();
-        let mut persons: Vec<PersonId> = Vec::new();
+        let mut records: Vec<ChallengeRecord> = Vec::new();
         for candidate in &candidates {
             let id = &candidate.person.id;
+            if link.revoked.contains(id) || records.iter().any(|r| &r.person == id) {
+                continue;
+            }
+            let Some(score) = matching::assess(pivot, candidate) else {
+                continue;
+            };
+            let mut indices = Vec::new();
             for linked in directory.pupils_of(id).await.map_err(directory_failure)? {
                 if linked.pupil.birth_date.is_none() {
                     continue;
                 }
-                if !persons.contains(id) {
-                    persons.push(id.clone());
-                }
-                if let Some(child) = children.iter_mut().find(|c| c.pupil == linked.pupil.id) {
-                    if !child.persons.contains(id) {
-                        child.persons.push(id.clone());
-                    }
+                if let Some(i) = children.iter().position(|c| c.pupil == linked.pupil.id) {
+                    indices.push(i);
                     continue;
                 }
                 let school = match linked.pupil.school {
@@ -249,32 +230,38 @@ impl Gateway {
                         .map(|s| s.name),
                     None => None,
                 };
+                indices.push(children.len());
                 children.push(ChallengeChild {
                     pupil: linked.pupil.id.clone(),
-                    persons: vec![id.clone()],
                     initial: initial(&linked.pupil.given_names),
                     school: school.unwrap_or_else(|| "un établissement".to_owned()),
                 });
             }
+            if !indices.is_empty() {
+                records.push(ChallengeRecord {
+                    person: id.clone(),
+                    score,
+                    children: indices,
+                });
+            }
         }
         if children.is_empty() {
-            record.family = Some(
-                FamilyClaims::guardian(
-                    record.provider.clone(),
-                    pivot.sub(),
-                    Vec::new(),
-                    Vec::new(),
-                )
-                .with_policy(self.inner.act_for_policy),
-            );
-            let cookie = self.new_session(headers, record).await?;
-            let mut response = pages::no_child_found(&return_to);
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-            return Ok(response);
+            return self
+                .no_child(headers, record, pivot.sub(), &return_to)
+                .await;
         }
-        if self.locked(&sub_hash, &persons).await? {
-            self.inner.audit.record(&AuditEvent::LockedOut { sub_hash });
-            return Ok(self.locked_page());
+        let pupils: Vec<&PupilId> = children.iter().map(|c| &c.pupil).collect();
+        if self
+            .inner
+            .lockout
+            .is_locked(store, &sub_hash, &pupils)
+            .await
+            .map_err(Failure::store)?
+        {
+            self.inner.audit.record(&AuditEvent::LockedOut {
+                sub_hash: sub_hash.clone(),
+            });
+            return self.locked_page(&sub_hash).await;
         }
 
         // 3. The challenge.
@@ -289,14 +276,14 @@ impl Gateway {
             id_token: record.id_token,
             return_to,
             sub: pivot.sub().to_owned(),
-            candidates: persons,
+            records,
             children,
             expires_at: self
                 .inner
                 .clock
                 .unix_seconds()
                 .saturating_add(secs(timeout)),
-            code: None,
+            codes: None,
         };
         self.put_verification(&sha256(&browser), &pending, timeout)
             .await?;
@@ -309,60 +296,41 @@ impl Gateway {
         Ok(response)
     }
 
-    /// The family of a verified link: the children of its records, less the
-    /// ones the parent said were not theirs.
-    async fn linked_family(
+    /// The "contact the school" page, with a session without children: the
+    /// same whatever the records hold.
+    async fn no_child(
         &self,
-        directory: &dyn Directory,
-        provider: &str,
+        headers: &HeaderMap,
+        mut record: SessionRecord,
         sub: &str,
-        link: &StoredLink,
-    ) -> Result<FamilyClaims, Failure> {
-        let linked = directory
-            .pupils_of_many(&link.persons)
-            .await
-            .map_err(directory_failure)?;
-        Ok(FamilyClaims::guardian(
-            provider,
-            sub,
-            link.persons.clone(),
-            linked
-                .iter()
-                .filter(|l| !link.excluded.contains(&l.pupil.id))
-                .map(|l| child_of(l, link.verification.unwrap_or(Verification::BirthDates))),
-        )
-        .with_policy(self.inner.act_for_policy))
+        return_to: &str,
+    ) -> Result<Response<Bytes>, Failure> {
+        record.family = Some(
+            FamilyClaims::guardian(record.provider.clone(), sub, Vec::new(), Vec::new())
+                .with_policy(self.inner.act_for_policy),
+        );
+        let cookie = self.new_session(headers, record).await?;
+        let mut response = pages::no_child_found(return_to);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+        Ok(response)
     }
 
-    async fn locked(&self, sub_hash: &str, persons: &[PersonId]) -> Result<bool, Failure> {
-        let store = &self.inner.store;
-        let max = self.inner.max_failures;
-        if store
-            .read_counter(&sub_counter(sub_hash))
+    async fn locked_page(&self, sub_hash: &str) -> Result<Response<Bytes>, Failure> {
+        let lock = self
+            .inner
+            .lockout
+            .lock_duration(&*self.inner.store, sub_hash)
             .await
-            .map_err(Failure::store)?
-            >= max
-        {
-            return Ok(true);
-        }
-        for person in persons {
-            if store
-                .read_counter(&person_counter(person))
-                .await
-                .map_err(Failure::store)?
-                >= max
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn locked_page(&self) -> Response<Bytes> {
-        let minutes = self.inner.lock_window.as_secs().div_ceil(60);
+            .map_err(Failure::store)?;
+        let minutes = lock.as_secs().div_ceil(60);
+        let duration = if minutes >= 120 {
+            format!("pendant {} heures", minutes.div_ceil(60))
+        } else {
+            format!("pendant {minutes} minutes")
+        };
         let body = format!(
             "<p>Trop de réponses erronées ont été données. Par sécurité, le rattachement de vos \
-             enfants est bloqué pendant {minutes} minutes. Vous pourrez réessayer ensuite, ou \
+             enfants est bloqué {duration}. Vous pourrez réessayer ensuite, ou \
              contacter l'établissement de votre enfant.</p>\n\
              <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>"
         );
@@ -373,7 +341,7 @@ impl Gateway {
         );
         let clear = self.inner.login_attrs.clear(self.inner.verify_cookie);
         response.headers_mut().append(header::SET_COOKIE, clear);
-        response
+        Ok(response)
     }
 
     async fn put_verification(
@@ -430,8 +398,8 @@ impl Gateway {
     ) -> Result<Response<Bytes>, Failure> {
         let (key_hash, pending) = self.take_verification(request).await?;
         self.put_back(&key_hash, &pending).await?;
-        Ok(match &pending.code {
-            Some(code) => self.code_page(StatusCode::OK, &code.phone_hint, None),
+        Ok(match &pending.codes {
+            Some(codes) => self.code_page(StatusCode::OK, codes, None),
             None => self.form_page(StatusCode::OK, &pending, None),
         })
     }
@@ -453,171 +421,19 @@ impl Gateway {
     fn code_page(
         &self,
         status: StatusCode,
-        phone_hint: &str,
+        codes: &PendingCodes,
         error: Option<&str>,
     ) -> Response<Bytes> {
         let action = format!("{}/verify", self.inner.base_path);
+        let hints: Vec<String> = codes.sent.iter().map(|c| c.phone_hint.clone()).collect();
         pages::page(
             status,
             "Code de confirmation",
-            &code_body(&action, phone_hint, error),
+            &code_body(&action, &hints, error),
         )
     }
 
-    /// The dates were right and the policy asks for a one-time code: send
-    /// it to the mobile number of a confirmed record. The code goes only to
-    /// a record the dates confirmed, never to a homonym's phone.
-    async fn send_code(
-        &self,
-        directory: &dyn Directory,
-        notifier: &dyn Notifier,
-        key_hash: String,
-        mut pending: PendingVerification,
-        link: StoredLink,
-    ) -> Result<Response<Bytes>, Failure> {
-        let mut phone = None;
-        for person in &link.persons {
-            if let Some(record) = directory.person(person).await.map_err(directory_failure)?
-                && let Some(number) = record.phone(PhoneKind::Mobile)
-            {
-                phone = Some(number.to_owned());
-                break;
-            }
-        }
-        let Some(phone) = phone else {
-            return Err(Failure::bad_request(
-                "L'établissement n'a pas enregistré de numéro de téléphone mobile pour vous. \
-                 Contactez son secrétariat pour rattacher vos enfants.",
-                "one-time code required, no mobile number recorded",
-            ));
-        };
-        let code = six_digits(&*self.inner.random);
-        notifier
-            .send_code(&phone, &code)
-            .await
-            .map_err(|e| Failure::unavailable(format!("notifier: {e}")))?;
-        let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
-        let phone_hint: String = digits[digits.len().saturating_sub(2)..].iter().collect();
-        let now = self.inner.clock.unix_seconds();
-        pending.code = Some(PendingCode {
-            hash: sha256(&format!("{key_hash}:{code}")),
-            expires_at: now.saturating_add(CODE_VALIDITY),
-            tries_left: CODE_TRIES,
-            link,
-            phone_hint: phone_hint.clone(),
-        });
-        pending.expires_at = pending.expires_at.max(now.saturating_add(CODE_VALIDITY));
-        self.put_back(&key_hash, &pending).await?;
-        Ok(self.code_page(StatusCode::OK, &phone_hint, None))
-    }
-
-    /// The answer to the one-time code form.
-    async fn check_code(
-        &self,
-        request: &Request<Bytes>,
-        directory: &dyn Directory,
-        key_hash: String,
-        mut pending: PendingVerification,
-        sub_hash: String,
-    ) -> Result<Response<Bytes>, Failure> {
-        let Some(mut code) = pending.code.take() else {
-            return Err(Failure::unavailable("no code awaited"));
-        };
-        if code.expires_at <= self.inner.clock.unix_seconds() {
-            return Err(Failure::bad_request(
-                "Le code a expiré. Veuillez vous reconnecter pour en recevoir un nouveau.",
-                "one-time code expired",
-            ));
-        }
-        let typed = url::form_urlencoded::parse(request.body())
-            .take(8)
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default();
-        let right = super::constant_time_eq(
-            sha256(&format!("{key_hash}:{typed}")).as_bytes(),
-            code.hash.as_bytes(),
-        );
-        if right {
-            let mut link = code.link;
-            link.verification = Some(Verification::BirthDatesAndOneTimeCode);
-            return self
-                .finish_verification(request, directory, pending, link, sub_hash)
-                .await;
-        }
-        code.tries_left = code.tries_left.saturating_sub(1);
-        let failures = self
-            .inner
-            .store
-            .increment_counter(&sub_counter(&sub_hash), self.inner.lock_window)
-            .await
-            .map_err(Failure::store)?;
-        self.inner.audit.record(&AuditEvent::VerificationFailed {
-            sub_hash: sub_hash.clone(),
-            persons: code.link.persons.clone(),
-            failures,
-        });
-        if code.tries_left == 0 {
-            return Err(Failure::bad_request(
-                "Le code saisi n'est pas le bon. Veuillez vous reconnecter pour en recevoir un nouveau.",
-                "one-time code: no try left",
-            ));
-        }
-        let hint = code.phone_hint.clone();
-        pending.code = Some(code);
-        self.put_back(&key_hash, &pending).await?;
-        Ok(self.code_page(
-            StatusCode::BAD_REQUEST,
-            &hint,
-            Some("Ce code n'est pas le bon. Vérifiez-le et saisissez-le à nouveau."),
-        ))
-    }
-
-    /// Stores the link, creates the session, sends the browser on.
-    async fn finish_verification(
-        &self,
-        request: &Request<Bytes>,
-        directory: &dyn Directory,
-        pending: PendingVerification,
-        link: StoredLink,
-        sub_hash: String,
-    ) -> Result<Response<Bytes>, Failure> {
-        let store = &self.inner.store;
-        if !link.persons.is_empty() {
-            let value =
-                serde_json::to_vec(&link).map_err(|e| Failure::unavailable(e.to_string()))?;
-            store
-                .put_record(&link_key(&sub_hash), value)
-                .await
-                .map_err(Failure::store)?;
-            let _ = store.reset_counter(&sub_counter(&sub_hash)).await;
-            self.inner.audit.record(&AuditEvent::VerificationSucceeded {
-                sub_hash: sub_hash.clone(),
-                persons: link.persons.clone(),
-            });
-        }
-        let family = self
-            .linked_family(directory, &pending.provider, &pending.sub, &link)
-            .await?;
-        let record = SessionRecord {
-            provider: pending.provider,
-            kind: pending.kind,
-            claims: pending.claims,
-            acr: pending.acr,
-            auth_time: pending.auth_time,
-            created_at: self.inner.clock.unix_seconds(),
-            id_token: pending.id_token,
-            family: Some(family),
-        };
-        let mut response = self
-            .start_session(request.headers(), record, &pending.return_to)
-            .await?;
-        let clear = self.inner.login_attrs.clear(self.inner.verify_cookie);
-        response.headers_mut().append(header::SET_COOKIE, clear);
-        Ok(response)
-    }
-
-    /// `POST {base}/verify`: the answers.
+    /// `POST {base}/verify`: the answers (birth dates, or a one-time code).
     pub(super) async fn verify_answer(
         &self,
         request: &Request<Bytes>,
@@ -636,122 +452,398 @@ impl Gateway {
             return Err(Failure::bad_request(EXPIRED_VERIFY, "verification expired"));
         }
         let sub_hash = sha256(&pending.sub);
-        if self.locked(&sub_hash, &pending.candidates).await? {
-            self.inner.audit.record(&AuditEvent::LockedOut { sub_hash });
-            return Ok(self.locked_page());
-        }
-        if pending.code.is_some() {
+        if pending.codes.is_some() {
             return self
                 .check_code(request, &*directory, key_hash, pending, sub_hash)
                 .await;
         }
 
-        // Every answer is checked, each in constant time, before any
-        // decision.
+        // Counted before anything is looked at, on what the counters return.
+        let store = &*self.inner.store;
+        let pupils: Vec<&PupilId> = pending.children.iter().map(|c| &c.pupil).collect();
+        let attempts = match self
+            .inner
+            .lockout
+            .admit(store, &sub_hash, &pupils)
+            .await
+            .map_err(Failure::store)?
+        {
+            Admission::Admitted(attempts) => attempts,
+            Admission::Locked => {
+                self.inner.audit.record(&AuditEvent::LockedOut {
+                    sub_hash: sub_hash.clone(),
+                });
+                return self.locked_page(&sub_hash).await;
+            }
+        };
+
+        // The dates the school records now, then every answer checked.
         let answers = parse_answers(request.body(), pending.children.len());
-        let mut right: Vec<Choice> = Vec::with_capacity(pending.children.len());
-        for (child, answer) in pending.children.iter().zip(&answers) {
+        let mut inputs: Vec<ChildInput<'_>> = Vec::with_capacity(pending.children.len());
+        for child in &pending.children {
             let known = directory
                 .pupil(&child.pupil)
                 .await
                 .map_err(directory_failure)?
                 .and_then(|p| p.birth_date);
-            right.push(match known {
-                Some(date) => date_matches(&date, answer),
-                None => Choice::from(0),
+            inputs.push(ChildInput {
+                pupil: &child.pupil,
+                known,
             });
         }
-        let mut excluded: Vec<PupilId> = Vec::new();
-        for (child, answer) in pending.children.iter().zip(&answers) {
-            if answer.not_mine {
-                excluded.push(child.pupil.clone());
-                for person in &child.persons {
-                    self.inner.audit.record(&AuditEvent::NotMyChild {
-                        sub_hash: sub_hash.clone(),
-                        person: person.clone(),
-                        pupil: child.pupil.clone(),
-                    });
+        let records: Vec<RecordInput<'_>> = pending
+            .records
+            .iter()
+            .map(|r| RecordInput {
+                person: &r.person,
+                score: r.score,
+                children: r.children.clone(),
+            })
+            .collect();
+        let outcome = decide(&records, &inputs, &answers);
+        for &i in &outcome.not_mine {
+            let child = &pending.children[i];
+            for record in pending.records.iter().filter(|r| r.children.contains(&i)) {
+                self.inner.audit.record(&AuditEvent::NotMyChild {
+                    sub_hash: sub_hash.clone(),
+                    person: record.person.clone(),
+                    pupil: child.pupil.clone(),
+                });
+            }
+        }
+        drop(inputs);
+        drop(records);
+
+        if outcome.confirmed.is_empty() {
+            let persons: Vec<PersonId> = pending.records.iter().map(|r| r.person.clone()).collect();
+            self.inner.audit.record(&AuditEvent::VerificationFailed {
+                sub_hash: sub_hash.clone(),
+                persons,
+                failures: attempts.person(),
+            });
+            let locked = self
+                .inner
+                .lockout
+                .failed(store, &sub_hash, &pupils, &attempts)
+                .await
+                .map_err(Failure::store)?;
+            if locked {
+                self.inner.audit.record(&AuditEvent::LockedOut {
+                    sub_hash: sub_hash.clone(),
+                });
+                return self.locked_page(&sub_hash).await;
+            }
+            // Every child marked "not mine": counted as an attempt above,
+            // and ends here with a session without children.
+            if outcome.wrong.is_empty() {
+                return self
+                    .finish_verification(request, &*directory, pending, Vec::new(), sub_hash)
+                    .await;
+            }
+            self.put_back(&key_hash, &pending).await?;
+            return Ok(self.form_page(
+                StatusCode::BAD_REQUEST,
+                &pending,
+                Some(
+                    "Les dates indiquées ne correspondent pas aux informations de l'établissement. \
+                     Vérifiez-les, ou cochez « Ce n'est pas mon enfant ».",
+                ),
+            ));
+        }
+
+        let now = self.inner.clock.unix_seconds();
+        let policy_code = self.inner.notifier.is_some();
+        let (settled, awaiting): (Vec<Confirmed>, Vec<Confirmed>) = outcome
+            .confirmed
+            .into_iter()
+            .partition(|c| c.needs_code.is_none() && !policy_code);
+        let settled: Vec<LinkedRecord> = settled
+            .into_iter()
+            .map(|c| LinkedRecord {
+                person: c.person,
+                pupils: c.pupils,
+                verification: Verification::BirthDates,
+                verified_at: now,
+            })
+            .collect();
+        if awaiting.is_empty() {
+            return self
+                .finish_verification(request, &*directory, pending, settled, sub_hash)
+                .await;
+        }
+        self.send_codes(
+            request,
+            &*directory,
+            key_hash,
+            pending,
+            settled,
+            awaiting,
+            sub_hash,
+        )
+        .await
+    }
+
+    /// Some records need a one-time code: one code per phone the school
+    /// recorded for them, never a phone two records that only a code can
+    /// tell apart share, within the caps per login and per record per day.
+    /// Records that cannot get a code are not linked.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_codes(
+        &self,
+        request: &Request<Bytes>,
+        directory: &dyn Directory,
+        key_hash: String,
+        mut pending: PendingVerification,
+        settled: Vec<LinkedRecord>,
+        awaiting: Vec<Confirmed>,
+        sub_hash: String,
+    ) -> Result<Response<Bytes>, Failure> {
+        let mut groups: Vec<(String, Vec<Confirmed>)> = Vec::new();
+        if self.inner.notifier.is_some() {
+            for record in awaiting {
+                let Some(person) = directory
+                    .person(&record.person)
+                    .await
+                    .map_err(directory_failure)?
+                else {
+                    continue;
+                };
+                let Some(phone) = person.phone(PhoneKind::Mobile) else {
+                    continue;
+                };
+                let phone = phone.to_owned();
+                match groups.iter_mut().find(|(p, _)| *p == phone) {
+                    Some((_, group)) => group.push(record),
+                    None => groups.push((phone, vec![record])),
                 }
             }
         }
-        // A record is confirmed when each of its children not marked "not
-        // mine" has the right date, and there is at least one such child.
-        let confirmed: Vec<PersonId> = pending
-            .candidates
-            .iter()
-            .filter(|person| {
-                let mut any = false;
-                let mut all = Choice::from(1);
-                for ((child, answer), ok) in pending.children.iter().zip(&answers).zip(&right) {
-                    if child.persons.contains(person) && !answer.not_mine {
-                        any = true;
-                        all &= *ok;
-                    }
-                }
-                any && bool::from(all)
+        // A phone shared by records of one pupil cannot tell them apart.
+        groups.retain(|(_, group)| {
+            !group.iter().enumerate().any(|(i, a)| {
+                group[i + 1..]
+                    .iter()
+                    .any(|b| a.pupils.iter().any(|p| b.pupils.contains(p)))
             })
-            .cloned()
-            .collect();
-        let all_marked_not_mine = answers.iter().all(|a| a.not_mine);
-
-        if confirmed.is_empty() && !all_marked_not_mine {
-            return self.challenge_failed(key_hash, pending, sub_hash).await;
+        });
+        groups.truncate(CODES_PER_LOGIN);
+        let mut sendable = Vec::with_capacity(groups.len());
+        for (phone, group) in groups {
+            let mut within_cap = true;
+            for record in &group {
+                let sent = self
+                    .inner
+                    .store
+                    .increment_counter(&sms_counter(&record.person), DAY)
+                    .await
+                    .map_err(Failure::store)?;
+                within_cap &= sent <= CODES_PER_RECORD_PER_DAY;
+            }
+            if within_cap {
+                sendable.push((phone, group));
+            } else {
+                tracing::warn!("one-time code not sent: daily cap of a guardian record reached");
+            }
         }
-
-        let link = StoredLink {
-            persons: confirmed,
-            excluded,
-            verification: None,
+        let (Some(notifier), false) = (self.inner.notifier.clone(), sendable.is_empty()) else {
+            if !settled.is_empty() {
+                return self
+                    .finish_verification(request, directory, pending, settled, sub_hash)
+                    .await;
+            }
+            // The dates cannot tell who this is, and no code can: the
+            // school must.
+            let record = session_record(pending, self.inner.clock.unix_seconds());
+            let return_to = record.1;
+            let mut response = self
+                .no_child(request.headers(), record.0, &record.2, &return_to)
+                .await?;
+            let clear = self.inner.login_attrs.clear(self.inner.verify_cookie);
+            response.headers_mut().append(header::SET_COOKIE, clear);
+            return Ok(response);
         };
-        if let Some(notifier) = self.inner.notifier.clone()
-            && !link.persons.is_empty()
-        {
-            return self
-                .send_code(&*directory, &*notifier, key_hash, pending, link)
-                .await;
+        let mut sent = Vec::with_capacity(sendable.len());
+        for (phone, group) in sendable {
+            let code = six_digits(&*self.inner.random);
+            send(&*notifier, &phone, &code).await?;
+            let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+            let phone_hint: String = digits[digits.len().saturating_sub(2)..].iter().collect();
+            let reason = group.iter().find_map(|c| c.needs_code);
+            sent.push(SentCode {
+                hash: sha256(&format!("{key_hash}:{code}")),
+                records: group.into_iter().map(|c| (c.person, c.pupils)).collect(),
+                phone_hint,
+                reason,
+            });
         }
-        self.finish_verification(request, &*directory, pending, link, sub_hash)
-            .await
+        let now = self.inner.clock.unix_seconds();
+        let codes = PendingCodes {
+            sent,
+            expires_at: now.saturating_add(CODE_VALIDITY),
+            tries_left: CODE_TRIES,
+            settled,
+        };
+        pending.expires_at = pending.expires_at.max(now.saturating_add(CODE_VALIDITY));
+        let response = self.code_page(StatusCode::OK, &codes, None);
+        pending.codes = Some(codes);
+        self.put_back(&key_hash, &pending).await?;
+        Ok(response)
     }
 
-    async fn challenge_failed(
+    /// The answer to the one-time code form.
+    async fn check_code(
         &self,
+        request: &Request<Bytes>,
+        directory: &dyn Directory,
         key_hash: String,
-        pending: PendingVerification,
+        mut pending: PendingVerification,
         sub_hash: String,
     ) -> Result<Response<Bytes>, Failure> {
-        let store = &self.inner.store;
-        let window = self.inner.lock_window;
-        let failures = store
-            .increment_counter(&sub_counter(&sub_hash), window)
+        let Some(mut codes) = pending.codes.take() else {
+            return Err(Failure::unavailable("no code awaited"));
+        };
+        let now = self.inner.clock.unix_seconds();
+        if codes.expires_at <= now {
+            return Err(Failure::bad_request(
+                "Le code a expiré. Veuillez vous reconnecter pour en recevoir un nouveau.",
+                "one-time code expired",
+            ));
+        }
+        let typed = url::form_urlencoded::parse(request.body())
+            .take(8)
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        let typed_hash = sha256(&format!("{key_hash}:{typed}"));
+        // Every code compared, in constant time, before any decision.
+        let matches: Vec<bool> = codes
+            .sent
+            .iter()
+            .map(|c| super::constant_time_eq(typed_hash.as_bytes(), c.hash.as_bytes()))
+            .collect();
+        if let Some(i) = matches.iter().position(|&m| m) {
+            let mut records = std::mem::take(&mut codes.settled);
+            for (person, pupils) in codes.sent.swap_remove(i).records {
+                records.push(LinkedRecord {
+                    person,
+                    pupils,
+                    verification: Verification::BirthDatesAndOneTimeCode,
+                    verified_at: now,
+                });
+            }
+            return self
+                .finish_verification(request, directory, pending, records, sub_hash)
+                .await;
+        }
+        codes.tries_left = codes.tries_left.saturating_sub(1);
+        let failures = self
+            .inner
+            .lockout
+            .code_failed(&*self.inner.store, &sub_hash)
             .await
             .map_err(Failure::store)?;
-        let mut worst = failures;
-        for person in &pending.candidates {
-            let n = store
-                .increment_counter(&person_counter(person), window)
-                .await
-                .map_err(Failure::store)?;
-            worst = worst.max(n);
-        }
+        let persons: Vec<PersonId> = codes
+            .sent
+            .iter()
+            .flat_map(|c| c.records.iter().map(|(p, _)| p.clone()))
+            .collect();
         self.inner.audit.record(&AuditEvent::VerificationFailed {
             sub_hash: sub_hash.clone(),
-            persons: pending.candidates.clone(),
+            persons,
             failures,
         });
-        if worst >= self.inner.max_failures {
-            self.inner.audit.record(&AuditEvent::LockedOut { sub_hash });
-            return Ok(self.locked_page());
+        if codes.tries_left == 0 {
+            if !codes.settled.is_empty() {
+                let settled = std::mem::take(&mut codes.settled);
+                return self
+                    .finish_verification(request, directory, pending, settled, sub_hash)
+                    .await;
+            }
+            return Err(Failure::bad_request(
+                "Le code saisi n'est pas le bon. Veuillez vous reconnecter pour en recevoir un nouveau.",
+                "one-time code: no try left",
+            ));
         }
-        self.put_back(&key_hash, &pending).await?;
-        Ok(self.form_page(
+        let response = self.code_page(
             StatusCode::BAD_REQUEST,
-            &pending,
-            Some(
-                "Les dates indiquées ne correspondent pas aux informations de l'établissement. \
-                 Vérifiez-les, ou cochez « Ce n'est pas mon enfant ».",
-            ),
-        ))
+            &codes,
+            Some("Ce code n'est pas le bon. Vérifiez-le et saisissez-le à nouveau."),
+        );
+        pending.codes = Some(codes);
+        self.put_back(&key_hash, &pending).await?;
+        Ok(response)
+    }
+
+    /// Stores the confirmed records in the person's link, creates the
+    /// session, sends the browser on.
+    async fn finish_verification(
+        &self,
+        request: &Request<Bytes>,
+        directory: &dyn Directory,
+        pending: PendingVerification,
+        confirmed: Vec<LinkedRecord>,
+        sub_hash: String,
+    ) -> Result<Response<Bytes>, Failure> {
+        let store = &*self.inner.store;
+        let mut link = link::load(store, &sub_hash)
+            .await
+            .map_err(Failure::store)?
+            .unwrap_or_default();
+        if !confirmed.is_empty() {
+            let persons: Vec<PersonId> = confirmed.iter().map(|r| r.person.clone()).collect();
+            let pupils: Vec<PupilId> = confirmed
+                .iter()
+                .flat_map(|r| r.pupils.iter().cloned())
+                .collect();
+            for record in confirmed {
+                link.confirm(record);
+            }
+            link::save(store, &sub_hash, &link)
+                .await
+                .map_err(Failure::store)?;
+            let pupil_refs: Vec<&PupilId> = pupils.iter().collect();
+            self.inner
+                .lockout
+                .succeeded(store, &sub_hash, &pupil_refs)
+                .await
+                .map_err(Failure::store)?;
+            self.inner.audit.record(&AuditEvent::VerificationSucceeded {
+                sub_hash: sub_hash.clone(),
+                persons,
+            });
+        }
+        let family = self
+            .linked_family(directory, &pending.provider, &pending.sub, &sub_hash, &link)
+            .await?;
+        let (mut record, return_to, _) = session_record(pending, self.inner.clock.unix_seconds());
+        record.family = Some(family);
+        let mut response = self
+            .start_session(request.headers(), record, &return_to)
+            .await?;
+        let clear = self.inner.login_attrs.clear(self.inner.verify_cookie);
+        response.headers_mut().append(header::SET_COOKIE, clear);
+        Ok(response)
+    }
+
+    /// Undoes every verified link to the guardian record `person`, at a
+    /// school's request (the record is not this person's, or its holder
+    /// lost their rights): the record's children leave the family claims
+    /// of every session linked to it at their next refresh (within a
+    /// minute), and the challenge never links that record to those persons
+    /// again. Returns how many persons were linked to it.
+    pub async fn revoke_guardian_record(&self, person: &PersonId) -> Result<usize, StoreError> {
+        let revoked = link::revoke_person(&*self.inner.store, person).await?;
+        tracing::info!(%person, persons = revoked, "verified links to a guardian record revoked");
+        Ok(revoked)
+    }
+
+    /// Forgets the verified link of the FranceConnect subject `sub` (the
+    /// person's request, or an operator's): their sessions lose the children
+    /// at their next refresh, and their next login asks the challenge
+    /// again. Records a school revoked stay revoked. Returns whether there
+    /// was a link.
+    pub async fn forget_link(&self, sub: &str) -> Result<bool, StoreError> {
+        link::forget(&*self.inner.store, &sha256(sub)).await
     }
 
     /// `GET {base}/jwks`: the public key of family assertions.
@@ -804,6 +896,32 @@ impl Gateway {
         });
         Ok(key.sign(&claims)?)
     }
+}
+
+/// The session record a pending verification was holding, with its
+/// `return_to` and `sub`.
+fn session_record(pending: PendingVerification, now: i64) -> (SessionRecord, String, String) {
+    (
+        SessionRecord {
+            provider: pending.provider,
+            kind: pending.kind,
+            claims: pending.claims,
+            acr: pending.acr,
+            auth_time: pending.auth_time,
+            created_at: now,
+            id_token: pending.id_token,
+            family: None,
+        },
+        pending.return_to,
+        pending.sub,
+    )
+}
+
+async fn send(notifier: &dyn Notifier, phone: &str, code: &str) -> Result<(), Failure> {
+    notifier
+        .send_code(phone, code)
+        .await
+        .map_err(|e| Failure::unavailable(format!("notifier: {e}")))
 }
 
 fn secs(d: Duration) -> i64 {

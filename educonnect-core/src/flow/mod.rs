@@ -62,7 +62,7 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::directory::Directory;
-use crate::filiation::{ActForPolicy, AuditSink, Notifier, TracingAuditSink};
+use crate::filiation::{ActForPolicy, AuditSink, LockoutPolicy, Notifier, TracingAuditSink};
 use crate::http_client::HttpClient;
 use crate::jose::SigningKey;
 use crate::provider::ConfigError;
@@ -84,11 +84,6 @@ pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Default time a parent has to answer the filiation challenge.
 pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-/// Default number of wrong answer sets after which the challenge locks.
-pub const DEFAULT_MAX_FAILURES: u64 = 5;
-/// Default lock-out window: failures are counted over it, and a locked
-/// challenge stays locked until it ends.
-pub const DEFAULT_LOCK_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// Length of state, nonce, PKCE verifier, browser binding and session ids:
 /// 43 letters and digits, about 256 bits.
@@ -132,8 +127,7 @@ struct Inner {
     audit: Arc<dyn AuditSink>,
     assertion_key: Option<SigningKey>,
     verify_timeout: Duration,
-    max_failures: u64,
-    lock_window: Duration,
+    lockout: LockoutPolicy,
     notifier: Option<Arc<dyn Notifier>>,
     act_for_policy: ActForPolicy,
 }
@@ -158,8 +152,7 @@ pub struct GatewayBuilder {
     audit: Arc<dyn AuditSink>,
     assertion_key: Option<SigningKey>,
     verify_timeout: Duration,
-    max_failures: u64,
-    lock_window: Duration,
+    lockout: LockoutPolicy,
     notifier: Option<Arc<dyn Notifier>>,
     act_for_policy: ActForPolicy,
 }
@@ -213,8 +206,7 @@ impl Gateway {
             audit: Arc::new(TracingAuditSink),
             assertion_key: None,
             verify_timeout: DEFAULT_VERIFY_TIMEOUT,
-            max_failures: DEFAULT_MAX_FAILURES,
-            lock_window: DEFAULT_LOCK_WINDOW,
+            lockout: LockoutPolicy::default(),
             notifier: None,
             act_for_policy: ActForPolicy::default(),
         })
@@ -336,14 +328,27 @@ impl GatewayBuilder {
         self
     }
 
-    /// Lock-out policy of the filiation challenge: after `max_failures`
-    /// wrong answer sets within `window` (counted per FranceConnect `sub`
-    /// and per candidate record), the challenge is locked until the window
-    /// ends (default 5 failures, 30 minutes).
+    /// Lock-out of the filiation challenge, simply: `max_attempts` answer
+    /// sets per person (and per person and pupil) within `window`, then a
+    /// first lock of `window`; later locks escalate as
+    /// [`LockoutPolicy::default`] says (2 hours, then 24 hours). See
+    /// [`lockout_policy`](Self::lockout_policy) for every setting.
     #[must_use]
-    pub fn lock_out(mut self, max_failures: u64, window: Duration) -> Self {
-        self.max_failures = max_failures.max(1);
-        self.lock_window = window;
+    pub fn lock_out(mut self, max_attempts: u64, window: Duration) -> Self {
+        self.lockout.max_attempts = max_attempts.max(1);
+        self.lockout.window = window;
+        self.lockout.escalation[0] = window;
+        self
+    }
+
+    /// Every limit on answering the filiation challenge (default
+    /// [`LockoutPolicy::default`]: 5 answer sets per 30 minutes, locks of
+    /// 30 minutes, 2 hours, then 24 hours, remembered 7 days; 20 answer
+    /// sets per pupil per day across all accounts).
+    #[must_use]
+    pub fn lockout_policy(mut self, mut policy: LockoutPolicy) -> Self {
+        policy.max_attempts = policy.max_attempts.max(1);
+        self.lockout = policy;
         self
     }
 
@@ -460,8 +465,7 @@ impl GatewayBuilder {
                 audit: self.audit,
                 assertion_key: self.assertion_key,
                 verify_timeout: self.verify_timeout,
-                max_failures: self.max_failures,
-                lock_window: self.lock_window,
+                lockout: self.lockout,
                 notifier: self.notifier,
                 act_for_policy: self.act_for_policy,
             }),
@@ -931,6 +935,11 @@ impl Gateway {
                     .store
                     .touch_session(&key, self.inner.idle_timeout)
                     .await?;
+                if let Some(refreshed) =
+                    self.refresh_family(&key, &bytes, &hit.session, now).await?
+                {
+                    return Ok(Some(refreshed));
+                }
             }
             return Ok(Some(hit.session));
         }
@@ -948,6 +957,9 @@ impl Gateway {
             .await?;
         match record.into_session() {
             Ok(session) => {
+                if let Some(refreshed) = self.refresh_family(&key, &bytes, &session, now).await? {
+                    return Ok(Some(refreshed));
+                }
                 self.inner
                     .parsed_sessions
                     .insert(&key, bytes, session.clone(), created_at, now);
@@ -957,6 +969,65 @@ impl Gateway {
                 tracing::warn!(error = %e, "session identity unreadable, deleting it");
                 self.discard_session(&key).await
             }
+        }
+    }
+
+    /// Reads the family claims of a session again, as the directory and
+    /// the stored links say now (a revoked link, a guardian who lost legal
+    /// authority, a pupil who left), when the session is touched: at most
+    /// once a minute per process. Returns the session as it now is when
+    /// its claims changed (and stores it); `None` when they did not. A
+    /// directory or store failure keeps the claims as they were, with a
+    /// log line: the next touch tries again.
+    async fn refresh_family(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        session: &Session,
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some(old) = session.family() else {
+            return Ok(None);
+        };
+        let current = match self
+            .current_family(session.identity(), session.provider())
+            .await
+        {
+            Ok(Some(current)) => current,
+            Ok(None) => return Ok(None),
+            Err(failure) => {
+                tracing::warn!(reason = %failure.reason, "family claims not refreshed");
+                return Ok(None);
+            }
+        };
+        if current == *old {
+            return Ok(None);
+        }
+        let Ok(mut record) = serde_json::from_slice::<SessionRecord>(bytes) else {
+            return Ok(None);
+        };
+        let created_at = record.created_at;
+        record.family = Some(current);
+        let Ok(value) = serde_json::to_vec(&record) else {
+            return Ok(None);
+        };
+        if !self
+            .inner
+            .store
+            .replace_session(key, value.clone(), None)
+            .await?
+        {
+            return Ok(None);
+        }
+        tracing::info!("family claims of a session changed with the directory or its link");
+        match record.into_session() {
+            Ok(refreshed) => {
+                self.inner
+                    .parsed_sessions
+                    .insert(key, value, refreshed.clone(), created_at, now);
+                Ok(Some(refreshed))
+            }
+            Err(_) => Ok(None),
         }
     }
 
