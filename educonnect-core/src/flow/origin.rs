@@ -51,6 +51,8 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
 /// or any other HTTP/1.1 upgrade): an `Upgrade` header, or `upgrade`
 /// among the `Connection` options. Either is enough, so that a proxy that
 /// drops one of them does not turn a handshake into a plain `GET` here.
+/// (A WebSocket over HTTP/2 is a `CONNECT`: a state-changing method
+/// already.)
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(header::UPGRADE)
         || headers
