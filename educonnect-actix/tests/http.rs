@@ -65,7 +65,7 @@ async fn login_goes_to_the_provider_with_a_login_cookie() {
     assert!(location.starts_with(&authorize), "{location}");
     assert!(location.contains("acr_values=eidas1"), "{location}");
     let cookie = header(&response, "set-cookie");
-    assert!(cookie.starts_with("__Secure-educonnect_login="), "{cookie}");
+    assert!(cookie.starts_with("__Host-educonnect_login="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert_gateway_page(&response);
     service.stop().await;

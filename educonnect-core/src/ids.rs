@@ -35,6 +35,10 @@ pub enum IdError {
     /// Not a 5-digit INSEE country code starting with `99`.
     #[error("not an INSEE country code (99 and 3 digits)")]
     InseeCountryCodeShape,
+    /// Not `{AAF}<academy>|<x>|<join key>` with a 1 to 3 digit academy code
+    /// and a join key.
+    #[error("not an AAF id ({{AAF}}<academy>|<x>|<join key>)")]
+    AafIdShape,
 }
 
 /// The characters are ASCII by construction: every constructor checks them.
@@ -273,6 +277,69 @@ impl fmt::Debug for InseeCountryCode {
         f.debug_tuple("InseeCountryCode")
             .field(&self.as_str())
             .finish()
+    }
+}
+
+/// An AAF identity from `FrEduCtRefId`: `{AAF}<academy code>|<x>|<join key>`.
+/// The join key is the person's `ENTPersonJointure` in that academy's AAF
+/// export, by which the directory finds the person and their family links.
+///
+/// `Debug` shows the academy only.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AafId {
+    academy: String,
+    qualifier: String,
+    join_key: String,
+}
+
+impl AafId {
+    /// Reads a `{AAF}` value: the prefix exactly, then three `|`-separated
+    /// fields. The academy code is 1 to 3 ASCII digits (e.g. `14` Rennes,
+    /// `25` Versailles), the middle field is kept as it is (its meaning is
+    /// not public; it may be empty), the join key must not be empty.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let malformed = IdError::AafIdShape;
+        let rest = value.strip_prefix("{AAF}").ok_or(malformed)?;
+        let mut fields = rest.split('|');
+        let (Some(academy), Some(qualifier), Some(join_key), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(malformed);
+        };
+        if !(1..=3).contains(&academy.len()) || !academy.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed);
+        }
+        if join_key.trim().is_empty() || value.chars().any(char::is_control) {
+            return Err(malformed);
+        }
+        Ok(Self {
+            academy: academy.to_owned(),
+            qualifier: qualifier.to_owned(),
+            join_key: join_key.to_owned(),
+        })
+    }
+
+    /// The academy code, as written (e.g. `14`).
+    pub fn academy(&self) -> &str {
+        &self.academy
+    }
+
+    /// The middle field, as written.
+    pub fn qualifier(&self) -> &str {
+        &self.qualifier
+    }
+
+    /// The AAF `ENTPersonJointure` in that academy.
+    pub fn join_key(&self) -> &str {
+        &self.join_key
+    }
+}
+
+impl fmt::Debug for AafId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AafId")
+            .field("academy", &self.academy)
+            .finish_non_exhaustive()
     }
 }
 

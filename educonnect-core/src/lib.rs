@@ -43,7 +43,8 @@
 //!   academies as one) and the name normalization used to match a
 //!   FranceConnect identity against school records.
 //! - [`store`]: the [`Store`] trait for the state kept between requests
-//!   (pending logins, sessions, counters, durable records), and
+//!   (birth-date challenges, used login states, sessions, counters,
+//!   durable records), and
 //!   [`MemoryStore`], bounded, per process, lost at restart.
 //!
 //! ## What it protects against
@@ -74,11 +75,16 @@
 //!
 //! In the login flow it refuses, with a French error page and no session:
 //! a callback with an unknown, expired or already used `state`, or without
-//! the browser cookie bound to it (login CSRF); a replayed code; a userinfo
-//! whose `sub` is not the ID token's, or (FranceConnect) that is not signed;
-//! a `return_to` that is not a relative path (open redirect). Session ids
-//! are fresh at every login (no fixation), stored hashed, in cookies that are
-//! `HttpOnly`, `Secure` and `SameSite=Lax`.
+//! the browser cookie bound to it (login CSRF), which also leaves the real
+//! login intact; a callback whose `iss` is not the provider's (RFC 9207
+//! mix-up); a replayed code; a userinfo whose `sub` is not the ID token's,
+//! or (FranceConnect) that is not signed; a `return_to` that is not a
+//! relative path (open redirect). Starting a login stores nothing on the
+//! server (the pending login is sealed in its cookie), so a flood of
+//! anonymous logins evicts no one's login or challenge. Session ids are
+//! fresh at every login (no fixation), stored hashed, in `__Host-` cookies
+//! that are `HttpOnly`, `Secure` and `SameSite=Lax`, as are the login and
+//! challenge cookies.
 //!
 //! It does not protect a private signing key on disk, nor decide who may be
 //! trusted as an issuer: that is the service's configuration.
@@ -98,8 +104,11 @@ pub mod flow;
 pub mod html;
 pub mod http_client;
 pub mod ids;
+#[doc(hidden)]
+pub mod internal;
 pub mod jose;
 pub mod jwks_cache;
+mod naming;
 pub mod provider;
 pub mod random;
 pub mod store;

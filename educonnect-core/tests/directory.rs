@@ -344,7 +344,7 @@ fn usage_and_birth_names() {
     let dir = MemoryDirectory::new(rennes_builder().build());
     // FranceConnect with the usage name: the father's record (LEFEVRE Paul)
     // does not fit the mother's first names, the mother's both ways.
-    let query = NameQuery::from_pivot(&mother_identity());
+    let query = pivot_query(&mother_identity());
     let candidates = ready(dir.guardian_candidates(&query)).unwrap();
     let mother = candidates
         .iter()
@@ -366,8 +366,7 @@ fn usage_and_birth_names() {
     // A school that holds only the usage name, matched by FranceConnect's
     // preferred_username.
     let v = MemoryDirectory::new(versailles_builder().build());
-    let candidates =
-        ready(v.guardian_candidates(&NameQuery::from_pivot(&mother_identity()))).unwrap();
+    let candidates = ready(v.guardian_candidates(&pivot_query(&mother_identity()))).unwrap();
     assert_eq!(locals(&candidates), ["aaf:25/V-MOTHER"]);
     assert_eq!(candidates[0].name_match.record, FamilyName::Birth);
     assert_eq!(candidates[0].name_match.query, FamilyName::Usage);
@@ -426,8 +425,7 @@ fn a_family_across_two_academies_through_a_composite() {
 
     // FranceConnect: the mother is a candidate in both academies, with the
     // two homonyms of Rennes; nothing is merged.
-    let candidates =
-        ready(all.guardian_candidates(&NameQuery::from_pivot(&mother_identity()))).unwrap();
+    let candidates = ready(all.guardian_candidates(&pivot_query(&mother_identity()))).unwrap();
     assert_eq!(
         locals(&candidates),
         [
@@ -781,7 +779,7 @@ fn order_does_not_depend_on_insertion_order() {
 fn debug_output_names_ids_only() {
     let r = MemoryDirectory::new(rennes_builder().build());
     let all = CompositeDirectory::new([Arc::new(r.clone()) as Arc<dyn Directory>]).unwrap();
-    let query = NameQuery::from_pivot(&mother_identity());
+    let query = pivot_query(&mother_identity());
     let candidates = ready(all.guardian_candidates(&query)).unwrap();
     let children = ready(all.pupils_of(&person_id(&rennes(), "R-MOTHER"))).unwrap();
     let zoe = ready(all.person_by_aaf_join_key("14", "E-ZOE")).unwrap();
@@ -840,4 +838,9 @@ fn pupils_of_many_deduplicates_and_keeps_order() {
     );
     assert_eq!(family[1].link.legal, Some(LegalRank::First));
     assert_eq!(family[0].link.legal, Some(LegalRank::Second));
+}
+
+/// The query the gateway makes from an identité pivot.
+fn pivot_query(pivot: &educonnect_core::provider::PivotIdentity) -> NameQuery {
+    NameQuery::new(pivot.family_name(), pivot.given_names(), pivot.usage_name())
 }

@@ -329,7 +329,7 @@ async fn franceconnect_login_with_es256_and_rs256() {
             &world.get("/auth/login?return_to=/", &[]).await,
             "educonnect_login",
         );
-        assert!(login_cookie.contains("Path=/auth") && login_cookie.contains("HttpOnly"));
+        assert!(login_cookie.contains("Path=/;") && login_cookie.contains("HttpOnly"));
 
         world.provider_accepts(&login, "code-1").await;
         let response = world.callback(&login, "code-1").await;
@@ -506,11 +506,12 @@ async fn callback_without_the_bound_cookie_is_refused() {
     let uri = format!("/auth/callback?code=code-1&state={}", victim.state);
     assert_refused(&world.get(&uri, &[]).await, StatusCode::BAD_REQUEST);
     assert_eq!(world.sessions(), 0);
-    // And the state is spent: the right cookie now comes too late.
-    assert_refused(
-        &world.callback(&victim, "code-1").await,
-        StatusCode::BAD_REQUEST,
+    // Neither spent the victim's login: with the right cookie it completes.
+    assert_eq!(
+        world.callback(&victim, "code-1").await.status(),
+        StatusCode::SEE_OTHER
     );
+    assert_eq!(world.sessions(), 1);
 }
 
 #[tokio::test]
@@ -530,6 +531,13 @@ async fn callback_with_error_shows_it_and_makes_no_session() {
         0,
         "the pending login is spent"
     );
+    // The state is used: a code for it now gets nothing.
+    world.provider_accepts(&login, "code-1").await;
+    assert_refused(
+        &world.callback(&login, "code-1").await,
+        StatusCode::BAD_REQUEST,
+    );
+    assert_eq!(world.sessions(), 0);
 }
 
 #[tokio::test]

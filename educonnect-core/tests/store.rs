@@ -194,6 +194,54 @@ async fn a_flood_of_pending_logins_evicts_the_oldest_and_stays_bounded() {
     }
 }
 
+// ---- used login states ----
+
+#[tokio::test]
+async fn a_login_state_is_marked_used_exactly_once_until_the_mark_expires() {
+    let clock = clock();
+    let store: Arc<dyn Store> = Arc::new(builder(&clock).build());
+    assert!(store.mark_used("state-1", 10 * MINUTE).await.unwrap());
+    assert!(!store.mark_used("state-1", 10 * MINUTE).await.unwrap());
+    assert!(store.mark_used("state-2", 10 * MINUTE).await.unwrap());
+    clock.advance(10 * MINUTE);
+    assert!(store.mark_used("state-1", MINUTE).await.unwrap());
+    assert!(matches!(
+        store.mark_used("state-3", Duration::ZERO).await,
+        Err(StoreError::InvalidTtl)
+    ));
+}
+
+#[tokio::test]
+async fn finding_5_marks_of_used_states_never_push_out_pending_entries() {
+    let clock = clock();
+    let store = builder(&clock)
+        .max_pending_logins(10)
+        .max_used_states(100)
+        .build();
+    store
+        .put_pending("verify-challenge", bytes("v"), 10 * MINUTE)
+        .await
+        .unwrap();
+    for i in 0..10_000 {
+        assert!(
+            store
+                .mark_used(&format!("state-{i}"), 10 * MINUTE)
+                .await
+                .unwrap()
+        );
+    }
+    // The marks are bounded, the oldest evicted...
+    assert_eq!(store.len(KeySpace::Used), 100);
+    assert!(store.mark_used("state-0", 10 * MINUTE).await.unwrap());
+    assert!(!store.mark_used("state-9999", 10 * MINUTE).await.unwrap());
+    // ...and the pending challenge is still there, in its own key space.
+    assert_eq!(store.len(KeySpace::Pending), 1);
+    assert_eq!(
+        store.take_pending("verify-challenge").await.unwrap(),
+        Some(bytes("v"))
+    );
+}
+
 #[tokio::test]
 async fn a_full_pending_store_drops_expired_logins_before_live_ones() {
     let clock = clock();

@@ -50,8 +50,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::ids::AafId;
 use crate::ids::Uai;
-use crate::provider::AafId;
 
 mod composite;
 pub mod import;

@@ -360,7 +360,7 @@ impl Pupil {
     /// usage name if any, else the birth name. Personal data: for the
     /// pupil's family, never for logs.
     pub fn display_name(&self) -> String {
-        super::names::display_name(
+        crate::naming::display_name(
             self.given_names.first().map(String::as_str),
             Some(self.usage_name.as_deref().unwrap_or(&self.birth_name)),
         )

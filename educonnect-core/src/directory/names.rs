@@ -11,20 +11,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::model::RelatedPerson;
-use crate::provider::PivotIdentity;
-
-/// How a person is named on a page: the first given name and the name in
-/// use (the usage name if any, else the family name), e.g. `Marie Dupont`;
-/// missing or blank parts left out.
-pub(crate) fn display_name(given: Option<&str>, family: Option<&str>) -> String {
-    let parts: Vec<&str> = [given, family]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    parts.join(" ")
-}
 
 /// How one character folds.
 enum Fold {
@@ -384,17 +370,6 @@ impl NameQuery {
             words,
             keys,
         }
-    }
-
-    /// The query for a FranceConnect identity: `family_name` is the birth
-    /// name, `given_name` lists all first names, `preferred_username` is the
-    /// usage name.
-    pub fn from_pivot(identity: &PivotIdentity) -> Self {
-        Self::new(
-            identity.family_name(),
-            identity.given_names(),
-            identity.usage_name(),
-        )
     }
 
     /// Whether the query can match anything: a family name and a first name

@@ -8,14 +8,15 @@ use http::header::{COOKIE, HeaderValue};
 /// The value of cookie `name` in the request, if sent once. A name sent
 /// twice (a sibling subdomain can plant one) is treated as absent rather
 /// than guessed at.
+///
+/// Each header is read as bytes and split on `;`: a pair that is not
+/// visible ASCII (another site's cookie with a Latin-1 or UTF-8 byte, say)
+/// is skipped alone, and the other cookies of the header are still read.
 pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let mut found = None;
     for header in headers.get_all(COOKIE) {
-        let Ok(header) = header.to_str() else {
-            continue;
-        };
-        for pair in header.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else {
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let Some((k, v)) = pair_of(pair) else {
                 continue;
             };
             if k == name {
@@ -27,6 +28,22 @@ pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         }
     }
     found
+}
+
+/// One `name=value` pair of a `Cookie` header, trimmed of the spaces
+/// around it, if it is visible ASCII (spaces and tabs allowed around `=`).
+fn pair_of(pair: &[u8]) -> Option<(&str, &str)> {
+    let pair = pair.trim_ascii();
+    if !pair
+        .iter()
+        .all(|&b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
+    {
+        return None;
+    }
+    // Only ASCII bytes: always valid UTF-8.
+    let pair = std::str::from_utf8(pair).ok()?;
+    let (k, v) = pair.split_once('=')?;
+    Some((k.trim(), v.trim()))
 }
 
 /// Attributes common to the gateway's cookies.
@@ -83,6 +100,41 @@ mod tests {
         assert_eq!(read(&h, "s"), None);
         let h = headers(&["s=one", "s=two"]);
         assert_eq!(read(&h, "s"), None);
+    }
+
+    #[test]
+    fn finding_4_a_non_utf8_pair_hides_no_other_cookie() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"a=caf\xe9; s=abc; b=\xff\xfe; c=2").unwrap(),
+        );
+        assert_eq!(read(&h, "s"), Some("abc"));
+        assert_eq!(read(&h, "c"), Some("2"));
+        assert_eq!(read(&h, "a"), None);
+        assert_eq!(read(&h, "b"), None);
+        // In another header of the same request too.
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"x=\xc3\xa9t\xc3\xa9").unwrap(),
+        );
+        h.append(COOKIE, HeaderValue::from_static("s=abc"));
+        assert_eq!(read(&h, "s"), Some("abc"));
+        // Sent twice, one of them next to a non-UTF-8 pair: still absent.
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_bytes(b"s=one; z=\x80").unwrap());
+        h.append(COOKIE, HeaderValue::from_static("s=two"));
+        assert_eq!(read(&h, "s"), None);
+    }
+
+    #[test]
+    fn spaces_around_pairs_and_equals_signs() {
+        let h = headers(&["  s = abc ;t=1"]);
+        assert_eq!(read(&h, "s"), Some("abc"));
+        assert_eq!(read(&h, "t"), Some("1"));
+        let h = headers(&["s=a b"]);
+        assert_eq!(read(&h, "s"), Some("a b"));
     }
 
     #[test]

@@ -194,7 +194,7 @@ impl Gateway {
 
         // 2. The records the pivot fits, and their children whose birth
         //    date is known.
-        let query = NameQuery::from_pivot(pivot);
+        let query = NameQuery::new(pivot.family_name(), pivot.given_names(), pivot.usage_name());
         let candidates = if query.is_searchable() {
             directory
                 .guardian_candidates(&query)

@@ -7,17 +7,44 @@
 //! | route | what |
 //! |---|---|
 //! | `GET login?provider=…&return_to=…` | starts a login, or shows the provider choice |
-//! | `GET callback?code&state` | completes it: new session, redirect to `return_to` |
+//! | `GET callback?code&state[&iss]` | completes it: new session, redirect to `return_to` |
 //! | `GET logout` | a confirmation page (logout is a POST) |
 //! | `POST logout` | ends the session, then logs out at the provider |
 //! | `GET logout/callback?state` | where the provider sends the browser back |
 //! | `GET verify`, `POST verify` | the FranceConnect parent's birth-date challenge (see [`crate::filiation`]) |
 //! | `GET jwks` | the public key of family assertions |
 //!
-//! State lives in the [`Store`]: a pending login (keyed by `state`, taken
-//! exactly once, bound to the browser by a short-lived cookie) between
-//! `login` and `callback`, then a session keyed by the SHA-256 of its cookie
-//! value, so that a leaked store does not hand out live session cookies.
+//! Between `login` and `callback`, the pending login (provider, nonce, PKCE
+//! verifier, return path, expiry) is not stored on the server: it is sealed
+//! (AES-256-GCM, the `state` as associated data) into the short-lived login
+//! cookie under the gateway's [`LoginStateKey`]. Anyone can start logins,
+//! anonymously and as often as they like, so `login` writes nothing to the
+//! [`Store`]: a flood of it pushes no other user's login or birth-date
+//! challenge out. The callback, in this order:
+//!
+//! 1. opens the login cookie for the `state` it carries: no cookie, a cookie
+//!    sealed for another `state` (login CSRF, or a forged callback carrying a
+//!    victim's `state`), an altered or an expired one is refused, and nothing
+//!    is written, so the real login can still complete;
+//! 2. refuses an `iss` parameter (RFC 9207) other than the issuer of the
+//!    provider the login was sent to, compared exactly (a mix-up attack);
+//!    without `iss` (FranceConnect v2 sends none) the login goes on;
+//! 3. marks the `state` used, exactly once, with one store operation
+//!    ([`Store::mark_used`], its own key space, for the rest of the login's
+//!    lifetime): a replayed callback is refused;
+//! 4. shows the provider's `error`, if any; otherwise exchanges the code
+//!    and verifies what the provider sends.
+//!
+//! A successful login then gets a session in the [`Store`], keyed by the
+//! SHA-256 of its cookie value, so that a leaked store does not hand out
+//! live session cookies.
+//!
+//! Cookies: `__Host-educonnect_session`, `__Host-educonnect_login` and
+//! `__Host-educonnect_verify` (the birth-date challenge), all `Path=/`,
+//! without `Domain`, `Secure`, `HttpOnly`, `SameSite=Lax`: the `__Host-`
+//! prefix keeps a sibling subdomain from setting or shadowing them (login
+//! CSRF). Local development without `Secure` drops the prefix.
+//!
 //! Every failure shows a short French page with a reference the user can
 //! quote; the technical reason goes to `tracing` with the same reference,
 //! never with a token, a name or a birth date.
@@ -46,6 +73,7 @@
 pub mod access;
 mod cookie;
 mod family;
+mod login_state;
 mod origin;
 pub(crate) mod pages;
 mod provider;
@@ -57,7 +85,6 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::clock::{Clock, SystemClock};
@@ -69,10 +96,12 @@ use crate::provider::ConfigError;
 use crate::random::{RandomSource, SystemRandomSource, alphanumeric};
 use crate::store::{MemoryStore, Store, StoreError};
 use cookie::CookieAttrs;
+use login_state::{PendingLogin, Sealer};
 use provider::{Upstream, UpstreamError};
 use session::SessionRecord;
 
 pub use family::AssertionError;
+pub use login_state::{LoginStateKey, MIN_LOGIN_STATE_KEY_LEN};
 pub use provider::{ClientSecret, DiscoveryError, Provider};
 pub use session::Session;
 
@@ -113,6 +142,8 @@ struct Inner {
     idle_timeout: Duration,
     lifetime: Duration,
     login_timeout: Duration,
+    /// Seals pending logins into the login cookie.
+    login_state: Sealer,
     after_logout: String,
     upstreams: Vec<Upstream>,
     /// The logout confirmation's CSP: its form may lead to the providers.
@@ -142,6 +173,7 @@ pub struct GatewayBuilder {
     idle_timeout: Duration,
     lifetime: Duration,
     login_timeout: Duration,
+    login_state_key: Option<LoginStateKey>,
     after_logout: String,
     providers: Vec<Provider>,
     store: Option<Arc<dyn Store>>,
@@ -179,6 +211,9 @@ pub enum GatewayConfigError {
     /// No HTTP client was given and the `reqwest` feature is off.
     #[error("no HTTP client configured")]
     NoHttpClient,
+    /// A [`LoginStateKey`] shorter than [`MIN_LOGIN_STATE_KEY_LEN`] bytes.
+    #[error("the login state key must be at least {MIN_LOGIN_STATE_KEY_LEN} bytes")]
+    LoginStateKeyTooShort,
 }
 
 impl Gateway {
@@ -196,6 +231,7 @@ impl Gateway {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             lifetime: DEFAULT_SESSION_LIFETIME,
             login_timeout: DEFAULT_LOGIN_TIMEOUT,
+            login_state_key: None,
             after_logout: "/".into(),
             providers: Vec::new(),
             store: None,
@@ -222,8 +258,10 @@ impl GatewayBuilder {
         self
     }
 
-    /// The store for pending logins and sessions (default: a [`MemoryStore`],
-    /// which loses everything at restart and is per process).
+    /// The store for sessions, birth-date challenges and used login states
+    /// (default: a [`MemoryStore`], which loses everything at restart and is
+    /// per process). Pending logins are not stored: see
+    /// [`login_state_key`](Self::login_state_key).
     #[must_use]
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -263,6 +301,22 @@ impl GatewayBuilder {
     #[must_use]
     pub fn login_timeout(mut self, timeout: Duration) -> Self {
         self.login_timeout = timeout;
+        self
+    }
+
+    /// The key that seals each pending login (provider, nonce, PKCE
+    /// verifier, return path, expiry) into the browser's login cookie
+    /// between `login` and `callback`, so that starting a login stores
+    /// nothing on the server.
+    ///
+    /// Default: a random key drawn at [`build`](Self::build) from the
+    /// random source, valid for this process only. A service with several
+    /// replicas (a login may start on one and come back on another), or
+    /// that wants logins in flight to survive a restart, gives every
+    /// process the same key here.
+    #[must_use]
+    pub fn login_state_key(mut self, key: LoginStateKey) -> Self {
+        self.login_state_key = Some(key);
         self
     }
 
@@ -422,6 +476,9 @@ impl GatewayBuilder {
             }
         }
         let secure = self.secure_cookies;
+        let login_state_key = self
+            .login_state_key
+            .unwrap_or_else(|| LoginStateKey::generate(&*self.random));
         Ok(Gateway {
             inner: Arc::new(Inner {
                 origin: self.public_url.origin().ascii_serialization(),
@@ -432,8 +489,11 @@ impl GatewayBuilder {
                 } else {
                     "educonnect_session"
                 },
+                // The login and challenge cookies too: a sibling subdomain
+                // that could plant its own login cookie here could log the
+                // victim in as the attacker (login CSRF).
                 login_cookie: if secure {
-                    "__Secure-educonnect_login"
+                    "__Host-educonnect_login"
                 } else {
                     "educonnect_login"
                 },
@@ -441,14 +501,17 @@ impl GatewayBuilder {
                     path: "/".into(),
                     secure,
                 },
+                // `__Host-` requires `Path=/` (and no `Domain`, which these
+                // cookies never have).
                 login_attrs: CookieAttrs {
-                    path: base.clone(),
+                    path: "/".into(),
                     secure,
                 },
                 base_path: base,
                 idle_timeout: self.idle_timeout,
                 lifetime: self.lifetime,
                 login_timeout: self.login_timeout,
+                login_state: Sealer::new(&login_state_key),
                 after_logout: self.after_logout,
                 upstreams,
                 logout_policy: pages::policy_with_form_targets(&logout_origins),
@@ -457,7 +520,7 @@ impl GatewayBuilder {
                 clock: self.clock,
                 random: self.random,
                 verify_cookie: if secure {
-                    "__Secure-educonnect_verify"
+                    "__Host-educonnect_verify"
                 } else {
                     "educonnect_verify"
                 },
@@ -483,17 +546,6 @@ fn default_http() -> Result<Arc<dyn HttpClient>, GatewayConfigError> {
 #[cfg(not(feature = "reqwest"))]
 fn default_http() -> Result<Arc<dyn HttpClient>, GatewayConfigError> {
     Err(GatewayConfigError::NoHttpClient)
-}
-
-/// What is kept between `login` and `callback`, under the `state`.
-#[derive(Debug, Serialize, Deserialize)]
-struct PendingLogin {
-    provider: String,
-    nonce: String,
-    pkce_verifier: String,
-    /// SHA-256 of the browser's login cookie.
-    binding: String,
-    return_to: String,
 }
 
 /// A login that could not go on: what the user sees and what the log says.
@@ -639,32 +691,38 @@ impl Gateway {
             None => return Ok(self.provider_choice(&return_to)),
         };
 
+        // Nothing is stored here: anyone can start logins, as many as they
+        // like, so the pending login travels sealed in the browser's cookie
+        // (see `login_state`), and a flood of logins pushes nobody out.
         let random = &*self.inner.random;
         let state = alphanumeric(random, TOKEN_LEN);
-        let nonce = alphanumeric(random, TOKEN_LEN);
-        let pkce_verifier = alphanumeric(random, TOKEN_LEN);
-        let browser = alphanumeric(random, TOKEN_LEN);
         let pending = PendingLogin {
             provider: upstream.config.id.clone(),
-            binding: sha256(&browser),
-            nonce,
-            pkce_verifier,
+            nonce: alphanumeric(random, TOKEN_LEN),
+            pkce_verifier: alphanumeric(random, TOKEN_LEN),
             return_to,
+            expires_at: self.inner.clock.unix_seconds().saturating_add(
+                i64::try_from(self.inner.login_timeout.as_secs()).unwrap_or(i64::MAX),
+            ),
         };
         let url = upstream.authorization_url(&state, &pending.nonce, &pending.pkce_verifier);
-        let value =
-            serde_json::to_vec(&pending).map_err(|e| Failure::unavailable(e.to_string()))?;
-        self.inner
-            .store
-            .put_pending(&state, value, self.inner.login_timeout)
-            .await
-            .map_err(Failure::store)?;
+        let sealed = self
+            .inner
+            .login_state
+            .seal(&state, &pending, random)
+            .filter(|sealed| sealed.len() <= login_state::MAX_SEALED_LEN)
+            .ok_or_else(|| {
+                Failure::bad_request(
+                    "L'adresse de retour demandée n'est pas valide.",
+                    "the login does not fit its cookie",
+                )
+            })?;
 
         let mut response = pages::redirect(url.as_str());
         let cookie =
             self.inner
                 .login_attrs
-                .set(self.inner.login_cookie, &browser, self.inner.login_timeout);
+                .set(self.inner.login_cookie, &sealed, self.inner.login_timeout);
         response.headers_mut().append(header::SET_COOKIE, cookie);
         Ok(response)
     }
@@ -703,24 +761,54 @@ impl Gateway {
             .get("state")
             .filter(|s| s.len() == TOKEN_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric()))
             .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a valid state"))?;
+        // The browser binding first: a callback without the login cookie
+        // sealed for this state (login CSRF, a forged callback carrying a
+        // victim's state) is refused before it can spend anything.
+        let sealed = cookie::read(request.headers(), self.inner.login_cookie).ok_or_else(|| {
+            Failure::bad_request(
+                EXPIRED_LOGIN,
+                "callback without the login cookie (login CSRF?)",
+            )
+        })?;
+        let now = self.inner.clock.unix_seconds();
         let pending = self
             .inner
-            .store
-            .take_pending(state)
-            .await
-            .map_err(Failure::store)?
-            .ok_or_else(|| {
-                Failure::bad_request(EXPIRED_LOGIN, "unknown, expired or already used state")
-            })?;
-        let pending: PendingLogin = serde_json::from_slice(&pending)
-            .map_err(|_| Failure::unavailable("unreadable pending login"))?;
-
-        let browser = cookie::read(request.headers(), self.inner.login_cookie).unwrap_or("");
-        if !constant_time_eq(sha256(browser).as_bytes(), pending.binding.as_bytes()) {
-            return Err(Failure::bad_request(
+            .login_state
+            .open(state, sealed, now)
+            .map_err(|e| Failure::bad_request(EXPIRED_LOGIN, e.to_string()))?;
+        let upstream = self.upstream(&pending.provider).ok_or_else(|| {
+            Failure::bad_request(
                 EXPIRED_LOGIN,
-                "the browser does not hold the cookie bound to this state (login CSRF?)",
-            ));
+                "the provider of this login is no longer configured",
+            )
+        })?;
+        // RFC 9207: an `iss` on the authorization response must be the
+        // issuer of the provider this login was sent to, exactly; otherwise
+        // another provider's response (or code) is being passed off as this
+        // one's (mix-up attack). Absent is accepted: FranceConnect v2 does
+        // not send it. Given twice is not absent.
+        match query.all("iss").as_slice() {
+            [] => {}
+            [iss] if *iss == upstream.config.endpoints.issuer().as_str() => {}
+            _ => {
+                return Err(Failure::bad_request(
+                    "Les informations reçues du fournisseur d'identité n'ont pas pu être vérifiées.",
+                    "the authorization response names another issuer (RFC 9207, mix-up?)",
+                ));
+            }
+        }
+        // Then the state, used exactly once: one atomic store operation,
+        // whichever replica gets the callback, however many come at once.
+        // The mark lives as long as the login cookie could.
+        let remaining = u64::try_from(pending.expires_at.saturating_sub(now)).unwrap_or(0);
+        let first_use = self
+            .inner
+            .store
+            .mark_used(&sha256(state), Duration::from_secs(remaining.max(1)))
+            .await
+            .map_err(Failure::store)?;
+        if !first_use {
+            return Err(Failure::bad_request(EXPIRED_LOGIN, "already used state"));
         }
         if let Some(error) = query.get("error") {
             let code: String = error
@@ -737,12 +825,6 @@ impl Gateway {
             .get("code")
             .filter(|c| !c.is_empty() && c.len() <= 2048)
             .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a code"))?;
-        let upstream = self.upstream(&pending.provider).ok_or_else(|| {
-            Failure::bad_request(
-                EXPIRED_LOGIN,
-                "the provider of this login is no longer configured",
-            )
-        })?;
 
         let completed = upstream
             .complete(code, &pending.pkce_verifier, &pending.nonce)
@@ -1077,11 +1159,20 @@ impl Query {
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name);
-        match (values.next(), values.next()) {
-            (Some((_, v)), None) => Some(v),
+        match self.all(name).as_slice() {
+            [v] => Some(v),
             _ => None,
         }
+    }
+
+    /// Every value of `name`, for a check that must tell "absent" from
+    /// "given twice".
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 

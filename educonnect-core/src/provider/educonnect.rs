@@ -9,7 +9,7 @@ use super::UserinfoClaim as C;
 use super::read;
 use super::{ConfigError, IdentityError, Issuer, ProviderEndpoints, ProviderKind, Scopes, Url};
 use crate::birthdate::BirthDate;
-use crate::ids::{Ine, Uai};
+use crate::ids::{AafId, Ine, Uai};
 
 /// EduConnect, the education ministry's account for parents and pupils.
 ///
@@ -172,69 +172,6 @@ impl Affiliation {
             (Profile::Guardian, SchoolLevel::Primary) => "resp1d",
             (Profile::Guardian, SchoolLevel::Secondary) => "resp2d",
         }
-    }
-}
-
-/// An AAF identity from `FrEduCtRefId`: `{AAF}<academy code>|<x>|<join key>`.
-/// The join key is the person's `ENTPersonJointure` in that academy's AAF
-/// export, by which the directory finds the person and their family links.
-///
-/// `Debug` shows the academy only.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct AafId {
-    academy: String,
-    qualifier: String,
-    join_key: String,
-}
-
-impl AafId {
-    /// Reads a `{AAF}` value: the prefix exactly, then three `|`-separated
-    /// fields. The academy code is 1 to 3 ASCII digits (e.g. `14` Rennes,
-    /// `25` Versailles), the middle field is kept as it is (its meaning is
-    /// not public; it may be empty), the join key must not be empty.
-    pub fn parse(value: &str) -> Result<Self, IdentityError> {
-        let malformed = IdentityError::MalformedAafRefId;
-        let rest = value.strip_prefix("{AAF}").ok_or(malformed)?;
-        let mut fields = rest.split('|');
-        let (Some(academy), Some(qualifier), Some(join_key), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(malformed);
-        };
-        if !(1..=3).contains(&academy.len()) || !academy.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(malformed);
-        }
-        if join_key.trim().is_empty() || value.chars().any(char::is_control) {
-            return Err(malformed);
-        }
-        Ok(Self {
-            academy: academy.to_owned(),
-            qualifier: qualifier.to_owned(),
-            join_key: join_key.to_owned(),
-        })
-    }
-
-    /// The academy code, as written (e.g. `14`).
-    pub fn academy(&self) -> &str {
-        &self.academy
-    }
-
-    /// The middle field, as written.
-    pub fn qualifier(&self) -> &str {
-        &self.qualifier
-    }
-
-    /// The AAF `ENTPersonJointure` in that academy.
-    pub fn join_key(&self) -> &str {
-        &self.join_key
-    }
-}
-
-impl fmt::Debug for AafId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AafId")
-            .field("academy", &self.academy)
-            .finish_non_exhaustive()
     }
 }
 
@@ -488,7 +425,7 @@ fn ref_ids(claims: &Map<String, Value>) -> Result<Vec<RefId>, IdentityError> {
     let mut ids: Vec<RefId> = Vec::with_capacity(values.len());
     for value in values {
         let id = if value.starts_with("{AAF}") {
-            RefId::Aaf(AafId::parse(value)?)
+            RefId::Aaf(AafId::parse(value).map_err(|_| IdentityError::MalformedAafRefId)?)
         } else {
             let value = read::checked(claim, value)?;
             if value.trim().is_empty() {

@@ -54,8 +54,10 @@ mod error;
 mod franceconnect;
 mod read;
 
+/// Re-exported from [`crate::ids`], where it lives beside the other ids.
+pub use crate::ids::AafId;
 pub use educonnect::{
-    AafId, Affiliation, AuthOrigin, EduConnect, EduConnectIdentity, Profile, PupilDetails, RefId,
+    Affiliation, AuthOrigin, EduConnect, EduConnectIdentity, Profile, PupilDetails, RefId,
     SchoolLevel,
 };
 pub use error::{ConfigError, IdentityError, UserinfoClaim};
@@ -400,7 +402,7 @@ impl Identity {
                 p.claims().get("family_name").and_then(Value::as_str),
             ),
         };
-        crate::directory::names::display_name(given, family)
+        crate::naming::display_name(given, family)
     }
 
     /// Which kind of provider this identity came from.

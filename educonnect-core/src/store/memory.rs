@@ -2,8 +2,8 @@
 //!
 //! Each key space is a map from id to entry plus, for entries that expire, an
 //! index ordered by expiry time, so that expired entries are found at its front
-//! without scanning. Pending logins also have an index by insertion order, to
-//! evict the oldest. Every index operation is O(log n).
+//! without scanning. Pending entries and marks of used login states
+//! also have an index by insertion order, to evict the oldest. Every index operation is O(log n).
 //!
 //! Memory is reclaimed two ways: an expired entry met by a write is removed
 //! (reads only ignore it, under a shared lock); and every write to a key space
@@ -24,9 +24,14 @@ use async_trait::async_trait;
 use super::{KeySpace, Store, StoreError};
 use crate::clock::{Clock, SystemClock};
 
-/// Default limit on pending logins in a [`MemoryStore`]: at 100 logins started
-/// per second and a ten-minute time to live, 60 000 are live at once.
+/// Default limit on pending entries (birth-date challenges, logouts at the
+/// provider) in a [`MemoryStore`]: at 100 a second and a fifteen-minute time
+/// to live, 90 000 are live at once. Starting a login stores nothing.
 pub const DEFAULT_MAX_PENDING_LOGINS: usize = 100_000;
+/// Default limit on marks of used login states in a [`MemoryStore`] (the
+/// oldest are evicted beyond): a mark lives as long as its login could, ten
+/// minutes by default.
+pub const DEFAULT_MAX_USED_STATES: usize = 100_000;
 /// Default limit on sessions in a [`MemoryStore`].
 pub const DEFAULT_MAX_SESSIONS: usize = 1_000_000;
 /// Default limit on counters in a [`MemoryStore`].
@@ -43,8 +48,9 @@ const SWEEP_BATCH: usize = 4;
 /// The [`Store`] in this process's memory: concurrent, with exact expiry on
 /// the injected [`Clock`], and bounded.
 ///
-/// **Lost at restart, and not shared between processes**: pending logins (in
-/// flight logins fail and start again), sessions (users log in again), counters
+/// **Lost at restart, and not shared between processes**: pending entries
+/// (parents at the birth-date challenge start again), marks of used login
+/// states (a replay across the restart is not recognized), sessions (users log in again), counters
 /// (lock-outs are lifted), durable records (verified guardian links are
 /// forgotten; parents answer the challenge again). See the [module
 /// documentation](super) for when that is acceptable.
@@ -52,17 +58,22 @@ const SWEEP_BATCH: usize = 4;
 /// # Limits, and what happens when one is reached
 ///
 /// Each key space holds at most a configured number of entries (defaults:
-/// [`DEFAULT_MAX_PENDING_LOGINS`], [`DEFAULT_MAX_SESSIONS`],
+/// [`DEFAULT_MAX_PENDING_LOGINS`], [`DEFAULT_MAX_USED_STATES`], [`DEFAULT_MAX_SESSIONS`],
 /// [`DEFAULT_MAX_COUNTERS`], [`DEFAULT_MAX_RECORDS`]). Limits count entries,
 /// not bytes: the flow bounds the size of what it stores. When a key space is
 /// full of live entries (expired ones are always dropped first):
 ///
-/// - **pending logins**: the oldest (by insertion) are evicted to make room.
-///   Anyone can start a login, anonymously and cheaply, so refusing new ones
-///   would let a flood of `/auth/login` requests stop every login; evicting
-///   the oldest means a flood only breaks logins started before the last
-///   `max_pending_logins` requests. Size the limit above the rate of logins
-///   times their time to live, and the flood has to outpace it.
+/// - **pending entries**: the oldest (by insertion) are evicted to make room.
+///   The flow writes one only for a user who logged in at the provider (a
+///   birth-date challenge) or holds a session (a logout): starting a login
+///   stores nothing (the pending login is sealed in the browser's cookie),
+///   so an anonymous flood of `/auth/login` cannot reach this limit. Size it
+///   above the rate of challenges times their time to live.
+/// - **used login states**: the oldest marks are evicted to make room. Anyone
+///   can get a login cookie and send its callback, so refusing new marks
+///   would let such a flood stop every login; an evicted mark only lets a
+///   replay of that callback through to the provider, which refuses a code
+///   used once, and only from a browser that holds the login cookie.
 /// - **sessions**: creating one fails with [`StoreError::Full`]. A session
 ///   exists only after a successful upstream login, so filling the store is
 ///   costly for an attacker, and evicting a live session would log a real user
@@ -113,10 +124,12 @@ const SWEEP_BATCH: usize = 4;
 pub struct MemoryStore {
     clock: Arc<dyn Clock>,
     pending: Mutex<Timed<Vec<u8>>>,
+    used: Mutex<Timed<()>>,
     sessions: RwLock<Timed<Vec<u8>>>,
     counters: Mutex<Timed<u64>>,
     records: RwLock<HashMap<String, Vec<u8>>>,
     max_pending: usize,
+    max_used: usize,
     max_sessions: usize,
     max_counters: usize,
     max_records: usize,
@@ -129,6 +142,7 @@ pub struct MemoryStore {
 pub struct MemoryStoreBuilder {
     clock: Arc<dyn Clock>,
     max_pending: usize,
+    max_used: usize,
     max_sessions: usize,
     max_counters: usize,
     max_records: usize,
@@ -145,6 +159,13 @@ impl MemoryStoreBuilder {
     /// [`DEFAULT_MAX_PENDING_LOGINS`]; at least 1).
     pub fn max_pending_logins(mut self, max: usize) -> Self {
         self.max_pending = max.max(1);
+        self
+    }
+
+    /// At most this many marks of used login states, the oldest evicted
+    /// beyond (default [`DEFAULT_MAX_USED_STATES`]; at least 1).
+    pub fn max_used_states(mut self, max: usize) -> Self {
+        self.max_used = max.max(1);
         self
     }
 
@@ -174,10 +195,12 @@ impl MemoryStoreBuilder {
         MemoryStore {
             clock: self.clock,
             pending: Mutex::new(Timed::new(true)),
+            used: Mutex::new(Timed::new(true)),
             sessions: RwLock::new(Timed::new(false)),
             counters: Mutex::new(Timed::new(false)),
             records: RwLock::new(HashMap::new()),
             max_pending: self.max_pending,
+            max_used: self.max_used,
             max_sessions: self.max_sessions,
             max_counters: self.max_counters,
             max_records: self.max_records,
@@ -190,6 +213,7 @@ impl Default for MemoryStoreBuilder {
         Self {
             clock: Arc::new(SystemClock),
             max_pending: DEFAULT_MAX_PENDING_LOGINS,
+            max_used: DEFAULT_MAX_USED_STATES,
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_counters: DEFAULT_MAX_COUNTERS,
             max_records: DEFAULT_MAX_RECORDS,
@@ -213,6 +237,7 @@ impl MemoryStore {
     pub fn len(&self, space: KeySpace) -> usize {
         match space {
             KeySpace::Pending => lock(&self.pending).entries.len(),
+            KeySpace::Used => lock(&self.used).entries.len(),
             KeySpace::Session => read(&self.sessions).entries.len(),
             KeySpace::Counter => lock(&self.counters).entries.len(),
             KeySpace::Record => read(&self.records).len(),
@@ -246,6 +271,7 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("clock", &self.clock)
             .field("pending", &self.len(KeySpace::Pending))
+            .field("used", &self.len(KeySpace::Used))
             .field("sessions", &self.len(KeySpace::Session))
             .field("counters", &self.len(KeySpace::Counter))
             .field("records", &self.len(KeySpace::Record))
@@ -275,6 +301,18 @@ impl Store for MemoryStore {
             .remove(id)
             .filter(|entry| entry.is_live(now))
             .map(|entry| entry.value))
+    }
+
+    async fn mark_used(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let (now, expires_at) = self.expiry(ttl)?;
+        let mut used = lock(&self.used);
+        used.sweep(now, SWEEP_BATCH);
+        if used.get_live_mut(id, now).is_some() {
+            return Ok(false);
+        }
+        while used.entries.len() >= self.max_used && used.evict_oldest() {}
+        used.insert(id, (), expires_at);
+        Ok(true)
     }
 
     async fn create_session(

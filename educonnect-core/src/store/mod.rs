@@ -1,14 +1,23 @@
 //! Where the login flow keeps its state between requests: the [`Store`] trait,
 //! and [`MemoryStore`], its implementation in the process's memory.
 //!
-//! # Four kinds of state, four separate key spaces
+//! # Five kinds of state, five separate key spaces
 //!
 //! | kind | written when | lifetime | read by |
 //! |---|---|---|---|
-//! | pending login | `/auth/login` (anyone, anonymously) | a few minutes, taken exactly once | the callback |
+//! | pending entry | a provider login needs the birth-date challenge (`verify-…`); a logout goes to the provider (`logout-…`) | a few minutes, taken exactly once | the challenge; the logout return |
+//! | used login state | a callback carrying a valid login cookie | the rest of the login's lifetime | the callback (a replay) |
 //! | session | a login succeeded | idle timeout, extended on use | every request |
 //! | counter | a challenge answer was wrong | a lock-out window, from the first failure | the challenge |
 //! | record | a guardian link was verified | durable, no expiry | later logins |
+//!
+//! Starting a login (`/auth/login`, which anyone can request anonymously and
+//! in numbers) writes nothing: the pending login travels sealed in the
+//! browser's login cookie (see [`crate::flow`]). So only a user who logged
+//! in at the provider, or holds a session, creates pending entries, and a
+//! flood cannot evict them. A callback needs only a login cookie, which
+//! anyone can get: the marks it leaves are kept apart, as used login
+//! states, where a flood can only evict other marks.
 //!
 //! The store holds opaque bytes under string ids: the flow serializes its own
 //! types. An id in one key space never names an entry of another (a session id
@@ -28,8 +37,11 @@
 //! A [`MemoryStore`] is per process: nothing is shared between replicas, and
 //! everything is lost when the process stops:
 //!
-//! - **pending logins**: logins in flight fail at the callback; the user starts
-//!   the login again;
+//! - **pending entries**: parents at the birth-date challenge, and logouts at
+//!   the provider, start again;
+//! - **used login states**: a callback replayed across the restart is no
+//!   longer recognized as such (its login cookie still expires, and the
+//!   provider refuses a code used once);
 //! - **sessions**: everybody is logged out and logs in again;
 //! - **counters**: challenge lock-outs are lifted early;
 //! - **records**: verified guardian links are forgotten; parents answer the
@@ -50,13 +62,13 @@ mod memory;
 
 pub use memory::{
     DEFAULT_MAX_COUNTERS, DEFAULT_MAX_PENDING_LOGINS, DEFAULT_MAX_RECORDS, DEFAULT_MAX_SESSIONS,
-    MemoryStore, MemoryStoreBuilder,
+    DEFAULT_MAX_USED_STATES, MemoryStore, MemoryStoreBuilder,
 };
 
 /// The state the login flow keeps between requests, behind an async interface
 /// so that a network store (Redis) fits as well as the [`MemoryStore`].
 ///
-/// Used as `Arc<dyn Store>`. Ids are strings and values opaque bytes, in four
+/// Used as `Arc<dyn Store>`. Ids are strings and values opaque bytes, in five
 /// disjoint key spaces (see the [module documentation](self)). Ids may come
 /// from the request (a cookie): implementations must not assume they are well
 /// formed, and must not echo them in errors.
@@ -64,8 +76,8 @@ pub use memory::{
 /// Expiry is exact as seen by callers: an entry whose time to live has run out
 /// is never returned, even when a backend has not reclaimed its memory yet.
 ///
-/// Methods are grouped by key space: pending logins, sessions, counters,
-/// records.
+/// Methods are grouped by key space: pending entries, used login states,
+/// sessions, counters, records.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Stores a pending login under a new `id`, to expire after `ttl`.
@@ -84,6 +96,33 @@ pub trait Store: Send + Sync + fmt::Debug {
     ///
     /// Redis: `GETDEL pending:{id}` (Redis 6.2).
     async fn take_pending(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Marks the login state `id` used, for `ttl` (the rest of the login's
+    /// lifetime). Returns `true` if this call marked it, `false` if a live
+    /// mark was there already (a replayed callback): of any number of
+    /// concurrent calls with one id, exactly one gets `true`.
+    ///
+    /// Marks are a key space of their own. Anyone can obtain a login cookie
+    /// and send its callback, so marks are cheap to create in numbers: a
+    /// store that bounds them may evict older marks (see [`MemoryStore`]),
+    /// but they must never push out another kind of entry (a parent's
+    /// pending birth-date challenge).
+    ///
+    /// The default implementation, for stores written before this method,
+    /// keeps the mark as the pending login `used-{id}`: such a store shares
+    /// its pending logins' bound with marks. Override it.
+    ///
+    /// Redis: `SET used:{id} "" PX ttl NX`.
+    async fn mark_used(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self
+            .put_pending(&format!("used-{id}"), Vec::new(), ttl)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 
     /// Creates the session `id`, to expire after `ttl` unless touched.
     ///
@@ -177,13 +216,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn delete_record(&self, id: &str) -> Result<bool, StoreError>;
 }
 
-/// One of the four key spaces of a [`Store`]: names which kind of entry an
+/// One of the five key spaces of a [`Store`]: names which kind of entry an
 /// error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeySpace {
     /// Pending logins.
     Pending,
+    /// Marks of used login states ([`Store::mark_used`]).
+    Used,
     /// Sessions.
     Session,
     /// Counters.
@@ -196,6 +237,7 @@ impl fmt::Display for KeySpace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Pending => "pending login",
+            Self::Used => "used login state",
             Self::Session => "session",
             Self::Counter => "counter",
             Self::Record => "record",
