@@ -30,12 +30,17 @@ pub struct CurrentUser(pub Session);
 pub struct OptionalUser(pub Option<Session>);
 
 /// The logged-in user and the pupil named by the route's `{pupil}` path
-/// parameter, when the user may act for that pupil (a verified link, or
-/// the pupil themselves). Otherwise: login (or `401`) for nobody, `404`
+/// parameter, when the user may act for that pupil
+/// ([`FamilyClaims::authorize`]: by default a legal guardian's verified
+/// link, wider under the gateway's [`ActForPolicy`]; or the pupil
+/// themselves). Otherwise: login (or `401`) for nobody, `404`
 /// for a segment that names no pupil (or a route without a `{pupil}`
 /// parameter), `403` for somebody else's pupil.
 ///
 /// Dereferences to [`PupilAccess`]: `session()`, `grant()`, `pupil()`.
+///
+/// [`FamilyClaims::authorize`]: educonnect_core::filiation::FamilyClaims::authorize
+/// [`ActForPolicy`]: educonnect_core::filiation::ActForPolicy
 #[derive(Debug, Clone)]
 pub struct ForPupil(PupilAccess);
 

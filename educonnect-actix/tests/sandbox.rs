@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use educonnect_core::MemoryStore;
 use educonnect_core::directory::{PupilId, SourceId};
+use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::Gateway;
 use educonnect_core::flow::access::{Denied, Refusal, WhenAnonymous};
 use educonnect_sandbox::demo::{self, DemoIdentity, DemoProvider};
@@ -74,6 +75,10 @@ fn hidden(html: &str, name: &str) -> String {
 
 impl World {
     async fn start() -> Self {
+        Self::start_with(ActForPolicy::default()).await
+    }
+
+    async fn start_with(policy: ActForPolicy) -> Self {
         let listener = bind();
         let sandbox = Sandbox::start(SandboxConfig::new().gateway(&listener.base))
             .await
@@ -84,6 +89,7 @@ impl World {
             .provider(sandbox.provider_educonnect())
             .store(Arc::new(MemoryStore::new()))
             .directory(demo_directory().unwrap())
+            .act_for_policy(policy)
             .insecure_cookies_for_local_development()
             .build()
             .unwrap();
@@ -427,21 +433,27 @@ async fn another_origin_cannot_sign_in_the_users_name() {
     world.stop().await;
 }
 
-#[actix_web::test]
-async fn a_guardian_without_legal_authority_reads_but_does_not_sign() {
-    // Maëlys's grandmother: linked to her in the school's records, without
-    // legal authority; through FranceConnect and the birth-date challenge.
-    let world = World::start().await;
+/// Maëlys's grandmother: linked to her in the school's records (code 38),
+/// without legal authority; through FranceConnect and the birth-date
+/// challenge. Under `policy`, she reads Maëlys's page or not; she never
+/// signs for her.
+async fn grandmother_under(policy: ActForPolicy, reads: bool) {
+    let world = World::start_with(policy).await;
     let genevieve = demo::identity(demo::FC_GRANDPARENT_WITHOUT_AUTHORITY).unwrap();
     let child = segment("25", "E25-0004");
     let session = world.log_in(genevieve, "/").await;
 
-    let response = world.get(&format!("/eleves/{child}"), &session).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.text().await.unwrap(),
-        "pupil=E25-0004 guardian legal_authority=false"
-    );
+    let page = format!("/eleves/{child}");
+    let response = world.get(&page, &session).await;
+    if reads {
+        assert_eq!(response.status(), StatusCode::OK, "{policy:?}");
+        assert_eq!(
+            response.text().await.unwrap(),
+            "pupil=E25-0004 guardian legal_authority=false"
+        );
+    } else {
+        assert_exactly(response, world.refusal(Denied::NotCoveredByPolicy, &page)).await;
+    }
     let path = format!("/eleves/{child}/signer");
     let response = world.post(&path, &session).await;
     assert_exactly(response, world.refusal(Denied::NoLegalAuthority, &path)).await;
@@ -452,5 +464,86 @@ async fn a_guardian_without_legal_authority_reads_but_does_not_sign() {
         "réservée aux représentants légaux",
     )
     .await;
+    world.stop().await;
+}
+
+#[actix_web::test]
+async fn finding_6_a_grandparent_reads_nothing_under_the_default_policy() {
+    grandmother_under(ActForPolicy::LegalGuardians, false).await;
+}
+
+#[actix_web::test]
+async fn finding_6_a_grandparent_reads_but_does_not_sign_under_the_family_members_policy() {
+    grandmother_under(ActForPolicy::FamilyMembers, true).await;
+}
+
+#[actix_web::test]
+async fn finding_6_a_grandparent_reads_but_does_not_sign_under_the_all_contacts_policy() {
+    grandmother_under(ActForPolicy::AllContacts, true).await;
+}
+
+#[actix_web::test]
+async fn finding_12_a_websocket_handshake_from_another_origin_gets_no_session() {
+    // The middleware passes `Upgrade` and `Connection` to the core's rule
+    // with `Origin` and `Sec-Fetch-Site`.
+    let world = World::start().await;
+    let thomas = demo::identity(demo::EC_PARENT_ONE_CHILD).unwrap();
+    let session = world.log_in(thomas, "/").await;
+    let ours = world.service.url("");
+    let ours = ours.trim_end_matches('/').to_owned();
+    let handshake = [
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let send = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = world
+            .browser
+            .get(world.service.url(path))
+            .header("cookie", &session);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let pupil = format!("/eleves/{}", segment("25", "E25-0004"));
+    for from in [
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://autre.localhost"),
+        ][..],
+        &[("origin", "http://autre.localhost")],
+    ] {
+        let headers: Vec<_> = handshake.iter().chain(from).copied().collect();
+        let response = send("/maybe", &headers).await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "anonymous", "{from:?}");
+        for path in ["/me", pupil.as_str()] {
+            // The core's refusal (actix adds its own `Connection` to the
+            // answer of an upgrade request).
+            let core = world.refusal(Denied::CrossOrigin, path);
+            let response = send(path, &headers).await.unwrap();
+            assert_eq!(response.status(), core.status(), "{path} {from:?}");
+            assert_eq!(response.bytes().await.unwrap(), core.body());
+        }
+    }
+    // Our own pages' handshake, and a plain link from elsewhere: the
+    // session is there.
+    let own: Vec<_> = handshake
+        .iter()
+        .copied()
+        .chain([("sec-fetch-site", "same-origin"), ("origin", ours.as_str())])
+        .collect();
+    let link = [
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://autre.localhost"),
+    ];
+    for headers in [&own[..], &link[..]] {
+        let response = send("/maybe", headers).await.unwrap();
+        assert!(
+            response.text().await.unwrap().starts_with("sub="),
+            "{headers:?}"
+        );
+    }
     world.stop().await;
 }

@@ -213,9 +213,14 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
 }
 
 /// The user and the pupil named by the path parameter `pupil`, if the
-/// user may act for them (a verified link, or the pupil themselves);
-/// otherwise 403 (404 when the parameter names no pupil). Dereferences to
-/// [`PupilAccess`]: `session()`, `grant()`, `pupil()`.
+/// user may act for them ([`FamilyClaims::authorize`]: by default a legal
+/// guardian's verified link, wider under the gateway's
+/// [`ActForPolicy`]; or the pupil themselves); otherwise 403 (404 when the
+/// parameter names no pupil). Dereferences to [`PupilAccess`]:
+/// `session()`, `grant()`, `pupil()`.
+///
+/// [`FamilyClaims::authorize`]: educonnect_core::filiation::FamilyClaims::authorize
+/// [`ActForPolicy`]: educonnect_core::filiation::ActForPolicy
 #[derive(Debug, Clone)]
 pub struct ForPupil(PupilAccess);
 

@@ -11,6 +11,7 @@ use educonnect_axum::{
 };
 use educonnect_core::MemoryStore;
 use educonnect_core::directory::{PupilId, SourceId};
+use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::Gateway;
 use educonnect_core::flow::access::Relation;
 use educonnect_sandbox::agent::Agent;
@@ -51,6 +52,17 @@ fn app(gateway: Gateway) -> Router {
                 user.map_or("personne".to_owned(), |user| user.identity().display_name())
             }),
         )
+        // Where a WebSocket endpoint would be: the handshake is a GET.
+        .route(
+            "/canal",
+            get(|OptionalUser(user): OptionalUser| async move {
+                user.map_or("personne".to_owned(), |user| user.identity().display_name())
+            }),
+        )
+        .route(
+            "/canal/moi",
+            get(|CurrentUser(user): CurrentUser| async move { user.identity().display_name() }),
+        )
         .route(
             "/bourse/{pupil}",
             post(|access: WithLegalAuthority| async move {
@@ -62,6 +74,10 @@ fn app(gateway: Gateway) -> Router {
 }
 
 async fn start() -> Service {
+    start_with(ActForPolicy::default()).await
+}
+
+async fn start_with(policy: ActForPolicy) -> Service {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let sandbox = Sandbox::start(SandboxConfig::new().gateway(&base))
@@ -73,6 +89,7 @@ async fn start() -> Service {
         .provider(sandbox.provider_educonnect())
         .store(Arc::new(MemoryStore::new()))
         .directory(demo_directory().unwrap())
+        .act_for_policy(policy)
         .insecure_cookies_for_local_development()
         .build()
         .unwrap();
@@ -237,20 +254,114 @@ async fn another_origin_cannot_act_in_the_users_name() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn a_grandparent_follows_a_pupil_but_cannot_sign_for_her() {
-    let service = start().await;
+/// Maëlys's grandmother, linked to her without legal authority (a contact
+/// of the family, code 38): what she may do under `policy`.
+async fn grandmother_reads_and_signs(policy: ActForPolicy) -> (StatusCode, String, StatusCode) {
+    let service = start_with(policy).await;
     let grandmother = service.log_in(demo::FC_GRANDPARENT_WITHOUT_AUTHORITY).await;
     let maelys = segment("25", "E25-0004");
-    let (status, body) = service
+    let (read, body) = service
         .get(&grandmother, &format!("/eleves/{maelys}"))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = service
+    let (sign, signed) = service
         .post(&grandmother, &format!("/bourse/{maelys}"))
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body.contains("représentants légaux"), "{body}");
+    assert!(
+        sign != StatusCode::FORBIDDEN || signed.contains("représentants légaux"),
+        "{signed}"
+    );
+    (read, body, sign)
+}
+
+#[tokio::test]
+async fn finding_6_a_grandparent_reads_nothing_under_the_default_policy() {
+    let (read, body, sign) = grandmother_reads_and_signs(ActForPolicy::LegalGuardians).await;
+    assert_eq!(read, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("Accès refusé"), "{body}");
+    assert_eq!(sign, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn finding_6_a_grandparent_follows_a_pupil_under_the_family_members_policy_but_cannot_sign_for_her()
+ {
+    let (read, body, sign) = grandmother_reads_and_signs(ActForPolicy::FamilyMembers).await;
+    assert_eq!(
+        (read, body.as_str()),
+        (StatusCode::OK, "bulletin aaf:25/E25-0004")
+    );
+    assert_eq!(sign, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn finding_6_a_grandparent_follows_a_pupil_under_the_all_contacts_policy_but_cannot_sign_for_her()
+ {
+    let (read, body, sign) = grandmother_reads_and_signs(ActForPolicy::AllContacts).await;
+    assert_eq!(read, StatusCode::OK, "{body}");
+    assert_eq!(sign, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn finding_12_a_websocket_handshake_from_another_origin_gets_no_session() {
+    let service = start().await;
+    let father = service.log_in(demo::EC_PARENT_ONE_CHILD).await;
+    let get = reqwest::Method::GET;
+    let handshake = [
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    // From a sibling origin of the same site: the cookie goes along.
+    for from in [
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://autre.localhost"),
+        ][..],
+        &[("origin", "http://autre.localhost")],
+        &[("sec-fetch-site", "cross-site")],
+    ] {
+        let headers: Vec<_> = handshake.iter().chain(from).copied().collect();
+        let (status, body) = service.send(&father, get.clone(), "/canal", &headers).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "personne"),
+            "{from:?}"
+        );
+        let (status, body) = service
+            .send(&father, get.clone(), "/canal/moi", &headers)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{from:?}");
+        assert!(body.contains("Demande refusée"), "{body}");
+        let (status, _) = service
+            .send(
+                &father,
+                get.clone(),
+                &format!("/eleves/{}", segment("25", "E25-0004")),
+                &headers,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{from:?}");
+    }
+    // From the service's own pages, and a plain GET from elsewhere (a
+    // link): the session is there.
+    let ours = service.base.clone();
+    let own: Vec<_> = handshake
+        .iter()
+        .copied()
+        .chain([("sec-fetch-site", "same-origin"), ("origin", ours.as_str())])
+        .collect();
+    let link = [
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://autre.localhost"),
+    ];
+    for headers in [&own[..], &link[..]] {
+        let (status, body) = service.send(&father, get.clone(), "/canal", headers).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "Thomas CŒURDEVEY"),
+            "{headers:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use educonnect_core::directory::{
     PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode, School, SourceId,
 };
 use educonnect_core::filiation::{
-    AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
+    ActForPolicy, AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
 };
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, Provider, Session};
 use educonnect_core::http_client::{ReqwestClient, Timeouts};
@@ -529,13 +529,13 @@ async fn first_login_challenge_then_second_login_without_it() {
     assert_eq!(location(&response), "/livret");
     let session = world.session_of(&response).await.expect("a session");
     let claims = family(&session);
-    assert_eq!(claims.profile, Profile::Guardian);
-    assert_eq!(claims.persons, vec![person_id(&rennes(), "R-ANGELE")]);
-    assert_eq!(claims.children.len(), 2);
+    assert_eq!(claims.profile(), Profile::Guardian);
+    assert_eq!(claims.persons(), vec![person_id(&rennes(), "R-ANGELE")]);
+    assert_eq!(claims.children().len(), 2);
     let e = pupil_id(&rennes(), "E-ELOISE");
     assert!(claims.may_act_for(&e) && claims.has_legal_authority_over(&e));
     assert_eq!(
-        claims.child(&e).unwrap().verification,
+        claims.child(&e).unwrap().verification(),
         Verification::BirthDates
     );
     assert_eq!(claims.child(&e).unwrap().uai(), Some(uai("0350001L")));
@@ -555,7 +555,7 @@ async fn first_login_challenge_then_second_login_without_it() {
         .session_of(&response)
         .await
         .expect("a session at once");
-    assert_eq!(family(&second).children, claims.children);
+    assert_eq!(family(&second).children(), claims.children());
     assert!(world.events().iter().any(
         |e| matches!(e, AuditEvent::VerificationSucceeded { persons, .. } if persons.len() == 1)
     ));
@@ -653,7 +653,7 @@ async fn homonyms_are_told_apart_by_the_birth_dates() {
     );
     let session = world.session_of(&response).await.unwrap();
     let claims = family(&session);
-    assert_eq!(claims.persons, vec![person_id(&rennes(), "R-ANGELE")]);
+    assert_eq!(claims.persons(), vec![person_id(&rennes(), "R-ANGELE")]);
     assert!(claims.may_act_for(&pupil_id(&rennes(), "E-LUCAS")));
     assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
 
@@ -667,7 +667,10 @@ async fn homonyms_are_told_apart_by_the_birth_dates() {
     // The homonym's record is confirmed (the dates fit it), Angèle's not.
     let session = world.session_of(&response).await.unwrap();
     let claims = family(&session);
-    assert_eq!(claims.persons, vec![person_id(&versailles(), "R-HOMONYM")]);
+    assert_eq!(
+        claims.persons(),
+        vec![person_id(&versailles(), "R-HOMONYM")]
+    );
     assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
 }
 
@@ -724,7 +727,7 @@ async fn no_candidate_gets_the_contact_the_school_page() {
     assert_discreet(&html);
     let session = world.session_of(&response).await.expect("a session");
     let claims = family(&session);
-    assert!(claims.children.is_empty() && claims.persons.is_empty());
+    assert!(claims.children().is_empty() && claims.persons().is_empty());
 
     // A record fits the name, but its only child has no birth date to
     // confirm: the same page, byte for byte.
@@ -860,7 +863,7 @@ async fn one_time_code_after_the_birth_dates_when_policy_says_so() {
         .child(&pupil_id(&rennes(), "E-ELOISE"))
         .unwrap()
         .clone();
-    assert_eq!(child.verification, Verification::BirthDatesAndOneTimeCode);
+    assert_eq!(child.verification(), Verification::BirthDatesAndOneTimeCode);
 }
 
 #[tokio::test]
@@ -924,28 +927,56 @@ async fn educonnect_guardian_gets_children_through_aaf_ids_in_two_academies() {
     );
     let session = world.session_of(&response).await.unwrap();
     let claims = family(&session);
-    assert_eq!(claims.profile, Profile::Guardian);
+    assert_eq!(claims.profile(), Profile::Guardian);
     assert_eq!(
-        claims.persons,
+        claims.persons(),
         vec![
             person_id(&rennes(), "R-ANGELE"),
             person_id(&versailles(), "R-ANGELE-78")
         ]
     );
-    assert_eq!(claims.children.len(), 4);
+    assert_eq!(claims.children().len(), 4);
     assert!(
         claims
-            .children
+            .children()
             .iter()
-            .all(|c| c.verification == Verification::EduConnect)
+            .all(|c| c.verification() == Verification::EduConnect)
     );
     let ines = pupil_id(&versailles(), "E-INES");
     let noe = pupil_id(&versailles(), "E-NOE");
     assert!(claims.may_act_for(&ines) && claims.has_legal_authority_over(&ines));
-    assert!(claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
+    // A grandparent's link (code 38), without legal authority: in the
+    // claims, but acting for Noé needs a policy that admits family members.
+    assert!(claims.child(&noe).is_some());
+    assert!(!claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
+    assert_eq!(claims.policy(), ActForPolicy::LegalGuardians);
+    let wider = claims.clone().with_policy(ActForPolicy::FamilyMembers);
+    assert!(wider.may_act_for(&noe) && !wider.has_legal_authority_over(&noe));
     assert!(claims.has_legal_authority_over_ine(&Ine::parse("0987654321B").unwrap()));
     assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
     assert!(!claims.has_legal_authority_over(&pupil_id(&versailles(), "E-MARC")));
+}
+
+#[tokio::test]
+async fn finding_6_the_gateways_act_for_policy_is_written_into_the_claims() {
+    let world = World::start_with(Kind::EduConnect, Some(both_academies()), |b| {
+        b.act_for_policy(ActForPolicy::FamilyMembers)
+    })
+    .await;
+    let response = world
+        .log_in_with(json!({
+            "sub": SUB,
+            "FrEduCtPersonAffiliation": ["resp2d"],
+            "FrEduCtRefId": ["{AAF}25|x|R-ANGELE-78"],
+            "given_name": "Angèle", "family_name": "MARTIN-DUBOIS",
+        }))
+        .await;
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    assert_eq!(claims.policy(), ActForPolicy::FamilyMembers);
+    // The grandmother's link to Noé now lets her read, not decide.
+    let noe = pupil_id(&versailles(), "E-NOE");
+    assert!(claims.may_act_for(&noe) && !claims.has_legal_authority_over(&noe));
 }
 
 #[tokio::test]
@@ -962,15 +993,19 @@ async fn educonnect_pupil_gets_a_pupil_profile() {
         .await;
     let session = world.session_of(&response).await.unwrap();
     let claims = family(&session);
-    assert_eq!(claims.profile, Profile::Pupil);
-    assert!(claims.children.is_empty());
+    assert_eq!(claims.profile(), Profile::Pupil);
+    assert!(claims.children().is_empty());
     assert_eq!(claims.own_uai(), Some(uai("0350001L")));
     assert_eq!(claims.own_ine(), Some(Ine::parse("123456789AB").unwrap()));
     assert_eq!(
-        claims.pupil.as_ref().unwrap().id,
-        Some(pupil_id(&rennes(), "E-ELOISE"))
+        claims.pupil().unwrap().id(),
+        Some(&pupil_id(&rennes(), "E-ELOISE"))
     );
-    assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
+    // The pupil reads their own records (the rule of the adapters'
+    // extractors), and decides nothing.
+    assert!(claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
+    assert!(!claims.has_legal_authority_over(&pupil_id(&rennes(), "E-ELOISE")));
+    assert!(!claims.may_act_for(&pupil_id(&rennes(), "E-LUCAS")));
 }
 
 // --- assertions ------------------------------------------------------------
@@ -1146,7 +1181,7 @@ async fn homonym_records_do_not_merge_rights_without_a_code_the_school_decides()
     assert_eq!(response.status(), StatusCode::OK, "{}", body(&response));
     assert!(body(&response).contains("contactez"));
     let session = world.session_of(&response).await.unwrap();
-    assert!(family(&session).children.is_empty());
+    assert!(family(&session).children().is_empty());
     assert!(!family(&session).has_legal_authority_over(&lea()));
     // Nothing was stored: the next login asks again.
     let response = world.log_in_as(GRANDFATHER_SUB, jean_dupont()).await;
@@ -1177,7 +1212,10 @@ async fn homonym_records_are_told_apart_by_each_records_own_code() {
         .await;
     let session = world.session_of(&response).await.expect("a session");
     let claims = family(&session);
-    assert_eq!(claims.persons, vec![person_id(&rennes(), "R-GRANDFATHER")]);
+    assert_eq!(
+        claims.persons(),
+        vec![person_id(&rennes(), "R-GRANDFATHER")]
+    );
     assert!(claims.child(&lea()).is_some());
     assert!(!claims.has_legal_authority_over(&lea()));
 
@@ -1189,7 +1227,7 @@ async fn homonym_records_are_told_apart_by_each_records_own_code() {
         .await;
     let session = world.session_of(&response).await.expect("a session");
     assert_eq!(
-        family(&session).persons,
+        family(&session).persons(),
         vec![person_id(&rennes(), "R-FATHER")]
     );
     assert!(family(&session).has_legal_authority_over(&lea()));
@@ -1214,7 +1252,7 @@ async fn presumed_dates_are_never_proof_on_their_own() {
         .post("/auth/verify", &cookie, "day_0=1&month_0=1&year_0=2016")
         .await;
     let session = world.session_of(&response).await.unwrap();
-    assert!(family(&session).children.is_empty(), "no code, no link");
+    assert!(family(&session).children().is_empty(), "no code, no link");
 
     let phone = Arc::new(Phone::default());
     let world = World::start_with(
@@ -1237,7 +1275,7 @@ async fn presumed_dates_are_never_proof_on_their_own() {
         .child(&pupil_id(&rennes(), "E-TOM"))
         .unwrap()
         .clone();
-    assert_eq!(child.verification, Verification::BirthDatesAndOneTimeCode);
+    assert_eq!(child.verification(), Verification::BirthDatesAndOneTimeCode);
 }
 
 /// Finding 2: locks escalate (30 minutes, 2 hours, 24 hours), and "not my
@@ -1599,7 +1637,7 @@ async fn links_follow_directory_imports_and_can_be_revoked() {
     assert_eq!(revoked, 1);
     world.clock.advance(Duration::from_secs(61));
     let session = world.gateway.session(&headers).await.unwrap().unwrap();
-    assert!(family(&session).children.is_empty());
+    assert!(family(&session).children().is_empty());
     let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
     assert_eq!(response.status(), StatusCode::OK, "{}", body(&response));
     assert!(body(&response).contains("contactez"));
@@ -1644,7 +1682,10 @@ async fn a_link_to_an_academy_not_served_shows_the_other_children() {
     let session = world.session_of(&response).await.unwrap();
     let claims = family(&session);
     assert!(claims.may_act_for(&pupil_id(&rennes(), "E-ELOISE")));
-    assert_eq!(claims.unavailable, vec![pupil_id(&versailles(), "E-MARC")]);
+    assert_eq!(
+        claims.unavailable(),
+        vec![pupil_id(&versailles(), "E-MARC")]
+    );
     assert!(!claims.may_act_for(&pupil_id(&versailles(), "E-MARC")));
 }
 

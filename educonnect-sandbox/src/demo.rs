@@ -150,7 +150,9 @@ pub const FC_PARENT_BORN_ABROAD: &str = "fc-karim-benali";
 /// Senegal, no child in the directory.
 pub const FC_PARENT_WITHOUT_CHILDREN: &str = "fc-awa-diallo";
 /// FranceConnect: Geneviève CŒURDEVEY, Maëlys's grandmother: linked to
-/// her in the school's records (a contact), without legal authority.
+/// her in the school's records (a contact, code 38), without legal
+/// authority: she reads Maëlys's records only under
+/// `ActForPolicy::FamilyMembers` or wider.
 pub const FC_GRANDPARENT_WITHOUT_AUTHORITY: &str = "fc-genevieve-coeurdevey";
 /// FranceConnect: Jean Marc DUPONT, father of Léa (Rennes), with legal
 /// authority.
@@ -299,7 +301,7 @@ pub static IDENTITIES: &[DemoIdentity] = &[
     DemoIdentity {
         id: FC_GRANDPARENT_WITHOUT_AUTHORITY,
         label: "Geneviève CŒURDEVEY",
-        exercises: "a grandparent linked to a pupil without legal authority: she may follow Maëlys, not sign for her; œ in the name",
+        exercises: "a grandparent linked to a pupil without legal authority: she may follow Maëlys where the service admits family members (ActForPolicy::FamilyMembers), never sign for her; œ in the name",
         claims: DemoClaims::FranceConnect(PivotClaims {
             given_name: "Geneviève Marie",
             family_name: "CŒURDEVEY",

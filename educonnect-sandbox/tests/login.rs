@@ -207,12 +207,12 @@ fn hidden(html: &str, name: &str) -> String {
 
 fn children_of(family: &FamilyClaims) -> Vec<(String, String)> {
     let mut children: Vec<_> = family
-        .children
+        .children()
         .iter()
         .map(|c| {
             (
-                c.pupil.source().as_str().to_owned(),
-                c.pupil.local().to_owned(),
+                c.pupil().source().as_str().to_owned(),
+                c.pupil().local().to_owned(),
             )
         })
         .collect();
@@ -254,7 +254,7 @@ async fn franceconnect_parent_with_children_in_two_academies() {
     assert_eq!(pivot.email(), Some("angela.dubois@demo.invalid"));
 
     let family = session.family().unwrap();
-    assert_eq!(family.profile, Profile::Guardian);
+    assert_eq!(family.profile(), Profile::Guardian);
     assert_eq!(
         children_of(family),
         [
@@ -262,12 +262,12 @@ async fn franceconnect_parent_with_children_in_two_academies() {
             ("aaf:25".to_owned(), "E25-0001".to_owned()),
         ]
     );
-    assert!(family.children.iter().all(|c| c.legal_authority));
+    assert!(family.children().iter().all(|c| c.legal_authority()));
     assert!(
         family
-            .children
+            .children()
             .iter()
-            .all(|c| c.verification == Verification::BirthDates)
+            .all(|c| c.verification() == Verification::BirthDates)
     );
 
     // The next login needs no challenge, and the `sub` is the same.
@@ -324,7 +324,7 @@ async fn franceconnect_parent_without_children_and_a_presumed_birth_date() {
     );
     assert!(pivot.birthplace().is_none());
     assert!(!pivot.born_in_france());
-    assert!(session.family().unwrap().children.is_empty());
+    assert!(session.family().unwrap().children().is_empty());
     world.sandbox.shutdown().await.unwrap();
 }
 
@@ -338,7 +338,7 @@ async fn educonnect_parent_and_pupil() {
     assert_eq!(location(&done), "/livret");
     let session = world.session_of(&done).await;
     let family = session.family().unwrap();
-    assert_eq!(family.profile, Profile::Guardian);
+    assert_eq!(family.profile(), Profile::Guardian);
     assert_eq!(
         children_of(family),
         [
@@ -348,9 +348,9 @@ async fn educonnect_parent_and_pupil() {
     );
     assert!(
         family
-            .children
+            .children()
             .iter()
-            .all(|c| c.verification == Verification::EduConnect)
+            .all(|c| c.verification() == Verification::EduConnect)
     );
 
     let thomas = demo::identity(demo::EC_PARENT_ONE_CHILD).unwrap();
@@ -362,14 +362,20 @@ async fn educonnect_parent_and_pupil() {
     assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", body(&done));
     let session = world.session_of(&done).await;
     let family = session.family().unwrap();
-    assert_eq!(family.profile, Profile::Pupil);
-    let own = family.pupil.as_ref().unwrap();
+    assert_eq!(family.profile(), Profile::Pupil);
+    let own = family.pupil().unwrap();
     assert_eq!(
-        own.id,
-        Some(PupilId::new(SourceId::aaf("25").unwrap(), "E25-0004").unwrap())
+        own.id(),
+        Some(&PupilId::new(SourceId::aaf("25").unwrap(), "E25-0004").unwrap())
     );
-    assert_eq!(own.ine.as_deref(), Some("120987654FK"));
-    assert_eq!(own.uai.as_deref(), Some("0780422K"));
+    assert_eq!(
+        own.ine().map(|i| i.as_str().to_owned()).as_deref(),
+        Some("120987654FK")
+    );
+    assert_eq!(
+        own.uai().map(|u| u.as_str().to_owned()).as_deref(),
+        Some("0780422K")
+    );
     let Identity::EduConnect(person) = session.identity() else {
         panic!("not an EduConnect identity");
     };

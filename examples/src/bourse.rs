@@ -1,6 +1,8 @@
 //! `bourse`: a scholarship request on actix-web. Any logged-in guardian
 //! sees their children; only one with legal authority over a pupil may open
-//! and submit that pupil's request form.
+//! and submit that pupil's request form. The gateway keeps the default
+//! act-for policy ([`ACT_FOR_POLICY`]): only legal guardians act for a
+//! pupil.
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,6 +12,7 @@ use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use educonnect_actix::{CurrentUser, OptionalUser, SessionMiddleware, WithLegalAuthority, scope};
 use educonnect_core::directory::{Directory, Pupil, PupilId};
+use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{Gateway, Session};
 use http::StatusCode;
 use serde::Deserialize;
@@ -17,6 +20,11 @@ use serde::Deserialize;
 use crate::page::{self, escape};
 
 const SITE: &str = "Bourse de collège – démo";
+
+/// The scholarship form's act-for policy, to set on its gateway
+/// ([`Settings::act_for_policy`](crate::settings::Settings::act_for_policy)):
+/// the default, legal guardians only.
+pub const ACT_FOR_POLICY: ActForPolicy = ActForPolicy::LegalGuardians;
 
 /// A submitted request. Kept in memory: this is a demo.
 #[derive(Debug, Clone)]
@@ -155,17 +163,23 @@ async fn home(state: web::Data<Bourse>, OptionalUser(user): OptionalUser) -> Htt
 
 async fn children(state: web::Data<Bourse>, CurrentUser(session): CurrentUser) -> HttpResponse {
     let mut items = String::new();
-    let children = session
-        .family()
-        .map(|f| f.children.clone())
-        .unwrap_or_default();
-    for child in &children {
-        let name = state.pupil_name(&child.pupil).await;
-        if child.legal_authority {
+    let Some(family) = session.family() else {
+        return state.page(
+            Some(&session),
+            StatusCode::OK,
+            "Mes demandes de bourse",
+            "<p>Aucun enfant n’est rattaché à votre compte.</p>",
+        );
+    };
+    let children = family.children();
+    for child in children {
+        let name = state.pupil_name(child.pupil()).await;
+        // The gateway's rule decides, as the form's extractor will.
+        if family.has_legal_authority_over(child.pupil()) {
             items.push_str(&format!(
                 "<li><strong>{}</strong><br><a href=\"/bourse/{}\">Faire une demande pour {}</a></li>\n",
                 escape(&name),
-                child.pupil.to_url_segment(),
+                child.pupil().to_url_segment(),
                 escape(&name)
             ));
         } else {

@@ -1,6 +1,11 @@
 //! `ent-portal`: a small ENT on axum. A home page with the login buttons,
 //! "Mes enfants" from the family claims, a school report per pupil that
 //! only their family (or the pupil) may open, logout.
+//!
+//! The portal opts in to [`ActForPolicy::FamilyMembers`]
+//! ([`ACT_FOR_POLICY`]): a grandparent whom the school recorded without
+//! legal authority reads the report, with a notice; a child minder or
+//! another contact does not.
 
 use std::sync::Arc;
 
@@ -10,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use educonnect_axum::{CurrentUser, ForPupil, OptionalUser, SessionLayer, routes};
 use educonnect_core::directory::{Directory, Pupil, PupilId, Relationship};
+use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::access::Relation;
 use educonnect_core::flow::{Gateway, Session};
 use http::StatusCode;
@@ -17,6 +23,12 @@ use http::StatusCode;
 use crate::page::{self, escape};
 
 const SITE: &str = "ENT démo";
+
+/// The portal's act-for policy, to set on its gateway
+/// ([`Settings::act_for_policy`](crate::settings::Settings::act_for_policy)):
+/// family members read their relatives' reports, contacts do not. Legal
+/// authority is not needed to read a report.
+pub const ACT_FOR_POLICY: ActForPolicy = ActForPolicy::FamilyMembers;
 
 #[derive(Clone)]
 struct Portal {
@@ -99,14 +111,14 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
     let mut items = String::new();
     let mut count = 0;
     if let Some(family) = session.family() {
-        let own = family.pupil.as_ref().and_then(|p| p.id.clone());
+        let own = family.pupil().and_then(|p| p.id().cloned());
         let entries = family
-            .children
+            .children()
             .iter()
             .map(|c| {
                 (
-                    c.pupil.clone(),
-                    Some(relationship_label(c.relationship.relationship())),
+                    c.pupil().clone(),
+                    Some(relationship_label(c.relationship().relationship())),
                 )
             })
             // A pupil's own entry: no relationship to show.
@@ -129,16 +141,27 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
             if let Some(relation) = relation {
                 details.push(format!("vous êtes : {relation}"));
             }
+            // The gateway's rule decides, as the report's extractor will.
             let link = match relation {
-                Some(_) => format!("Voir le bulletin de {}", escape(&name)),
-                None => "Voir mon bulletin".to_owned(),
+                _ if !family.may_act_for(&id) => {
+                    "<span class=\"muted\">Votre lien avec cet élève ne permet pas de \
+                     consulter son bulletin.</span>"
+                        .to_owned()
+                }
+                Some(_) => format!(
+                    "<a href=\"/eleves/{}/bulletin\">Voir le bulletin de {}</a>",
+                    id.to_url_segment(),
+                    escape(&name)
+                ),
+                None => format!(
+                    "<a href=\"/eleves/{}/bulletin\">Voir mon bulletin</a>",
+                    id.to_url_segment()
+                ),
             };
             items.push_str(&format!(
-                "<li><strong>{}</strong><br><span class=\"muted\">{}</span><br>\
-                 <a href=\"/eleves/{}/bulletin\">{link}</a></li>\n",
+                "<li><strong>{}</strong><br><span class=\"muted\">{}</span><br>{link}</li>\n",
                 escape(&name),
                 escape(&details.join(" · ")),
-                id.to_url_segment(),
             ));
         }
     }
@@ -155,7 +178,7 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
 
 /// "Ma scolarité" for a pupil, "Mes enfants" for everyone else.
 fn space_title(session: &Session) -> &'static str {
-    let pupil = session.family().is_some_and(|f| f.pupil.is_some());
+    let pupil = session.family().is_some_and(|f| f.pupil().is_some());
     if pupil {
         "Ma scolarité"
     } else {

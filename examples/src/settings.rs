@@ -18,6 +18,12 @@
 //!
 //! Without `EDUCONNECT_FC_ISSUER` and `EDUCONNECT_EC_BASE`, the sandbox is
 //! started in the process and both providers point at it.
+//!
+//! Export files that are given are the directory, or nothing: a file that
+//! cannot be read, is not an export, is not read to its end or holds no
+//! record stops the example with an error naming it, never a fallback to
+//! the demo directory. Their paths need not be UTF-8; any other variable
+//! that is not is an error.
 
 use std::env;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -27,6 +33,7 @@ use std::sync::Arc;
 use educonnect_core::MemoryStore;
 use educonnect_core::directory::import::{FilesError, SourceHints, import_files};
 use educonnect_core::directory::{CompositeDirectory, Directory};
+use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, Provider};
 use educonnect_core::ids::Uai;
 use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
@@ -65,6 +72,9 @@ pub struct Settings {
     pub insecure_cookies: Option<bool>,
     /// Where the sandbox listens when it is used.
     pub sandbox_listen: SocketAddr,
+    /// Which links let a person act for a pupil: the example's choice, not
+    /// an environment variable (see [`act_for_policy`](Self::act_for_policy)).
+    pub act_for_policy: ActForPolicy,
 }
 
 /// A setting that could not be used.
@@ -90,6 +100,15 @@ pub enum SettingsError {
     /// The export files could not be read.
     #[error("directory: {0}")]
     Files(#[from] FilesError),
+    /// An export file was read but did not load: not read to its end, or
+    /// no record in it.
+    #[error("directory: {file}: {reason}")]
+    Load {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
     /// The directory could not be assembled.
     #[error("directory: {0}")]
     Directory(String),
@@ -101,9 +120,23 @@ pub enum SettingsError {
 impl Settings {
     /// Reads the process environment; `default_port` is the example's.
     pub fn from_env(default_port: u16) -> Result<Self, SettingsError> {
-        Self::from_vars(default_port, |name| {
+        for name in VARIABLES {
+            if name != DIRECTORY && matches!(env::var(name), Err(env::VarError::NotUnicode(_))) {
+                return Err(SettingsError::Invalid {
+                    name,
+                    reason: "not valid UTF-8".to_owned(),
+                });
+            }
+        }
+        let mut settings = Self::from_vars(default_port, |name| {
             env::var(name).ok().filter(|v| !v.is_empty())
-        })
+        })?;
+        // Paths need not be UTF-8: files given so must not read as none
+        // given (and the demo directory).
+        if let Some(paths) = env::var_os(DIRECTORY).filter(|v| !v.is_empty()) {
+            settings.directory = env::split_paths(&paths).collect();
+        }
+        Ok(settings)
     }
 
     /// Reads settings through `var` (for tests: no process environment).
@@ -169,7 +202,7 @@ impl Settings {
                 "EDUCONNECT_EC_CLIENT_SECRET",
                 Some("EDUCONNECT_EC_JWKS"),
             )?,
-            directory: var("EDUCONNECT_DIRECTORY")
+            directory: var(DIRECTORY)
                 .map(|v| env::split_paths(&v).collect())
                 .unwrap_or_default(),
             directory_uai,
@@ -178,7 +211,16 @@ impl Settings {
                 "EDUCONNECT_SANDBOX_LISTEN",
                 SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             )?,
+            act_for_policy: ActForPolicy::default(),
         })
+    }
+
+    /// The same settings with the example's act-for policy (default: legal
+    /// guardians only), set on its gateway.
+    #[must_use]
+    pub fn act_for_policy(mut self, policy: ActForPolicy) -> Self {
+        self.act_for_policy = policy;
+        self
     }
 
     /// The same settings listening on a free loopback port: for tests.
@@ -268,7 +310,9 @@ impl Setup {
         let insecure = settings
             .insecure_cookies
             .unwrap_or_else(|| is_http_loopback(&public_url));
-        let mut builder = Gateway::builder(&public_url)?.store(Arc::new(MemoryStore::new()));
+        let mut builder = Gateway::builder(&public_url)?
+            .store(Arc::new(MemoryStore::new()))
+            .act_for_policy(settings.act_for_policy);
         for provider in providers {
             builder = builder.provider(provider);
         }
@@ -297,6 +341,29 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
     let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
     for source in sources {
         let report = &source.report;
+        for file in &report.files {
+            let failed = if !file.complete {
+                Some("not read to its end")
+            } else if file.counts.records == 0 {
+                Some("no record in it")
+            } else {
+                None
+            };
+            if let Some(failed) = failed {
+                // The issue about the file as a whole (no record id): it
+                // names no person.
+                let cause = report
+                    .issues
+                    .iter()
+                    .find(|i| i.file == file.file && i.record_id.is_none())
+                    .map(|i| format!(" ({}, at byte {})", i.reason, i.position))
+                    .unwrap_or_default();
+                return Err(SettingsError::Load {
+                    file: file.file.clone(),
+                    reason: format!("{failed}{cause}"),
+                });
+            }
+        }
         // Counts only: the issues name records, which is the operator's
         // business (`educonnect directory check` prints them).
         tracing::info!(
@@ -313,6 +380,26 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
         CompositeDirectory::new(parts).map_err(|e| SettingsError::Directory(e.to_string()))?;
     Ok(Arc::new(composite))
 }
+
+/// The export files variable.
+const DIRECTORY: &str = "EDUCONNECT_DIRECTORY";
+
+/// Every variable the examples read.
+const VARIABLES: [&str; 13] = [
+    "EDUCONNECT_LISTEN",
+    "EDUCONNECT_PUBLIC_URL",
+    "EDUCONNECT_FC_ISSUER",
+    "EDUCONNECT_FC_CLIENT_ID",
+    "EDUCONNECT_FC_CLIENT_SECRET",
+    "EDUCONNECT_EC_BASE",
+    "EDUCONNECT_EC_CLIENT_ID",
+    "EDUCONNECT_EC_CLIENT_SECRET",
+    "EDUCONNECT_EC_JWKS",
+    DIRECTORY,
+    "EDUCONNECT_DIRECTORY_UAI",
+    "EDUCONNECT_INSECURE_COOKIES",
+    "EDUCONNECT_SANDBOX_LISTEN",
+];
 
 fn is_http_loopback(url: &str) -> bool {
     let Ok(url) = url::Url::parse(url) else {
@@ -384,6 +471,71 @@ mod tests {
             let e = settings(&[(name, value)]).unwrap_err().to_string();
             assert!(e.starts_with(name), "{e}");
         }
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            env::temp_dir().join(format!("educonnect-settings-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn finding_12_export_files_that_do_not_load_are_an_error_naming_the_file() {
+        let dir = scratch("load");
+        let cases = [
+            // Not an export (by its root), though named like one.
+            (
+                "ENT_14_Complet_Eleve_0000.xml",
+                "<?xml version=\"1.0\"?><foo/>",
+            ),
+            // Cut short.
+            (
+                "ENT_14_Complet_Eleve_0001.xml",
+                "<?xml version=\"1.0\"?><ficAlimMENESR><addRequest><identifier>",
+            ),
+            // Empty.
+            ("ENT_14_Complet_Eleve_0002.xml", ""),
+        ];
+        for (name, content) in cases {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            let settings = settings(&[("EDUCONNECT_DIRECTORY", path.to_str().unwrap())]).unwrap();
+            let Err(error) = load_directory(&settings) else {
+                panic!("{name} loaded")
+            };
+            let error = error.to_string();
+            assert!(
+                error.starts_with("directory: ") && error.contains(name),
+                "{name}: {error}"
+            );
+        }
+        let missing = dir.join("ENT_14_missing.xml");
+        let settings = settings(&[("EDUCONNECT_DIRECTORY", missing.to_str().unwrap())]).unwrap();
+        let Err(error) = load_directory(&settings) else {
+            panic!("a missing file loaded")
+        };
+        let error = error.to_string();
+        assert!(error.contains("ENT_14_missing.xml"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_demo_export_files_load() {
+        let demo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../educonnect-sandbox/demo");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(demo)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        files.sort();
+        assert!(!files.is_empty());
+        let mut settings = settings(&[]).unwrap();
+        settings.directory = files;
+        assert!(load_directory(&settings).is_ok());
     }
 
     #[test]

@@ -18,9 +18,11 @@ struct Service {
 }
 
 async fn start() -> Service {
-    let setup = Setup::new(Settings::from_vars(0, |_| None).unwrap().on_free_port())
-        .await
-        .unwrap();
+    let settings = Settings::from_vars(0, |_| None)
+        .unwrap()
+        .on_free_port()
+        .act_for_policy(bourse::ACT_FOR_POLICY);
+    let setup = Setup::new(settings).await.unwrap();
     let requests = Arc::new(Requests::default());
     let listener = setup.listener.into_std().unwrap();
     let server =

@@ -20,7 +20,10 @@ struct Portal {
 /// The portal as `cargo run --bin ent-portal` starts it with no settings,
 /// on a free port.
 async fn start_portal() -> Portal {
-    let settings = Settings::from_vars(0, |_| None).unwrap().on_free_port();
+    let settings = Settings::from_vars(0, |_| None)
+        .unwrap()
+        .on_free_port()
+        .act_for_policy(portal::ACT_FOR_POLICY);
     let setup = Setup::new(settings).await.unwrap();
     let base = setup.public_url.clone();
     let app = portal::app(setup.gateway, setup.directory);

@@ -56,7 +56,7 @@ pub(crate) fn mint(
     let claims = json!({
         "iss": issuer,
         "aud": audience,
-        "sub": family.sub,
+        "sub": family.sub(),
         "iat": now,
         "exp": now.saturating_add(ttl),
         "family": family,
@@ -134,7 +134,7 @@ impl AssertionVerifier {
             .verify::<Payload>(token, &self.keys)
             .map_err(AssertionError::Rejected)?;
         let (registered, payload) = verified.into_parts();
-        if registered.sub != payload.family.sub {
+        if registered.sub != payload.family.sub() {
             return Err(AssertionError::SubjectMismatch);
         }
         Ok(VerifiedFamily {
@@ -193,14 +193,12 @@ mod tests {
             "franceconnect",
             "sub-1",
             Vec::new(),
-            [Child {
+            [Child::new(
                 pupil,
-                ine: None,
-                uai: None,
-                relationship: Relationship::Mother.into(),
-                legal_authority: true,
-                verification: Verification::BirthDates,
-            }],
+                Relationship::Mother.into(),
+                true,
+                Verification::BirthDates,
+            )],
         )
     }
 

@@ -13,14 +13,14 @@ use crate::provider::{EduConnectIdentity, Profile};
 /// A child entry from the directory's link, with the rights of that link
 /// alone.
 pub(crate) fn child_of(linked: &LinkedPupil, verification: Verification) -> Child {
-    Child {
-        pupil: linked.pupil.id.clone(),
-        ine: linked.pupil.ine.map(|i| i.as_str().to_owned()),
-        uai: linked.pupil.school.map(|u| u.as_str().to_owned()),
-        relationship: linked.link.relationship,
-        legal_authority: linked.link.has_legal_authority(),
+    Child::new(
+        linked.pupil.id.clone(),
+        linked.link.relationship,
+        linked.link.has_legal_authority(),
         verification,
-    }
+    )
+    .with_ine(linked.pupil.ine)
+    .with_uai(linked.pupil.school)
 }
 
 /// The family of a verified link, and the link as it should now be stored
@@ -116,14 +116,14 @@ pub(crate) async fn from_educonnect(
         }
         Profile::Pupil => {
             let details = person.pupil();
-            FamilyClaims::pupil(
+            FamilyClaims::of_pupil(
                 provider,
                 person.sub(),
-                PupilSelf {
-                    id: own_pupil,
-                    ine: details.and_then(|d| d.ine()).map(|i| i.as_str().to_owned()),
-                    uai: details.and_then(|d| d.uai()).map(|u| u.as_str().to_owned()),
-                },
+                PupilSelf::new(
+                    own_pupil,
+                    details.and_then(|d| d.ine()),
+                    details.and_then(|d| d.uai()),
+                ),
             )
         }
     })

@@ -30,7 +30,10 @@ mod notify;
 pub(crate) use assertion::mint as mint_assertion;
 pub use assertion::{AssertionError, AssertionVerifier, VerifiedFamily};
 pub use audit::{AuditEvent, AuditSink, TracingAuditSink};
-pub use claims::{Child, FamilyClaims, PupilSelf, Verification};
+pub use claims::{
+    ActForPolicy, Child, FamilyClaims, PupilDenied, PupilGrant, PupilRight, PupilSelf, Relation,
+    Verification,
+};
 pub(crate) use lockout::Admission;
 pub use lockout::LockoutPolicy;
 pub use notify::{ConsoleNotifier, Notifier, NotifierError};

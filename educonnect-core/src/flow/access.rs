@@ -18,7 +18,11 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, Response, StatusCode, header};
 
 use super::{Gateway, Session, origin, pages, sha256};
-use crate::directory::{PupilId, RelationshipCode};
+use crate::directory::PupilId;
+use crate::filiation::PupilDenied;
+// The rule lives with the claims it reads; re-exported here, where the
+// adapters have always found it.
+pub use crate::filiation::{PupilGrant, PupilRight, Relation};
 
 /// The name of the path parameter that holds the pupil of a route, in
 /// every adapter: routes are written `/eleves/{pupil}`, the segment by
@@ -27,8 +31,13 @@ pub const PUPIL_PARAM: &str = "pupil";
 
 /// The request headers [`RequestAccess::resolve`] reads, and the only ones:
 /// an adapter whose framework has its own header types converts these.
-pub const RESOLVE_HEADERS: [HeaderName; 3] =
-    [header::COOKIE, header::ORIGIN, origin::SEC_FETCH_SITE];
+pub const RESOLVE_HEADERS: [HeaderName; 5] = [
+    header::COOKIE,
+    header::ORIGIN,
+    origin::SEC_FETCH_SITE,
+    header::UPGRADE,
+    header::CONNECTION,
+];
 
 /// The largest body an adapter passes to [`Gateway::handle`]: the
 /// gateway's forms are a few hundred bytes.
@@ -55,17 +64,6 @@ pub enum WhenAnonymous {
     Unauthorized,
 }
 
-/// What a route needs over the pupil it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PupilRight {
-    /// A verified link to the pupil (any guardian, or the pupil
-    /// themselves): enough to read.
-    ActFor,
-    /// Legal authority over the pupil (legal rank 1 or 2 in the school's
-    /// records): needed to take a decision or sign a request.
-    LegalAuthority,
-}
-
 /// Why a request was refused. The response an adapter sends is
 /// [`RequestAccess::refusal`]'s; this type is for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,52 +79,36 @@ pub enum Denied {
     /// The path's pupil segment does not name a pupil.
     #[error("the path does not name a pupil")]
     NotAPupil,
-    /// The session holds no verified link to the pupil.
+    /// The session holds no verified link to the pupil
+    /// ([`PupilDenied::NotTheirPupil`]).
     #[error("the person may not act for this pupil")]
     NotTheirPupil,
-    /// The person is linked to the pupil without legal authority.
+    /// The person is linked to the pupil, but the service's
+    /// [`ActForPolicy`](crate::filiation::ActForPolicy) does not cover the
+    /// link ([`PupilDenied::NotCoveredByPolicy`]).
+    #[error("the act-for policy does not cover the person's link to this pupil")]
+    NotCoveredByPolicy,
+    /// The person is linked to the pupil without legal authority
+    /// ([`PupilDenied::NoLegalAuthority`]).
     #[error("the person does not hold legal authority over this pupil")]
     NoLegalAuthority,
-    /// A state-changing request (`POST`, `PUT`, `DELETE`...) from a page
-    /// of another origin: its session is not used (see
-    /// [`RequestAccess::resolve`]).
-    #[error("a state-changing request from another origin")]
+    /// A state-changing request (`POST`, `PUT`, `DELETE`...) or a
+    /// connection upgrade (a WebSocket handshake) from a page of another
+    /// origin: its session is not used (see [`RequestAccess::resolve`]).
+    #[error("a state-changing request or an upgrade from another origin")]
     CrossOrigin,
     /// The adapter's middleware did not run before its extractor.
     #[error("the session middleware is not installed on this route")]
     NotResolved,
 }
 
-/// How the person of a session stands to a pupil, once allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Relation {
-    /// The pupil, logged in themselves (through EduConnect).
-    Themselves,
-    /// A guardian, through a verified link.
-    Guardian {
-        /// The relationship recorded by the school.
-        relationship: RelationshipCode,
-        /// Whether they hold legal authority.
-        legal_authority: bool,
-    },
-}
-
-/// A pupil the person of the session was allowed to act for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PupilGrant {
-    pupil: PupilId,
-    relation: Relation,
-}
-
-impl PupilGrant {
-    /// The pupil.
-    pub fn pupil(&self) -> &PupilId {
-        &self.pupil
-    }
-
-    /// How the person stands to the pupil.
-    pub fn relation(&self) -> &Relation {
-        &self.relation
+impl From<PupilDenied> for Denied {
+    fn from(denied: PupilDenied) -> Self {
+        match denied {
+            PupilDenied::NotTheirPupil => Self::NotTheirPupil,
+            PupilDenied::NotCoveredByPolicy => Self::NotCoveredByPolicy,
+            PupilDenied::NoLegalAuthority => Self::NoLegalAuthority,
+        }
     }
 }
 
@@ -164,41 +146,21 @@ impl PupilAccess {
 /// Decides whether `session` may exercise `right` over `pupil`, from the
 /// family claims established at login (nothing else: no directory lookup,
 /// so the decision is as fast as a hash comparison and cannot see records
-/// loaded after the login).
+/// loaded after the login). The rule is [`FamilyClaims::authorize`]'s, the
+/// same as [`FamilyClaims::may_act_for`]'s and
+/// [`FamilyClaims::has_legal_authority_over`]'s; a session without family
+/// claims acts for nobody.
+///
+/// [`FamilyClaims::authorize`]: crate::filiation::FamilyClaims::authorize
+/// [`FamilyClaims::may_act_for`]: crate::filiation::FamilyClaims::may_act_for
+/// [`FamilyClaims::has_legal_authority_over`]: crate::filiation::FamilyClaims::has_legal_authority_over
 pub fn authorize_pupil(
     session: &Session,
     pupil: &PupilId,
     right: PupilRight,
 ) -> Result<PupilGrant, Denied> {
-    let Some(family) = session.family() else {
-        return Err(Denied::NotTheirPupil);
-    };
-    if let Some(child) = family.child(pupil) {
-        if right == PupilRight::LegalAuthority && !child.legal_authority {
-            return Err(Denied::NoLegalAuthority);
-        }
-        return Ok(PupilGrant {
-            pupil: pupil.clone(),
-            relation: Relation::Guardian {
-                relationship: child.relationship,
-                legal_authority: child.legal_authority,
-            },
-        });
-    }
-    let themselves = family
-        .pupil
-        .as_ref()
-        .and_then(|own| own.id.as_ref())
-        .is_some_and(|own| own == pupil);
-    match (themselves, right) {
-        (true, PupilRight::ActFor) => Ok(PupilGrant {
-            pupil: pupil.clone(),
-            relation: Relation::Themselves,
-        }),
-        // A pupil does not hold legal authority over themselves.
-        (true, PupilRight::LegalAuthority) => Err(Denied::NoLegalAuthority),
-        (false, _) => Err(Denied::NotTheirPupil),
-    }
+    let family = session.family().ok_or(Denied::NotTheirPupil)?;
+    Ok(family.authorize(pupil, right)?)
 }
 
 /// A request's session, resolved once by an adapter's middleware and kept
@@ -216,10 +178,11 @@ impl RequestAccess {
     /// session; pages that do not need it still work.
     ///
     /// A state-changing request (any `method` but `GET`, `HEAD`, `OPTIONS`,
-    /// `TRACE`) that the browser says comes from another origin
-    /// (`Sec-Fetch-Site`, else `Origin`) gets no session, so that no other
-    /// site, even a sibling subdomain that `SameSite` lets through, can act
-    /// in the user's name: [`user`](Self::user) and
+    /// `TRACE`) or a connection upgrade (a WebSocket handshake: `Upgrade`,
+    /// or `Connection: upgrade`) that the browser says comes from another
+    /// origin (`Sec-Fetch-Site`, else `Origin`) gets no session, so that no
+    /// other site, even a sibling subdomain that `SameSite` lets through,
+    /// can act in the user's name or open a channel in it: [`user`](Self::user) and
     /// [`pupil`](Self::pupil) refuse it with a 403
     /// ([`Denied::CrossOrigin`]), [`optional_user`](Self::optional_user)
     /// sees nobody. The service's own forms pass, as long as its pages do
@@ -231,8 +194,14 @@ impl RequestAccess {
         headers: &HeaderMap,
         when_anonymous: WhenAnonymous,
     ) -> Self {
-        if origin::is_unsafe(method) && !origin::is_same_origin(headers, gateway.origin()) {
-            tracing::info!(%method, "state-changing request from another origin: no session");
+        if origin::needs_same_origin(method, headers)
+            && !origin::is_same_origin(headers, gateway.origin())
+        {
+            tracing::info!(
+                %method,
+                upgrade = origin::is_upgrade(headers),
+                "state-changing request or upgrade from another origin: no session"
+            );
             return Self {
                 gateway: gateway.clone(),
                 session: Err(Denied::CrossOrigin),
@@ -410,6 +379,13 @@ fn refusal_response(
             "<p>Vous n'êtes pas autorisé à consulter les informations de cet élève.</p>\n\
              <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
         ),
+        Denied::NotCoveredByPolicy => pages::page(
+            StatusCode::FORBIDDEN,
+            "Accès refusé",
+            "<p>Votre lien avec cet élève, tel que l'établissement l'a enregistré, ne permet \
+             pas de consulter ses informations sur ce service.</p>\n\
+             <p><a class=\"button secondary\" href=\"/\">Retour à l'accueil</a></p>",
+        ),
         Denied::NoLegalAuthority => pages::page(
             StatusCode::FORBIDDEN,
             "Accès refusé",
@@ -430,8 +406,8 @@ fn refusal_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::SourceId;
-    use crate::filiation::{Child, FamilyClaims, PupilSelf, Verification};
+    use crate::directory::{Relationship, RelationshipCode, SourceId};
+    use crate::filiation::{ActForPolicy, Child, FamilyClaims, PupilSelf, Verification};
     use crate::flow::session::SessionRecord;
 
     fn pupil(local: &str) -> PupilId {
@@ -456,24 +432,25 @@ mod tests {
     }
 
     fn child(local: &str, legal_authority: bool) -> Child {
-        Child {
-            pupil: pupil(local),
-            ine: None,
-            uai: None,
-            relationship: RelationshipCode::from_aaf(10).unwrap(),
+        Child::new(
+            pupil(local),
+            RelationshipCode::from_aaf(10).unwrap(),
             legal_authority,
-            verification: Verification::BirthDates,
-        }
+            Verification::BirthDates,
+        )
     }
 
     #[test]
     fn a_guardian_acts_for_their_children_only() {
-        let parent = session(FamilyClaims::guardian(
-            "franceconnect",
-            "s-1",
-            Vec::new(),
-            [child("E1", true), child("E2", false)],
-        ));
+        let parent = session(
+            FamilyClaims::guardian(
+                "franceconnect",
+                "s-1",
+                Vec::new(),
+                [child("E1", true), child("E2", false)],
+            )
+            .with_policy(ActForPolicy::FamilyMembers),
+        );
         let grant = authorize_pupil(&parent, &pupil("E1"), PupilRight::LegalAuthority).unwrap();
         assert_eq!(grant.pupil(), &pupil("E1"));
         assert!(matches!(
@@ -502,12 +479,8 @@ mod tests {
 
     #[test]
     fn a_pupil_reads_their_own_records_but_decides_nothing() {
-        let own = PupilSelf {
-            id: Some(pupil("E1")),
-            ine: None,
-            uai: None,
-        };
-        let me = session(FamilyClaims::pupil("educonnect", "s-1", own));
+        let own = PupilSelf::new(Some(pupil("E1")), None, None);
+        let me = session(FamilyClaims::of_pupil("educonnect", "s-1", own));
         let grant = authorize_pupil(&me, &pupil("E1"), PupilRight::ActFor).unwrap();
         assert_eq!(grant.relation(), &Relation::Themselves);
         assert_eq!(
@@ -518,6 +491,119 @@ mod tests {
             authorize_pupil(&me, &pupil("E2"), PupilRight::ActFor),
             Err(Denied::NotTheirPupil)
         );
+    }
+
+    /// Finding 6 and the one rule: the adapters' decision
+    /// ([`authorize_pupil`]) and the claims' own answers agree on every
+    /// case, under every policy.
+    #[test]
+    fn authorize_pupil_and_family_claims_agree_on_every_case() {
+        let link = |local: &str, relationship: Relationship, legal: bool| {
+            Child::new(
+                pupil(local),
+                relationship.into(),
+                legal,
+                Verification::EduConnect,
+            )
+        };
+        for policy in [
+            ActForPolicy::LegalGuardians,
+            ActForPolicy::FamilyMembers,
+            ActForPolicy::AllContacts,
+        ] {
+            let guardian = FamilyClaims::guardian(
+                "educonnect",
+                "s-1",
+                Vec::new(),
+                [
+                    link("LEGAL", Relationship::Mother, true),
+                    link("GRANDMOTHER", Relationship::GrandParent, false),
+                    link("CONTACT", Relationship::ChildMinder, false),
+                ],
+            )
+            .with_policy(policy);
+            let own = PupilSelf::new(Some(pupil("ME")), None, None);
+            let me = FamilyClaims::of_pupil("educonnect", "s-2", own).with_policy(policy);
+            for family in [guardian, me] {
+                let session = session(family.clone());
+                for local in ["LEGAL", "GRANDMOTHER", "CONTACT", "ME", "OTHER"] {
+                    let id = pupil(local);
+                    let what = format!("{policy:?} {:?} {local}", family.profile());
+                    assert_eq!(
+                        authorize_pupil(&session, &id, PupilRight::ActFor).is_ok(),
+                        family.may_act_for(&id),
+                        "act for: {what}"
+                    );
+                    assert_eq!(
+                        authorize_pupil(&session, &id, PupilRight::LegalAuthority).is_ok(),
+                        family.has_legal_authority_over(&id),
+                        "legal authority: {what}"
+                    );
+                    for right in [PupilRight::ActFor, PupilRight::LegalAuthority] {
+                        assert_eq!(
+                            authorize_pupil(&session, &id, right),
+                            family.authorize(&id, right).map_err(Denied::from),
+                            "{right:?}: {what}"
+                        );
+                    }
+                }
+                // A pupil acts for themselves, and for nobody else.
+                let themselves = family.profile() == crate::provider::Profile::Pupil;
+                assert_eq!(family.may_act_for(&pupil("ME")), themselves, "{policy:?}");
+                assert!(!family.may_act_for(&pupil("OTHER")), "{policy:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn finding_6_a_contact_does_not_act_for_a_pupil_by_default() {
+        let contact = Child::new(
+            pupil("E1"),
+            Relationship::ChildMinder.into(),
+            false,
+            Verification::BirthDates,
+        );
+        let grandmother = Child::new(
+            pupil("E2"),
+            Relationship::GrandParent.into(),
+            false,
+            Verification::BirthDates,
+        );
+        let family =
+            FamilyClaims::guardian("franceconnect", "s-1", Vec::new(), [contact, grandmother]);
+        let by_default = session(family.clone());
+        for local in ["E1", "E2"] {
+            assert_eq!(
+                authorize_pupil(&by_default, &pupil(local), PupilRight::ActFor),
+                Err(Denied::NotCoveredByPolicy),
+                "{local}"
+            );
+        }
+        let family_members = session(family.clone().with_policy(ActForPolicy::FamilyMembers));
+        assert_eq!(
+            authorize_pupil(&family_members, &pupil("E1"), PupilRight::ActFor),
+            Err(Denied::NotCoveredByPolicy)
+        );
+        assert!(authorize_pupil(&family_members, &pupil("E2"), PupilRight::ActFor).is_ok());
+        let all = session(family.with_policy(ActForPolicy::AllContacts));
+        assert!(authorize_pupil(&all, &pupil("E1"), PupilRight::ActFor).is_ok());
+        assert_eq!(
+            authorize_pupil(&all, &pupil("E1"), PupilRight::LegalAuthority),
+            Err(Denied::NoLegalAuthority)
+        );
+    }
+
+    #[test]
+    fn finding_12_debug_of_a_session_redacts_the_sub() {
+        let parent = session(FamilyClaims::guardian(
+            "franceconnect",
+            "s-1-raw-provider-subject",
+            Vec::new(),
+            [child("E1", true)],
+        ));
+        let shown = format!("{parent:?} {parent:#?}");
+        assert!(!shown.contains("s-1"), "{shown}");
+        assert!(shown.contains("sha256:"), "{shown}");
     }
 
     #[test]

@@ -89,7 +89,8 @@ impl Gateway {
                 record.family = Some(
                     family::from_educonnect(&*directory, &record.provider, person)
                         .await
-                        .map_err(directory_failure)?,
+                        .map_err(directory_failure)?
+                        .with_policy(self.inner.act_for_policy),
                 );
                 self.start_session(headers, record, &return_to).await
             }
@@ -123,7 +124,8 @@ impl Gateway {
             Identity::EduConnect(person) => Ok(Some(
                 family::from_educonnect(&*directory, provider, person)
                     .await
-                    .map_err(directory_failure)?,
+                    .map_err(directory_failure)?
+                    .with_policy(self.inner.act_for_policy),
             )),
             Identity::Oidc(_) => Ok(None),
         }
@@ -148,7 +150,7 @@ impl Gateway {
                 .await
                 .map_err(Failure::store)?;
         }
-        Ok(claims)
+        Ok(claims.with_policy(self.inner.act_for_policy))
     }
 
     async fn franceconnect_family(
@@ -288,12 +290,10 @@ impl Gateway {
         sub: &str,
         return_to: &str,
     ) -> Result<Response<Bytes>, Failure> {
-        record.family = Some(FamilyClaims::guardian(
-            record.provider.clone(),
-            sub,
-            Vec::new(),
-            Vec::new(),
-        ));
+        record.family = Some(
+            FamilyClaims::guardian(record.provider.clone(), sub, Vec::new(), Vec::new())
+                .with_policy(self.inner.act_for_policy),
+        );
         let cookie = self.new_session(headers, record).await?;
         let mut response = pages::no_child_found(return_to);
         response.headers_mut().append(header::SET_COOKIE, cookie);

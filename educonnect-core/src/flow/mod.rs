@@ -89,7 +89,7 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::directory::Directory;
-use crate::filiation::{AuditSink, LockoutPolicy, Notifier, TracingAuditSink};
+use crate::filiation::{ActForPolicy, AuditSink, LockoutPolicy, Notifier, TracingAuditSink};
 use crate::http_client::HttpClient;
 use crate::jose::SigningKey;
 use crate::provider::ConfigError;
@@ -160,6 +160,7 @@ struct Inner {
     verify_timeout: Duration,
     lockout: LockoutPolicy,
     notifier: Option<Arc<dyn Notifier>>,
+    act_for_policy: ActForPolicy,
 }
 
 /// Builds a [`Gateway`]. The decisions, in order: the public URL (given to
@@ -185,6 +186,7 @@ pub struct GatewayBuilder {
     verify_timeout: Duration,
     lockout: LockoutPolicy,
     notifier: Option<Arc<dyn Notifier>>,
+    act_for_policy: ActForPolicy,
 }
 
 /// Why a gateway could not be built.
@@ -242,6 +244,7 @@ impl Gateway {
             verify_timeout: DEFAULT_VERIFY_TIMEOUT,
             lockout: LockoutPolicy::default(),
             notifier: None,
+            act_for_policy: ActForPolicy::default(),
         })
     }
 }
@@ -414,6 +417,17 @@ impl GatewayBuilder {
         self
     }
 
+    /// Policy: which verified links let a person act for a pupil (read
+    /// their records), written into every login's
+    /// [`FamilyClaims`](crate::filiation::FamilyClaims). Default
+    /// [`ActForPolicy::LegalGuardians`]; legal authority needs a legal
+    /// guardian's link whatever the policy.
+    #[must_use]
+    pub fn act_for_policy(mut self, policy: ActForPolicy) -> Self {
+        self.act_for_policy = policy;
+        self
+    }
+
     /// Checks the configuration and builds the gateway.
     pub fn build(self) -> Result<Gateway, GatewayConfigError> {
         let base = self.base_path.trim_end_matches('/').to_owned();
@@ -516,6 +530,7 @@ impl GatewayBuilder {
                 verify_timeout: self.verify_timeout,
                 lockout: self.lockout,
                 notifier: self.notifier,
+                act_for_policy: self.act_for_policy,
             }),
         })
     }
@@ -870,7 +885,7 @@ impl Gateway {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_owned();
-        let children = record.family.as_ref().map_or(0, |f| f.children.len());
+        let children = record.family.as_ref().map_or(0, |f| f.children().len());
         let session_id = alphanumeric(&*self.inner.random, TOKEN_LEN);
         let value = serde_json::to_vec(&record).map_err(|e| Failure::unavailable(e.to_string()))?;
         self.inner

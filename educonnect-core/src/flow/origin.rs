@@ -1,6 +1,6 @@
 //! Which requests come from the service's own pages: the one rule behind
 //! the gateway's forms (logout, birth-date answers) and the session of any
-//! state-changing request an adapter resolves.
+//! state-changing request or connection upgrade an adapter resolves.
 //!
 //! The session cookie is `SameSite=Lax`, which keeps it off cross-site
 //! POSTs. It does not keep it off requests from another origin of the same
@@ -13,6 +13,14 @@
 //! choose to be such a page. A request with neither header (not from a
 //! browser, or from a very old one) passes: it carries no ambient
 //! authority that the cookie's `SameSite` did not already limit.
+//!
+//! A WebSocket handshake is a `GET`, but not a safe one: it opens a
+//! channel that acts in the user's name for as long as it lives, and
+//! `SameSite=Lax` lets the cookie go along from any page of the same site.
+//! Browsers send `Origin` and `Sec-Fetch-Site` with it, so it gets the rule
+//! of state-changing requests ([`needs_same_origin`]). A plain `GET` from
+//! elsewhere keeps the session: links from other sites must lead to a
+//! logged-in page.
 
 use http::{HeaderMap, HeaderName, Method, header};
 
@@ -37,6 +45,27 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     )
+}
+
+/// Whether the request asks to switch protocols (a WebSocket handshake,
+/// or any other HTTP/1.1 upgrade): an `Upgrade` header, or `upgrade`
+/// among the `Connection` options. Either is enough, so that a proxy that
+/// drops one of them does not turn a handshake into a plain `GET` here.
+/// (A WebSocket over HTTP/2 is a `CONNECT`: a state-changing method
+/// already.)
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        || headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
+}
+
+/// Whether a request must come from the service's own origin to carry the
+/// session: a state-changing method, or a connection upgrade.
+pub(crate) fn needs_same_origin(method: &Method, headers: &HeaderMap) -> bool {
+    is_unsafe(method) || is_upgrade(headers)
 }
 
 #[cfg(test)]
@@ -98,6 +127,39 @@ mod tests {
     #[test]
     fn no_header_is_not_a_browser_request_from_elsewhere() {
         assert!(is_same_origin(&HeaderMap::new(), OURS));
+    }
+
+    #[test]
+    fn finding_12_a_websocket_handshake_needs_our_origin() {
+        let handshake = headers(&[
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-fetch-site", "same-site"),
+        ]);
+        assert!(is_upgrade(&handshake));
+        assert!(needs_same_origin(&Method::GET, &handshake));
+        assert!(!is_same_origin(&handshake, OURS));
+        for pairs in [
+            &[("upgrade", "websocket")][..],
+            &[("connection", "keep-alive, Upgrade")][..],
+            &[("connection", "UPGRADE")][..],
+        ] {
+            assert!(
+                needs_same_origin(&Method::GET, &headers(pairs)),
+                "{pairs:?}"
+            );
+        }
+        for pairs in [
+            &[][..],
+            &[("connection", "keep-alive")][..],
+            &[("connection", "upgrade-insecure")][..],
+            &[("sec-fetch-site", "cross-site")][..],
+        ] {
+            assert!(
+                !needs_same_origin(&Method::GET, &headers(pairs)),
+                "{pairs:?}"
+            );
+        }
     }
 
     #[test]

@@ -103,7 +103,8 @@ impl Session {
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The identity's own Debug shows its sub and nothing personal.
+        // The identity's and the claims' own Debug show neither the sub
+        // (only the start of its hash) nor anything personal.
         f.debug_struct("Session")
             .field("provider", &self.0.provider)
             .field("identity", &self.0.identity)

@@ -265,7 +265,8 @@ impl fmt::Debug for PupilDetails {
 ///
 /// Optional claims that are absent, `null` or `""` read as `None`. EduConnect
 /// does not list a guardian's children: the directory does, joined by the
-/// [`aaf_ids`](Self::aaf_ids). `Debug` shows the `sub` and the profile only.
+/// [`aaf_ids`](Self::aaf_ids). `Debug` shows the profile, and the `sub`
+/// only as the start of its SHA-256.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EduConnectIdentity {
     sub: String,
@@ -387,7 +388,7 @@ impl EduConnectIdentity {
 impl fmt::Debug for EduConnectIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EduConnectIdentity")
-            .field("sub", &self.sub)
+            .field("sub", &super::RedactedSub(&self.sub))
             .field("profile", &self.profile)
             .finish_non_exhaustive()
     }

@@ -187,7 +187,7 @@ impl Gender {
 ///
 /// Names are kept as sent, only checked for control characters and size:
 /// comparing them with school records is the directory's job, after
-/// normalization. `Debug` shows only the `sub`.
+/// normalization. `Debug` shows only the start of the `sub`'s SHA-256.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PivotIdentity {
     sub: String,
@@ -303,7 +303,7 @@ impl PivotIdentity {
 impl fmt::Debug for PivotIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PivotIdentity")
-            .field("sub", &self.sub)
+            .field("sub", &super::RedactedSub(&self.sub))
             .finish_non_exhaustive()
     }
 }

@@ -416,8 +416,8 @@ impl Identity {
 }
 
 /// A person from a generic OpenID Connect provider: a `sub` and the claims as
-/// they came, for the service to read. `Debug` shows the `sub` and the claim
-/// names, never their values.
+/// they came, for the service to read. `Debug` shows the claim names, never
+/// their values, and the `sub` only as the start of its SHA-256.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OidcIdentity {
     sub: String,
@@ -448,9 +448,30 @@ impl OidcIdentity {
 impl fmt::Debug for OidcIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcIdentity")
-            .field("sub", &self.sub)
+            .field("sub", &RedactedSub(&self.sub))
             .field("claims", &self.claims.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+/// A provider's `sub` as `Debug` shows it: `sha256:` and the first 8
+/// characters of its SHA-256 (base64url), the start of the `sub_hash` of
+/// the audit events and logs. A `sub` is a pseudonymous id, still personal
+/// data, and with some providers a stable id across services: it must not
+/// reach logs through a `{:?}`.
+pub(crate) struct RedactedSub<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for RedactedSub<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use base64::Engine;
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let mut hash = [0u8; 8];
+        // 6 bytes are 8 base64 characters exactly.
+        let written = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode_slice(&digest.as_ref()[..6], &mut hash)
+            .map_err(|_| fmt::Error)?;
+        let hash = std::str::from_utf8(&hash[..written]).map_err(|_| fmt::Error)?;
+        write!(f, "\"sha256:{hash}…\"")
     }
 }
 

@@ -706,7 +706,7 @@ fn pivot_debug_shows_no_personal_data() {
     );
     let p = pivot(&claims).unwrap();
     let shown = format!("{p:?} {p:#?} {:?}", Identity::FranceConnect(p.clone()));
-    assert!(shown.contains(SUB));
+    assert!(shown.contains("sha256:"));
     for secret in [
         "DUBOIS", "Angela", "Claire", "Louise", "MERCIER", "1962", "08-24", "75107", "99100",
         "emale", "example",
@@ -1073,7 +1073,7 @@ fn educonnect_debug_shows_no_personal_data() {
         p.pupil(),
         p.pupil().unwrap().ine(),
     );
-    assert!(shown.contains("abcdef") && shown.contains("Pupil") && shown.contains("Guardian"));
+    assert!(shown.contains("sha256:") && shown.contains("Pupil") && shown.contains("Guardian"));
     for secret in [
         "John",
         "Jane",
@@ -1126,7 +1126,7 @@ fn generic_oidc_identity() {
     };
     assert_eq!(oidc.claims(), &claims);
     let shown = format!("{id:?}");
-    assert!(shown.contains("u-42") && shown.contains("\"name\""));
+    assert!(shown.contains("sha256:") && shown.contains("\"name\""));
     assert!(!shown.contains("DUPONT") && !shown.contains("example"));
 
     assert_eq!(
@@ -1137,6 +1137,42 @@ fn generic_oidc_identity() {
         OidcIdentity::from_claims(&obj(json!({"sub": ["u"]}))),
         Err(IdentityError::WrongType(C::Sub))
     );
+}
+
+#[test]
+fn finding_12_identity_debug_redacts_the_sub() {
+    let oidc_claims = obj(json!({"sub": "u-42-oidc-subject"}));
+    let identities = [
+        (
+            SUB,
+            Identity::from_claims(ProviderKind::FranceConnect, &angela()).unwrap(),
+        ),
+        (
+            "abcdef",
+            Identity::from_claims(ProviderKind::EduConnect, &pupil_claims()).unwrap(),
+        ),
+        (
+            "0f3c9a",
+            Identity::from_claims(ProviderKind::EduConnect, &guardian_claims()).unwrap(),
+        ),
+        (
+            "u-42-oidc-subject",
+            Identity::from_claims(ProviderKind::Oidc, &oidc_claims).unwrap(),
+        ),
+    ];
+    for (sub, identity) in identities {
+        let inner = match &identity {
+            Identity::FranceConnect(p) => format!("{p:?} {p:#?}"),
+            Identity::EduConnect(p) => format!("{p:?} {p:#?}"),
+            Identity::Oidc(p) => format!("{p:?} {p:#?}"),
+        };
+        let shown = format!("{identity:?} {identity:#?} {inner}");
+        assert!(!shown.contains(sub), "{sub} in {shown}");
+        // The same short hash, whatever the formatting.
+        let hash = shown.split("sha256:").nth(1).unwrap().get(..8).unwrap();
+        assert_eq!(shown.matches(hash).count(), 4, "{shown}");
+        assert_eq!(identity.sub(), sub);
+    }
 }
 
 #[test]

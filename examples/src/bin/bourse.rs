@@ -13,7 +13,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let setup = Setup::new(Settings::from_env(8081)?).await?;
+    let settings = Settings::from_env(8081)?.act_for_policy(bourse::ACT_FOR_POLICY);
+    let setup = Setup::new(settings).await?;
     if let Some(sandbox) = &setup.sandbox {
         println!(
             "Bac à sable FranceConnect / ÉduConnect : {}",
