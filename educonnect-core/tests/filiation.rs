@@ -1713,3 +1713,36 @@ async fn one_time_codes_are_capped_per_record_per_day() {
         .count();
     assert_eq!(to_father, 3);
 }
+
+/// Failures are typed: the response carries the reason as a
+/// `LoginFailure`, the page and the log line say the same.
+#[tokio::test]
+async fn login_failures_are_typed_in_the_response() {
+    use educonnect_core::flow::LoginFailure;
+    let world = World::start(
+        Kind::FranceConnect,
+        Some(rennes_directory() as Arc<dyn Directory>),
+    )
+    .await;
+    let reason = |response: &Response<Bytes>| {
+        response
+            .extensions()
+            .get::<Arc<LoginFailure>>()
+            .cloned()
+            .expect("a typed reason")
+    };
+    let response = world.post("/auth/verify", "", "day_0=1").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(matches!(
+        *reason(&response),
+        LoginFailure::MissingVerifyCookie
+    ));
+    let response = world.get("/auth/login?return_to=//evil.example", &[]).await;
+    assert!(matches!(*reason(&response), LoginFailure::ReturnToRefused));
+    let response = world.get("/auth/callback?state=abc&code=x", &[]).await;
+    assert!(matches!(*reason(&response), LoginFailure::InvalidState));
+    // A page that is no failure carries none.
+    let (_, cookie) = challenge(&world).await;
+    let form = world.get("/auth/verify", &[&cookie]).await;
+    assert!(form.extensions().get::<Arc<LoginFailure>>().is_none());
+}

@@ -28,7 +28,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 
 use super::pages;
 use super::session::SessionRecord;
-use super::{Failure, Gateway, Session, TOKEN_LEN, cookie, sha256};
+use super::{Failure, Gateway, LoginFailure, Session, TOKEN_LEN, cookie, sha256};
 use crate::directory::{Directory, DirectoryError, NameQuery, PersonId, PhoneKind, PupilId};
 use crate::filiation::challenge::{
     ChallengeChild, ChallengeRecord, PendingCodes, PendingVerification, SentCode, code_body,
@@ -61,7 +61,7 @@ const EXPIRED_VERIFY: &str =
     "Cette vérification a expiré ou a déjà été utilisée. Veuillez vous reconnecter.";
 
 fn directory_failure(e: DirectoryError) -> Failure {
-    Failure::unavailable(format!("directory: {e}"))
+    Failure::directory(e)
 }
 
 fn sms_counter(person: &PersonId) -> String {
@@ -335,7 +335,8 @@ impl Gateway {
         pending: &PendingVerification,
         ttl: Duration,
     ) -> Result<(), Failure> {
-        let value = serde_json::to_vec(pending).map_err(|e| Failure::unavailable(e.to_string()))?;
+        let value =
+            serde_json::to_vec(pending).map_err(|_| Failure::internal("pending verification"))?;
         self.inner
             .store
             .put_pending(&format!("{VERIFY_PREFIX}{key_hash}"), value, ttl)
@@ -350,7 +351,9 @@ impl Gateway {
     ) -> Result<(String, PendingVerification), Failure> {
         let browser = cookie::read(request.headers(), self.inner.verify_cookie)
             .filter(|b| b.len() == TOKEN_LEN && b.bytes().all(|c| c.is_ascii_alphanumeric()))
-            .ok_or_else(|| Failure::bad_request(EXPIRED_VERIFY, "verify without its cookie"))?;
+            .ok_or_else(|| {
+                Failure::bad_request(EXPIRED_VERIFY, LoginFailure::MissingVerifyCookie)
+            })?;
         let key_hash = sha256(browser);
         let bytes = self
             .inner
@@ -359,10 +362,10 @@ impl Gateway {
             .await
             .map_err(Failure::store)?
             .ok_or_else(|| {
-                Failure::bad_request(EXPIRED_VERIFY, "unknown or expired verification")
+                Failure::bad_request(EXPIRED_VERIFY, LoginFailure::UnknownVerification)
             })?;
         let pending: PendingVerification = serde_json::from_slice(&bytes)
-            .map_err(|_| Failure::unavailable("unreadable pending verification"))?;
+            .map_err(|_| Failure::internal("unreadable pending verification"))?;
         Ok((key_hash, pending))
     }
 
@@ -370,7 +373,10 @@ impl Gateway {
     async fn put_back(&self, key_hash: &str, pending: &PendingVerification) -> Result<(), Failure> {
         let left = pending.expires_at - self.inner.clock.unix_seconds();
         if left <= 0 {
-            return Err(Failure::bad_request(EXPIRED_VERIFY, "verification expired"));
+            return Err(Failure::bad_request(
+                EXPIRED_VERIFY,
+                LoginFailure::VerificationExpired,
+            ));
         }
         let ttl = Duration::from_secs(u64::try_from(left).unwrap_or(1));
         self.put_verification(key_hash, pending, ttl).await
@@ -426,15 +432,18 @@ impl Gateway {
         if !super::origin::is_same_origin(request.headers(), self.origin()) {
             return Err(Failure::bad_request(
                 "Cette demande ne vient pas du service.",
-                "verify from another origin",
+                LoginFailure::CrossOrigin,
             ));
         }
         let Some(directory) = self.inner.directory.clone() else {
-            return Err(Failure::unavailable("verify without a directory"));
+            return Err(Failure::unavailable(LoginFailure::NoDirectory));
         };
         let (key_hash, pending) = self.take_verification(request).await?;
         if pending.expires_at <= self.inner.clock.unix_seconds() {
-            return Err(Failure::bad_request(EXPIRED_VERIFY, "verification expired"));
+            return Err(Failure::bad_request(
+                EXPIRED_VERIFY,
+                LoginFailure::VerificationExpired,
+            ));
         }
         let sub_hash = sha256(&pending.sub);
         if pending.codes.is_some() {
@@ -685,13 +694,13 @@ impl Gateway {
         sub_hash: String,
     ) -> Result<Response<Bytes>, Failure> {
         let Some(mut codes) = pending.codes.take() else {
-            return Err(Failure::unavailable("no code awaited"));
+            return Err(Failure::unavailable(LoginFailure::NoCodeAwaited));
         };
         let now = self.inner.clock.unix_seconds();
         if codes.expires_at <= now {
             return Err(Failure::bad_request(
                 "Le code a expiré. Veuillez vous reconnecter pour en recevoir un nouveau.",
-                "one-time code expired",
+                LoginFailure::CodeExpired,
             ));
         }
         let typed = url::form_urlencoded::parse(request.body())
@@ -746,7 +755,7 @@ impl Gateway {
             }
             return Err(Failure::bad_request(
                 "Le code saisi n'est pas le bon. Veuillez vous reconnecter pour en recevoir un nouveau.",
-                "one-time code: no try left",
+                LoginFailure::NoCodeTryLeft,
             ));
         }
         let response = self.code_page(
@@ -902,10 +911,10 @@ fn session_record(pending: PendingVerification, now: i64) -> (SessionRecord, Str
 }
 
 async fn send(notifier: &dyn Notifier, phone: &str, code: &str) -> Result<(), Failure> {
-    notifier
-        .send_code(phone, code)
-        .await
-        .map_err(|e| Failure::unavailable(format!("notifier: {e}")))
+    notifier.send_code(phone, code).await.map_err(|e| {
+        tracing::error!(error = %e, "one-time code not sent");
+        Failure::unavailable(LoginFailure::Notifier)
+    })
 }
 
 fn secs(d: Duration) -> i64 {

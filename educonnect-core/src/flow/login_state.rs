@@ -105,15 +105,22 @@ pub(crate) enum OpenError {
     Expired,
 }
 
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl OpenError {
+    /// What went wrong, for the log.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
             Self::Malformed => "the login cookie is malformed",
             Self::NotForThisState => {
                 "the login cookie was not sealed for this state (login CSRF, forged callback?)"
             }
             Self::Expired => "the login has expired",
-        })
+        }
+    }
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

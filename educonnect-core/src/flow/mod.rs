@@ -72,6 +72,7 @@
 
 pub mod access;
 mod cookie;
+mod failure;
 mod family;
 mod login_state;
 mod origin;
@@ -96,11 +97,13 @@ use crate::provider::ConfigError;
 use crate::random::{RandomSource, SystemRandomSource, alphanumeric};
 use crate::store::{MemoryStore, Store, StoreError};
 use cookie::CookieAttrs;
+use failure::Failure;
 use login_state::{PendingLogin, Sealer};
-use provider::{Upstream, UpstreamError};
+use provider::Upstream;
 use session::SessionRecord;
 
 pub use crate::filiation::AssertionError;
+pub use failure::{LoginFailure, Unreachable, UpstreamError, UserinfoRejected};
 pub use login_state::{LoginStateKey, MIN_LOGIN_STATE_KEY_LEN};
 pub use provider::{ClientSecret, DiscoveryError, Provider};
 pub use session::Session;
@@ -548,56 +551,6 @@ fn default_http() -> Result<Arc<dyn HttpClient>, GatewayConfigError> {
     Err(GatewayConfigError::NoHttpClient)
 }
 
-/// A login that could not go on: what the user sees and what the log says.
-#[derive(Debug)]
-struct Failure {
-    status: StatusCode,
-    title: &'static str,
-    message: &'static str,
-    /// For the log only.
-    reason: String,
-}
-
-impl Failure {
-    fn bad_request(message: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            title: "Connexion impossible",
-            message,
-            reason: reason.into(),
-        }
-    }
-
-    fn unavailable(reason: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            title: "Service momentanément indisponible",
-            message: "Le service de connexion ne répond pas pour le moment. Veuillez réessayer dans quelques minutes.",
-            reason: reason.into(),
-        }
-    }
-
-    fn store(e: StoreError) -> Self {
-        Self::unavailable(format!("store: {e}"))
-    }
-}
-
-impl From<UpstreamError> for Failure {
-    fn from(e: UpstreamError) -> Self {
-        match e {
-            UpstreamError::Unavailable(_) => Self::unavailable(e.to_string()),
-            UpstreamError::Refused(_) => Self::bad_request(
-                "Le fournisseur d'identité n'a pas validé cette connexion. Veuillez recommencer.",
-                e.to_string(),
-            ),
-            UpstreamError::Rejected(_) => Self::bad_request(
-                "Les informations reçues du fournisseur d'identité n'ont pas pu être vérifiées.",
-                e.to_string(),
-            ),
-        }
-    }
-}
-
 const EXPIRED_LOGIN: &str =
     "Cette demande de connexion a expiré ou a déjà été utilisée. Veuillez recommencer.";
 
@@ -660,7 +613,8 @@ impl Gateway {
         } else {
             tracing::warn!(reference = %reference, reason = %failure.reason, "login refused");
         }
-        pages::error(failure.status, failure.title, failure.message, &reference)
+        let response = pages::error(failure.status, failure.title, failure.message, &reference);
+        failure.attach(response)
     }
 
     fn upstream(&self, id: &str) -> Option<&Upstream> {
@@ -675,7 +629,7 @@ impl Gateway {
                 .ok_or_else(|| {
                     Failure::bad_request(
                         "L'adresse de retour demandée n'est pas valide.",
-                        "return_to refused",
+                        LoginFailure::ReturnToRefused,
                     )
                 })?
                 .to_owned(),
@@ -684,7 +638,7 @@ impl Gateway {
             Some(id) => self.upstream(id).ok_or_else(|| {
                 Failure::bad_request(
                     "Ce moyen de connexion n'est pas proposé.",
-                    "unknown provider",
+                    LoginFailure::UnknownProvider,
                 )
             })?,
             None if self.inner.upstreams.len() == 1 => &self.inner.upstreams[0],
@@ -714,7 +668,7 @@ impl Gateway {
             .ok_or_else(|| {
                 Failure::bad_request(
                     "L'adresse de retour demandée n'est pas valide.",
-                    "the login does not fit its cookie",
+                    LoginFailure::ReturnToRefused,
                 )
             })?;
 
@@ -760,27 +714,22 @@ impl Gateway {
         let state = query
             .get("state")
             .filter(|s| s.len() == TOKEN_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a valid state"))?;
+            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, LoginFailure::InvalidState))?;
         // The browser binding first: a callback without the login cookie
         // sealed for this state (login CSRF, a forged callback carrying a
         // victim's state) is refused before it can spend anything.
-        let sealed = cookie::read(request.headers(), self.inner.login_cookie).ok_or_else(|| {
-            Failure::bad_request(
-                EXPIRED_LOGIN,
-                "callback without the login cookie (login CSRF?)",
-            )
-        })?;
+        let sealed = cookie::read(request.headers(), self.inner.login_cookie)
+            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, LoginFailure::MissingLoginCookie))?;
         let now = self.inner.clock.unix_seconds();
         let pending = self
             .inner
             .login_state
             .open(state, sealed, now)
-            .map_err(|e| Failure::bad_request(EXPIRED_LOGIN, e.to_string()))?;
+            .map_err(|e| {
+                Failure::bad_request(EXPIRED_LOGIN, LoginFailure::LoginCookie(e.as_str()))
+            })?;
         let upstream = self.upstream(&pending.provider).ok_or_else(|| {
-            Failure::bad_request(
-                EXPIRED_LOGIN,
-                "the provider of this login is no longer configured",
-            )
+            Failure::bad_request(EXPIRED_LOGIN, LoginFailure::ProviderNotConfigured)
         })?;
         // RFC 9207: an `iss` on the authorization response must be the
         // issuer of the provider this login was sent to, exactly; otherwise
@@ -793,7 +742,7 @@ impl Gateway {
             _ => {
                 return Err(Failure::bad_request(
                     "Les informations reçues du fournisseur d'identité n'ont pas pu être vérifiées.",
-                    "the authorization response names another issuer (RFC 9207, mix-up?)",
+                    LoginFailure::IssuerMismatch,
                 ));
             }
         }
@@ -808,7 +757,10 @@ impl Gateway {
             .await
             .map_err(Failure::store)?;
         if !first_use {
-            return Err(Failure::bad_request(EXPIRED_LOGIN, "already used state"));
+            return Err(Failure::bad_request(
+                EXPIRED_LOGIN,
+                LoginFailure::StateAlreadyUsed,
+            ));
         }
         if let Some(error) = query.get("error") {
             let code: String = error
@@ -818,13 +770,13 @@ impl Gateway {
                 .collect();
             return Err(Failure::bad_request(
                 "La connexion a été annulée ou refusée auprès du fournisseur d'identité.",
-                format!("provider returned error {code:?}"),
+                LoginFailure::ProviderError(code),
             ));
         }
         let code = query
             .get("code")
             .filter(|c| !c.is_empty() && c.len() <= 2048)
-            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, "callback without a code"))?;
+            .ok_or_else(|| Failure::bad_request(EXPIRED_LOGIN, LoginFailure::MissingCode))?;
 
         let completed = upstream
             .complete(code, &pending.pkce_verifier, &pending.nonce)
@@ -836,7 +788,7 @@ impl Gateway {
                 .map_err(|e| {
                     Failure::bad_request(
                         "Votre identité n'a pas pu être lue.",
-                        format!("identity: {e}"),
+                        LoginFailure::Identity(e),
                     )
                 })?;
 
@@ -887,7 +839,7 @@ impl Gateway {
             .to_owned();
         let children = record.family.as_ref().map_or(0, |f| f.children().len());
         let session_id = alphanumeric(&*self.inner.random, TOKEN_LEN);
-        let value = serde_json::to_vec(&record).map_err(|e| Failure::unavailable(e.to_string()))?;
+        let value = serde_json::to_vec(&record).map_err(|_| Failure::internal("session record"))?;
         self.inner
             .store
             .create_session(&sha256(&session_id), value, self.inner.idle_timeout)
@@ -912,7 +864,7 @@ impl Gateway {
         if !origin::is_same_origin(request.headers(), self.origin()) {
             return Err(Failure::bad_request(
                 "Cette demande de déconnexion ne vient pas du service.",
-                "logout from another origin",
+                LoginFailure::CrossOrigin,
             ));
         }
         let mut location = self.inner.after_logout.clone();

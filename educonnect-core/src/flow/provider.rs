@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::failure::{Unreachable, UpstreamError, UserinfoRejected};
 use crate::clock::Clock;
 use crate::http_client::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use crate::jose::{self, Acr, AlgorithmSet, HmacSecret, KeySet, Validation};
@@ -355,30 +356,6 @@ pub(crate) struct Completed {
     pub(crate) auth_time: Option<i64>,
 }
 
-/// Why a login failed at or after the provider. The text is for logs: it
-/// never holds a token, a claim value or a secret.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum UpstreamError {
-    /// The provider could not be reached, was slow, or answered garbage.
-    #[error("provider unavailable: {0}")]
-    Unavailable(String),
-    /// The provider refused the code (used, expired, or not ours).
-    #[error("provider refused the code exchange: {0}")]
-    Refused(String),
-    /// What the provider sent failed verification.
-    #[error("verification failed: {0}")]
-    Rejected(String),
-}
-
-impl From<ProviderTokenError> for UpstreamError {
-    fn from(e: ProviderTokenError) -> Self {
-        match e {
-            ProviderTokenError::Keys(k) => Self::Unavailable(k.to_string()),
-            ProviderTokenError::Token(t) => Self::Rejected(t.to_string()),
-        }
-    }
-}
-
 impl Upstream {
     pub(crate) fn new(
         config: Provider,
@@ -474,17 +451,17 @@ impl Upstream {
                 RequestTokenError::ServerResponse(r) => {
                     UpstreamError::Refused(r.error().to_string())
                 }
-                RequestTokenError::Request(e) => UpstreamError::Unavailable(e.to_string()),
+                RequestTokenError::Request(e) => UpstreamError::TokenEndpoint(Unreachable::Http(e)),
                 RequestTokenError::Parse(_, _) => {
-                    UpstreamError::Unavailable("unreadable token response".into())
+                    UpstreamError::TokenEndpoint(Unreachable::Unreadable)
                 }
                 RequestTokenError::Other(_) => {
-                    UpstreamError::Unavailable("unexpected token response".into())
+                    UpstreamError::TokenEndpoint(Unreachable::Unexpected)
                 }
             })?;
         let id_token = response
             .id_token()
-            .ok_or_else(|| UpstreamError::Rejected("no ID token in the token response".into()))?
+            .ok_or(UpstreamError::NoIdToken)?
             .to_string();
 
         let mut validation = self.validation().nonce(nonce);
@@ -494,7 +471,11 @@ impl Upstream {
         let verified = self
             .keys
             .verify::<serde::de::IgnoredAny>(&id_token, &validation)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                ProviderTokenError::Token(t) => UpstreamError::IdToken(t),
+                ProviderTokenError::Keys(k) => UpstreamError::Keys(k),
+            })?;
         let registered = verified.registered();
 
         let claims = self
@@ -523,16 +504,15 @@ impl Upstream {
             )
             .header(http::header::ACCEPT, "application/jwt, application/json")
             .body(Vec::new())
-            .map_err(|_| UpstreamError::Unavailable("invalid userinfo request".into()))?;
+            .map_err(|_| UpstreamError::UserinfoEndpoint(Unreachable::Unexpected))?;
         let response = self
             .http
             .send(request)
             .await
-            .map_err(|e| UpstreamError::Unavailable(format!("userinfo: {e}")))?;
+            .map_err(|e| UpstreamError::UserinfoEndpoint(Unreachable::Http(e)))?;
         if !response.status().is_success() {
-            return Err(UpstreamError::Unavailable(format!(
-                "userinfo answered HTTP {}",
-                response.status().as_u16()
+            return Err(UpstreamError::UserinfoEndpoint(Unreachable::Status(
+                response.status().as_u16(),
             )));
         }
         let content_type = response
@@ -543,29 +523,29 @@ impl Upstream {
             .to_ascii_lowercase();
         let claims = if content_type.starts_with("application/jwt") {
             let token = std::str::from_utf8(response.body())
-                .map_err(|_| UpstreamError::Rejected("userinfo JWT is not text".into()))?
+                .map_err(|_| UpstreamError::Userinfo(UserinfoRejected::NotText))?
                 .trim();
             self.keys
                 .verify::<Map<String, Value>>(token, &self.validation())
-                .await?
+                .await
+                .map_err(|e| match e {
+                    ProviderTokenError::Token(t) => {
+                        UpstreamError::Userinfo(UserinfoRejected::Token(t))
+                    }
+                    ProviderTokenError::Keys(k) => UpstreamError::Keys(k),
+                })?
                 .into_claims()
         } else if self.config.signed_userinfo_required {
-            return Err(UpstreamError::Rejected(
-                "userinfo is not a signed JWT".into(),
-            ));
+            return Err(UpstreamError::Userinfo(UserinfoRejected::NotSigned));
         } else if content_type.starts_with("application/json") {
             jose::parse_json_object(response.body())
-                .map_err(|e| UpstreamError::Rejected(format!("userinfo: {e}")))?
+                .map_err(|e| UpstreamError::Userinfo(UserinfoRejected::Json(e)))?
         } else {
-            return Err(UpstreamError::Unavailable(
-                "userinfo has an unexpected content type".into(),
-            ));
+            return Err(UpstreamError::UserinfoEndpoint(Unreachable::Unexpected));
         };
         match claims.get("sub") {
             Some(Value::String(s)) if s == sub => Ok(claims),
-            _ => Err(UpstreamError::Rejected(
-                "userinfo sub differs from the ID token's".into(),
-            )),
+            _ => Err(UpstreamError::Userinfo(UserinfoRejected::SubMismatch)),
         }
     }
 
