@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use educonnect_core::FixedClock;
+use educonnect_core::jose::danger::decode_unverified;
 use educonnect_core::jose::{
     Algorithm, AlgorithmSet, DEFAULT_MAX_JWKS_LEN, HmacSecret, KeySet, SigningKey, SkippedKey,
-    Validation, decode_unverified,
+    Validation,
 };
 use serde_json::{Map, Value};
 

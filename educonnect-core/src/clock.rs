@@ -62,7 +62,7 @@ impl Clock for FixedClock {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use educonnect_core::clock::{Clock, ManualClock};
+/// use educonnect_core::{Clock, ManualClock};
 ///
 /// let clock = Arc::new(ManualClock::at_unix(1_000));
 /// let shared: Arc<dyn Clock> = clock.clone();

@@ -18,11 +18,11 @@ use crate::http_client::{HttpClient, HttpError};
 use crate::jose::{self, HmacSecret, KeySet, Validation, Verified};
 
 /// How long keys are kept when the provider sends no `cache-control`.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// Longest time keys are kept, whatever the provider announces.
-pub const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Default shortest interval between two refetches caused by an unknown `kid`.
-pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why the keys could not be fetched.
 #[derive(Debug, thiserror::Error)]

@@ -5,47 +5,53 @@
 //! claims, with no web framework and no async runtime. Adapters (axum,
 //! actix-web, the C ABI) only convert types around this crate.
 //!
-//! ## What is here today
+//! ## Seven modules
 //!
-//! - [`jose`]: compact JWS parsing, JWK and JWKS, signature verification and
-//!   signing on `ring`, claim validation. Every token the library accepts goes
-//!   through [`jose::Validation::verify`].
 //! - [`flow`]: the login [`flow::Gateway`], sans-IO: it takes an
-//!   `http::Request` for its routes (login, callback, logout) and returns the
-//!   `http::Response`; [`flow::Gateway::session`] tells who is logged in.
+//!   `http::Request` for its routes (login, callback, logout, the birth-date
+//!   challenge) and returns the `http::Response`; [`flow::Gateway::session`]
+//!   tells who is logged in, and [`flow::access`] what they may see.
 //!   `openidconnect` builds the authorization request and performs the code
-//!   exchange; tokens are verified by [`jose`] only.
-//! - [`filiation`]: [`filiation::FamilyClaims`] (which pupils the person of
-//!   a session may act for, with legal authority or not), established by the
-//!   flow from the directory: EduConnect's `{AAF}` ids, or for FranceConnect
-//!   parents a birth-date challenge with lock-out (and optionally a one-time
-//!   code); audit events with ids only; family assertions signed by the
-//!   gateway ([`flow::Gateway::family_assertion`]) and published keys.
-//! - [`jwks_cache`]: a provider's keys, cached by `cache-control`, refetched
-//!   (rate-limited) when a token names an unknown `kid`.
-//! - [`http_client`]: the [`http_client::HttpClient`] trait through which the
-//!   core reaches providers, and a `reqwest` implementation (default feature
-//!   `reqwest`): timeouts, no redirects, bounded bodies.
-//! - [`provider`]: the FranceConnect and EduConnect presets (endpoints,
-//!   scopes, eIDAS level) and the typed [`provider::Identity`] read from a
-//!   provider's verified claims: FranceConnect's identité pivot, EduConnect's
-//!   guardian or pupil, or a generic OpenID Connect subject.
-//! - [`ids`]: UAI, INE and INSEE codes, checked on the way in; [`birthdate`]:
-//!   birth dates with the registry's presumed precision.
-//! - [`clock`] and [`random`]: the injected clock and random source; the core
-//!   never reads the time or draws randomness on its own, so every state
-//!   transition replays exactly in tests.
+//!   exchange; tokens are verified by [`jose`] only. Failures are typed
+//!   ([`flow::LoginFailure`]).
+//! - [`filiation`]: every decision about the family link: which guardian
+//!   records fit a FranceConnect identity, what the birth-date challenge
+//!   proves (each record on its own), lock-out ([`filiation::LockoutPolicy`]),
+//!   verified links and their revocation, and [`filiation::FamilyClaims`]
+//!   with the one authorization rule ([`filiation::FamilyClaims::authorize`]);
+//!   family assertions and their verifier ([`filiation::AssertionVerifier`]);
+//!   audit events with ids only. The threat model is `SECURITY.md` at the
+//!   repository's root.
 //! - [`directory`]: the schools' records (pupils, related persons, the links
 //!   between them with SIECLE relationship codes and legal authority), the
 //!   async [`directory::Directory`] trait through which the flow looks up
 //!   guardians, [`directory::MemoryDirectory`] (an indexed snapshot of one
 //!   export, replaced atomically), [`directory::CompositeDirectory`] (several
-//!   academies as one) and the name normalization used to match a
-//!   FranceConnect identity against school records.
+//!   academies as one), the AAF and SIECLE importers and the name
+//!   normalization.
+//! - [`provider`]: the FranceConnect and EduConnect presets (endpoints,
+//!   scopes, eIDAS level) and the typed [`provider::Identity`] read from a
+//!   provider's verified claims: FranceConnect's identité pivot, EduConnect's
+//!   guardian or pupil, or a generic OpenID Connect subject.
+//! - [`jose`]: compact JWS parsing, JWK and JWKS, signature verification and
+//!   signing on `ring`, claim validation. Every token the library accepts goes
+//!   through [`jose::Validation::verify`]; reading one unverified is under
+//!   [`jose::danger`].
 //! - [`store`]: the [`Store`] trait for the state kept between requests
 //!   (birth-date challenges, used login states, sessions, counters,
-//!   durable records), and
-//!   [`MemoryStore`], bounded, per process, lost at restart.
+//!   durable records), and [`MemoryStore`], bounded, per process, lost at
+//!   restart.
+//! - [`ids`]: UAI, INE, INSEE codes and EduConnect's `{AAF}` ids, checked on
+//!   the way in.
+//!
+//! And at the root: [`BirthDate`] (with the registry's presumed
+//! precision); the injected [`Clock`] and [`RandomSource`] (the core never
+//! reads the time or draws randomness on its own, so every state transition
+//! replays exactly in tests); the [`HttpClient`] trait through which the
+//! core reaches providers, and [`ReqwestClient`] (default feature
+//! `reqwest`: timeouts, no redirects, bounded bodies); [`ProviderKeys`], a
+//! provider's keys cached by `cache-control` and refetched (rate-limited)
+//! when a token names an unknown `kid`.
 //!
 //! ## What it protects against
 //!
@@ -96,24 +102,31 @@
 //! provider's `sub` and nothing else that identifies a person.
 #![forbid(unsafe_code)]
 
-pub mod birthdate;
-pub mod clock;
+mod birthdate;
+mod clock;
 pub mod directory;
 pub mod filiation;
 pub mod flow;
-pub mod html;
-pub mod http_client;
+mod html;
+mod http_client;
 pub mod ids;
 #[doc(hidden)]
 pub mod internal;
 pub mod jose;
-pub mod jwks_cache;
+mod jwks_cache;
 mod naming;
 pub mod provider;
-pub mod random;
+mod random;
 pub mod store;
 
+pub use birthdate::{BirthDate, BirthDateError, DatePrecision};
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
+#[cfg(feature = "reqwest")]
+pub use http_client::ReqwestClient;
+pub use http_client::{
+    HttpClient, HttpError, HttpRequest, HttpResponse, MAX_RESPONSE_LEN, Timeouts,
+};
+pub use jwks_cache::{KeyFetchError, ProviderKeys, ProviderTokenError};
 pub use random::{RandomSource, SystemRandomSource};
 pub use store::{MemoryStore, Store, StoreError};
 

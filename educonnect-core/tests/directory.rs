@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 
-use educonnect_core::birthdate::BirthDate;
+use educonnect_core::BirthDate;
 use educonnect_core::directory::{
     Anomaly, CompositeDirectory, Directory, DirectoryBuilder, DirectoryError, DirectoryPerson,
     DirectorySnapshot, FamilyName, GivenNameMatch, LegalRank, Link, MemoryDirectory, NameQuery,

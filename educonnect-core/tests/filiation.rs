@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use educonnect_core::birthdate::BirthDate;
+use educonnect_core::BirthDate;
 use educonnect_core::directory::{
     CompositeDirectory, Directory, DirectoryBuilder, LegalRank, Link, MemoryDirectory, PersonId,
     PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode, School, SourceId,
@@ -18,11 +18,11 @@ use educonnect_core::filiation::{
     ActForPolicy, AuditEvent, AuditSink, FamilyClaims, Notifier, NotifierError, Verification,
 };
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, Provider, Session};
-use educonnect_core::http_client::{ReqwestClient, Timeouts};
 use educonnect_core::ids::{Ine, Uai};
 use educonnect_core::jose::{Algorithm, KeySet, SigningKey, Validation};
 use educonnect_core::provider::{EduConnect, FranceConnect, Profile};
 use educonnect_core::{ManualClock, MemoryStore};
+use educonnect_core::{ReqwestClient, Timeouts};
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use support::TestKey;

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use educonnect_core::flow::{ClientSecret, Gateway, Provider};
-use educonnect_core::http_client::{ReqwestClient, Timeouts};
 use educonnect_core::jose::{Acr, Algorithm};
 use educonnect_core::provider::{EduConnect, FranceConnect, Identity, Profile};
 use educonnect_core::store::KeySpace;
 use educonnect_core::{ManualClock, MemoryStore};
+use educonnect_core::{ReqwestClient, Timeouts};
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use support::{TestKey, b64, with};

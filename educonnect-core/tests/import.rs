@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use educonnect_core::birthdate::DatePrecision;
+use educonnect_core::DatePrecision;
 use educonnect_core::directory::import::{
     ExportFormat, Import, ImportIssue, ImportMode, ImportOptions, ImportReport, IssueEffect,
     IssueReason, LinkProblem, MalformedXml, Unreadable, sniff,

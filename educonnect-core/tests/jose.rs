@@ -796,3 +796,21 @@ fn jwks_round_trip() {
     assert_eq!(key.kid(), Some("k-ES256"));
     assert!(key.fits(Algorithm::ES256) && !key.fits(Algorithm::EdDSA));
 }
+
+/// Finding 12 (issue 10): the registered claims of a verified token can be
+/// logged with `{:?}`: the `sub` shows hashed, the nonce not at all.
+#[test]
+fn finding_12_debug_of_registered_claims_redacts_the_sub_and_nonce() {
+    let (keys, set) = keys();
+    let claims = id_token_claims();
+    let verified = policy()
+        .verify::<Value>(keys[0].sign(&claims), &set)
+        .unwrap();
+    let shown = format!("{:?}", verified.registered());
+    let sub = claims["sub"].as_str().unwrap();
+    assert!(!shown.contains(sub), "{shown}");
+    assert!(shown.contains("sha256:"), "{shown}");
+    if let Some(nonce) = claims.get("nonce").and_then(Value::as_str) {
+        assert!(!shown.contains(nonce), "{shown}");
+    }
+}

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use educonnect_core::Clock;
 use educonnect_core::FixedClock;
-use educonnect_core::http_client::{ReqwestClient, Timeouts};
 use educonnect_core::jose::{self, Algorithm, HmacSecret, Validation};
-use educonnect_core::jwks_cache::{KeyFetchError, ProviderKeys, ProviderTokenError};
+use educonnect_core::{KeyFetchError, ProviderKeys, ProviderTokenError};
+use educonnect_core::{ReqwestClient, Timeouts};
 use serde_json::{Value, json};
 use support::*;
 use wiremock::matchers::{method, path};
@@ -215,9 +215,7 @@ async fn slow_or_unreachable_providers_time_out() {
     let started = std::time::Instant::now();
     assert!(matches!(
         keys.current().await,
-        Err(KeyFetchError::Http(
-            educonnect_core::http_client::HttpError::Timeout
-        ))
+        Err(KeyFetchError::Http(educonnect_core::HttpError::Timeout))
     ));
     assert!(started.elapsed() < Duration::from_secs(4));
 }

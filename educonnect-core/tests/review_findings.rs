@@ -16,17 +16,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use educonnect_core::birthdate::BirthDate;
+use educonnect_core::BirthDate;
 use educonnect_core::directory::{
     DirectoryBuilder, LegalRank, Link, MemoryDirectory, PersonId, Pupil, PupilId, RelatedPerson,
     Relationship, School, SourceId,
 };
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, Provider};
-use educonnect_core::http_client::{ReqwestClient, Timeouts};
 use educonnect_core::ids::Uai;
 use educonnect_core::jose::Algorithm;
 use educonnect_core::provider::FranceConnect;
 use educonnect_core::{ManualClock, MemoryStore};
+use educonnect_core::{ReqwestClient, Timeouts};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use serde_json::json;
 use support::TestKey;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use educonnect_core::clock::ManualClock;
+use educonnect_core::ManualClock;
 use educonnect_core::store::{KeySpace, MemoryStore, MemoryStoreBuilder, Store, StoreError};
 
 const MINUTE: Duration = Duration::from_secs(60);

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use educonnect_core::html::set_security_headers;
+use educonnect_core::flow::html::set_security_headers;
 
 use crate::demo::{DemoClaims, DemoIdentity};
 
@@ -32,7 +32,7 @@ p.details{margin:.25rem 0 0;color:#3a3a3a}\
 code{word-break:break-all}\
 ";
 
-pub(crate) use educonnect_core::html::escape;
+pub(crate) use educonnect_core::flow::html::escape;
 
 /// A whole page around `body` (already escaped HTML), with the security
 /// headers. `form_action` is the CSP `form-action` source list.

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use educonnect_core::birthdate::BirthDate;
+use educonnect_core::BirthDate;
 use educonnect_core::flow::ClientSecret;
 use educonnect_core::jose::Algorithm;
 use ring::digest::{SHA256, digest};

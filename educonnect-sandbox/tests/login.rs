@@ -320,7 +320,7 @@ async fn franceconnect_parent_without_children_and_a_presumed_birth_date() {
     };
     assert_eq!(
         pivot.birthdate().precision(),
-        educonnect_core::birthdate::DatePrecision::Month
+        educonnect_core::DatePrecision::Month
     );
     assert!(pivot.birthplace().is_none());
     assert!(!pivot.born_in_france());

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 use std::sync::OnceLock;
 
+use educonnect_core::flow::html;
+pub use educonnect_core::flow::html::escape;
 use educonnect_core::flow::{Gateway, Session};
-use educonnect_core::html;
-pub use educonnect_core::html::escape;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 

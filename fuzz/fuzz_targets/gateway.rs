@@ -18,10 +18,10 @@ use bytes::Bytes;
 use educonnect_core::directory::PupilId;
 use educonnect_core::flow::access::{PupilRight, RequestAccess, WhenAnonymous};
 use educonnect_core::flow::{ClientSecret, Gateway, Provider};
-use educonnect_core::http_client::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use educonnect_core::jose::KeySet;
 use educonnect_core::provider::FranceConnect;
 use educonnect_core::{FixedClock, MemoryStore};
+use educonnect_core::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use libfuzzer_sys::fuzz_target;
 
 /// A provider that answers whatever the fuzzer put in the input.

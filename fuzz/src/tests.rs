@@ -1,7 +1,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use educonnect_core::jose::{KeySet, decode_unverified};
+use educonnect_core::jose::KeySet;
+use educonnect_core::jose::danger::decode_unverified;
 use ring::rand::SystemRandom;
 use ring::signature::{self, RsaKeyPair};
 use serde_json::{Value, json};

@@ -58,8 +58,9 @@ pub(crate) struct PendingCodes {
 }
 
 /// What is kept between the callback and the form's answer, under
-/// `verify-{sha256(cookie)}` in the pending key space.
-#[derive(Debug, Serialize, Deserialize)]
+/// `verify-{sha256(cookie)}` in the pending key space. `Debug` shows the
+/// records and children by id, never the claims, the token or the `sub`.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct PendingVerification {
     pub(crate) provider: String,
     pub(crate) kind: String,
@@ -76,6 +77,19 @@ pub(crate) struct PendingVerification {
     /// Set once the dates were right, when one-time codes are needed.
     #[serde(default)]
     pub(crate) codes: Option<PendingCodes>,
+}
+
+impl std::fmt::Debug for PendingVerification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingVerification")
+            .field("provider", &self.provider)
+            .field("sub", &crate::provider::RedactedSub(&self.sub))
+            .field("records", &self.records)
+            .field("children", &self.children)
+            .field("expires_at", &self.expires_at)
+            .field("codes", &self.codes.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The form: one fieldset per child, shown by the initial of the first given
@@ -181,6 +195,31 @@ pub(crate) fn initial(given_names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finding_12_debug_of_a_pending_verification_shows_no_sub_claim_or_token() {
+        let pending = PendingVerification {
+            provider: "franceconnect".into(),
+            kind: "franceconnect".into(),
+            claims: serde_json::json!({"given_name": "Angela"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            acr: None,
+            auth_time: None,
+            id_token: "eyJ.secret.token".into(),
+            return_to: "/".into(),
+            sub: "raw-sub-value".into(),
+            records: Vec::new(),
+            children: Vec::new(),
+            expires_at: 0,
+            codes: None,
+        };
+        let shown = format!("{pending:?}");
+        for secret in ["raw-sub-value", "Angela", "eyJ.secret.token"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 
     #[test]
     fn initials() {

@@ -29,7 +29,8 @@ use crate::directory::PupilId;
 use crate::store::{Store, StoreError};
 
 /// The limits on answering the birth-date challenge (see the
-/// [module](self) for what each bounds).
+/// [`filiation`](crate::filiation) module and `SECURITY.md` for what each
+/// bounds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockoutPolicy {
     /// Answer sets allowed per person (and per person and pupil) before a

@@ -71,6 +71,13 @@
 //! ```
 
 pub mod access;
+/// What the gateway's pages use to be served safely, for services that
+/// render pages beside them (names from the session included): HTML
+/// escaping, a Content-Security-Policy allowing one inline style by its
+/// hash, the security headers.
+pub mod html {
+    pub use crate::html::{escape, inline_style_policy, set_security_headers};
+}
 mod cookie;
 mod failure;
 mod family;

@@ -56,7 +56,10 @@ impl FromStr for Acr {
 
 /// The registered claims of a verified token. `iss`, `sub`, `aud`, `exp` and
 /// `iat` are always present: a token without them is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the `sub` hashed and no `nonce`, so that the claims can
+/// be logged.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RegisteredClaims {
     /// `iss`, equal to the expected issuer.
@@ -81,6 +84,22 @@ pub struct RegisteredClaims {
     pub auth_time: Option<i64>,
     /// `jti`.
     pub jti: Option<String>,
+}
+
+impl std::fmt::Debug for RegisteredClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisteredClaims")
+            .field("iss", &self.iss)
+            .field("sub", &crate::provider::RedactedSub(&self.sub))
+            .field("aud", &self.aud)
+            .field("exp", &self.exp)
+            .field("iat", &self.iat)
+            .field("nbf", &self.nbf)
+            .field("azp", &self.azp)
+            .field("acr", &self.acr)
+            .field("auth_time", &self.auth_time)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RegisteredClaims {

@@ -35,7 +35,14 @@ mod validation;
 
 pub use alg::{Algorithm, AlgorithmSet};
 pub use claims::{Acr, RegisteredClaims, UnknownAcr, Verified};
-pub use compact::{DEFAULT_MAX_TOKEN_LEN, Unverified, decode_unverified};
+pub use compact::DEFAULT_MAX_TOKEN_LEN;
+
+/// What must never decide anything: reading a token without checking it,
+/// to look at it (`educonnect token inspect`). A token is trusted only
+/// through [`Validation::verify`].
+pub mod danger {
+    pub use super::compact::{Unverified, decode_unverified};
+}
 pub use error::{Claim, ClaimError, Error, KeyError, Malformed, Part};
 pub use jwk::{DEFAULT_MAX_JWKS_LEN, HmacSecret, KeySet, SkippedKey, VerifyingKey};
 pub use sign::SigningKey;

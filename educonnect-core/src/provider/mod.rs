@@ -47,7 +47,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Value};
-pub use url::Url;
+pub(crate) use url::Url;
 
 mod educonnect;
 mod error;

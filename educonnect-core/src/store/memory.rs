@@ -101,7 +101,7 @@ const SWEEP_BATCH: usize = 4;
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use educonnect_core::clock::ManualClock;
+/// use educonnect_core::ManualClock;
 /// use educonnect_core::store::{MemoryStore, Store};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
