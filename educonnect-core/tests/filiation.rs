@@ -1746,3 +1746,103 @@ async fn login_failures_are_typed_in_the_response() {
     let form = world.get("/auth/verify", &[&cookie]).await;
     assert!(form.extensions().get::<Arc<LoginFailure>>().is_none());
 }
+
+/// A child the school adds to a linked record later (a younger sibling
+/// entering school) is confirmed by its own birth date at the next login:
+/// the children linked before stay granted, whatever the answer; a child
+/// the parent says is not theirs is not asked about again.
+#[tokio::test]
+async fn a_child_added_to_a_linked_record_is_confirmed_on_its_own() {
+    let directory = rennes_directory();
+    let world = World::start(
+        Kind::FranceConnect,
+        Some(directory.clone() as Arc<dyn Directory>),
+    )
+    .await;
+    let (html, cookie) = challenge(&world).await;
+    let eloise = index_of(&html, "É", "Collège Anne de Bretagne");
+    let lucas = index_of(&html, "L", "Collège Anne de Bretagne");
+    let form = format!(
+        "day_{eloise}=27&month_{eloise}=3&year_{eloise}=2012&day_{lucas}=1&month_{lucas}=6&year_{lucas}=2015"
+    );
+    world.post("/auth/verify", &cookie, &form).await;
+
+    // The school adds Zoé, then Tom, to Angèle's record.
+    let s = rennes();
+    let mut b = DirectoryBuilder::from_snapshot(&directory.snapshot());
+    for (local, name, date) in [
+        ("E-ZOE", "Zoé", BirthDate::new(2019, 9, 1).unwrap()),
+        ("E-TOM", "Tom", BirthDate::new(2020, 2, 2).unwrap()),
+    ] {
+        b.add_pupil(
+            Pupil::new(pupil_id(&s, local), "DUBOIS", [name])
+                .with_birth_date(date)
+                .with_school(uai("0350001L")),
+        )
+        .unwrap();
+        b.add_link(
+            Link::new(
+                pupil_id(&s, local),
+                person_id(&s, "R-ANGELE"),
+                Relationship::Mother,
+            )
+            .with_legal(LegalRank::First),
+        )
+        .unwrap();
+    }
+    directory.replace(b.build()).unwrap();
+
+    // The next login asks about the two new children only.
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(location(&response), "/auth/verify", "{}", body(&response));
+    let cookie = set_cookie(&response, "educonnect_verify").unwrap();
+    let html = body(&world.get("/auth/verify", &[&cookie]).await);
+    assert_eq!(html.matches("<fieldset>").count(), 2, "{html}");
+    let zoe = index_of(&html, "Z", "Collège Anne de Bretagne");
+    let tom = index_of(&html, "T", "Collège Anne de Bretagne");
+    // A wrong date: asked again, nothing lost.
+    let response = world
+        .post(
+            "/auth/verify",
+            &cookie,
+            &format!("day_{zoe}=2&month_{zoe}=9&year_{zoe}=2019&not_mine_{tom}=1"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = world
+        .post(
+            "/auth/verify",
+            &cookie,
+            &format!("day_{zoe}=1&month_{zoe}=9&year_{zoe}=2019&not_mine_{tom}=1"),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world.session_of(&response).await.unwrap();
+    let claims = family(&session);
+    for local in ["E-ELOISE", "E-LUCAS", "E-ZOE"] {
+        assert!(
+            claims.has_legal_authority_over(&pupil_id(&s, local)),
+            "{local}"
+        );
+    }
+    assert!(!claims.may_act_for(&pupil_id(&s, "E-TOM")));
+
+    // Tom, declined, is not asked about again.
+    let response = world.franceconnect_login("Angèle Claire", "DUBOIS").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body(&response)
+    );
+    let session = world
+        .session_of(&response)
+        .await
+        .expect("a session, no challenge");
+    assert_eq!(family(&session).children().len(), 3);
+}

@@ -77,6 +77,10 @@ pub(crate) struct PendingVerification {
     /// Set once the dates were right, when one-time codes are needed.
     #[serde(default)]
     pub(crate) codes: Option<PendingCodes>,
+    /// The challenge is about children added to records already linked:
+    /// the children linked before stay granted whatever its outcome.
+    #[serde(default)]
+    pub(crate) extension: bool,
 }
 
 impl std::fmt::Debug for PendingVerification {
@@ -214,6 +218,7 @@ mod tests {
             children: Vec::new(),
             expires_at: 0,
             codes: None,
+            extension: false,
         };
         let shown = format!("{pending:?}");
         for secret in ["raw-sub-value", "Angela", "eyJ.secret.token"] {

@@ -31,6 +31,10 @@ pub(crate) struct LinkedRecord {
     pub(crate) verification: Verification,
     /// Unix seconds.
     pub(crate) verified_at: i64,
+    /// Pupils added to the record later that the person said were not
+    /// theirs: never asked about again.
+    #[serde(default)]
+    pub(crate) declined: Vec<PupilId>,
 }
 
 /// The verified link of one FranceConnect `sub`.
@@ -47,10 +51,23 @@ pub(crate) struct StoredLink {
 }
 
 impl StoredLink {
-    /// Adds or replaces the record `record.person`.
+    /// Adds the record `record.person`, or adds its pupils to the record
+    /// already linked (a child the school added since, confirmed on its
+    /// own). A record confirmed in two ways keeps the weaker one.
     pub(crate) fn confirm(&mut self, record: LinkedRecord) {
-        self.records.retain(|r| r.person != record.person);
-        self.records.push(record);
+        match self.records.iter_mut().find(|r| r.person == record.person) {
+            Some(linked) => {
+                for pupil in record.pupils {
+                    if !linked.pupils.contains(&pupil) {
+                        linked.pupils.push(pupil);
+                    }
+                }
+                if linked.verification != record.verification {
+                    linked.verification = Verification::BirthDates;
+                }
+            }
+            None => self.records.push(record),
+        }
     }
 }
 

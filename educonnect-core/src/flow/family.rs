@@ -29,7 +29,9 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use super::pages;
 use super::session::SessionRecord;
 use super::{Failure, Gateway, LoginFailure, Session, TOKEN_LEN, cookie, sha256};
-use crate::directory::{Directory, DirectoryError, NameQuery, PersonId, PhoneKind, PupilId};
+use crate::directory::{
+    Directory, DirectoryError, LinkedPupil, NameQuery, PersonId, PhoneKind, PupilId,
+};
 use crate::filiation::challenge::{
     ChallengeChild, ChallengeRecord, PendingCodes, PendingVerification, SentCode, code_body,
     form_body, initial, six_digits,
@@ -60,10 +62,6 @@ const VERIFY_PREFIX: &str = "verify-";
 const EXPIRED_VERIFY: &str =
     "Cette vérification a expiré ou a déjà été utilisée. Veuillez vous reconnecter.";
 
-fn directory_failure(e: DirectoryError) -> Failure {
-    Failure::directory(e)
-}
-
 fn sms_counter(person: &PersonId) -> String {
     format!("filiation-sms:{person}")
 }
@@ -89,7 +87,7 @@ impl Gateway {
                 record.family = Some(
                     family::from_educonnect(&*directory, &record.provider, person)
                         .await
-                        .map_err(directory_failure)?
+                        .map_err(Failure::directory)?
                         .with_policy(self.inner.act_for_policy),
                 );
                 self.start_session(headers, record, &return_to).await
@@ -124,7 +122,7 @@ impl Gateway {
             Identity::EduConnect(person) => Ok(Some(
                 family::from_educonnect(&*directory, provider, person)
                     .await
-                    .map_err(directory_failure)?
+                    .map_err(Failure::directory)?
                     .with_policy(self.inner.act_for_policy),
             )),
             Identity::Oidc(_) => Ok(None),
@@ -143,7 +141,7 @@ impl Gateway {
     ) -> Result<FamilyClaims, Failure> {
         let (claims, updated) = family::from_link(directory, provider, sub, link)
             .await
-            .map_err(directory_failure)?;
+            .map_err(Failure::directory)?;
         if let Some(updated) = updated {
             tracing::info!("a verified link lost records or pupils the directory no longer holds");
             link::save(&*self.inner.store, sub_hash, &updated)
@@ -158,7 +156,7 @@ impl Gateway {
         headers: &HeaderMap,
         directory: &dyn Directory,
         pivot: &PivotIdentity,
-        mut record: SessionRecord,
+        record: SessionRecord,
         return_to: String,
     ) -> Result<Response<Bytes>, Failure> {
         let store = &*self.inner.store;
@@ -169,68 +167,94 @@ impl Gateway {
             .await
             .map_err(Failure::store)?
             .unwrap_or_default();
-        if !link.records.is_empty() {
-            let family = self
-                .linked_family(directory, &record.provider, pivot.sub(), &sub_hash, &link)
-                .await?;
-            record.family = Some(family);
-            return self.start_session(headers, record, &return_to).await;
-        }
-
-        // 2. The records the pivot fits, and their children whose birth
-        //    date is known.
-        let query = NameQuery::new(pivot.family_name(), pivot.given_names(), pivot.usage_name());
-        let candidates = if query.is_searchable() {
-            directory
-                .guardian_candidates(&query)
-                .await
-                .map_err(directory_failure)?
-        } else {
-            Vec::new()
-        };
+        let extension = !link.records.is_empty();
         let mut children: Vec<ChallengeChild> = Vec::new();
         let mut records: Vec<ChallengeRecord> = Vec::new();
-        for candidate in &candidates {
-            let id = &candidate.person.id;
-            if link.revoked.contains(id) || records.iter().any(|r| &r.person == id) {
-                continue;
-            }
-            let Some(score) = matching::assess(pivot, candidate) else {
-                continue;
-            };
-            let mut indices = Vec::new();
-            for linked in directory.pupils_of(id).await.map_err(directory_failure)? {
-                if linked.pupil.birth_date.is_none() {
-                    continue;
-                }
-                if let Some(i) = children.iter().position(|c| c.pupil == linked.pupil.id) {
-                    indices.push(i);
-                    continue;
-                }
-                let school = match linked.pupil.school {
-                    Some(uai) => directory
-                        .school(&uai)
-                        .await
-                        .map_err(directory_failure)?
-                        .map(|s| s.name),
-                    None => None,
+        if extension {
+            // Children the school added to a linked record since: each is
+            // confirmed by its own birth date, the others stay granted
+            // whatever happens.
+            let link = self
+                .checked_link(directory, &record.provider, pivot.sub(), &sub_hash, link)
+                .await?;
+            for linked_record in &link.records {
+                let pupils = match directory.pupils_of(&linked_record.person).await {
+                    Ok(pupils) => pupils,
+                    // Shown as unavailable in the claims.
+                    Err(DirectoryError::UnknownSource(_)) => continue,
+                    Err(e) => return Err(Failure::directory(e)),
                 };
-                indices.push(children.len());
-                children.push(ChallengeChild {
-                    pupil: linked.pupil.id.clone(),
-                    initial: initial(&linked.pupil.given_names),
-                    school: school.unwrap_or_else(|| "un établissement".to_owned()),
+                let new = pupils.iter().filter(|l| {
+                    l.pupil.birth_date.is_some()
+                        && !linked_record.pupils.contains(&l.pupil.id)
+                        && !linked_record.declined.contains(&l.pupil.id)
                 });
+                // One entry per new child: the record is this person's
+                // already, so each child is judged on its own date, and
+                // "not mine" for one does not hold back another.
+                for linked in new {
+                    let index = self
+                        .challenge_child(directory, linked, &mut children)
+                        .await?;
+                    records.push(ChallengeRecord {
+                        person: linked_record.person.clone(),
+                        score: matching::MatchScore::default(),
+                        children: vec![index],
+                    });
+                }
             }
-            if !indices.is_empty() {
-                records.push(ChallengeRecord {
-                    person: id.clone(),
-                    score,
-                    children: indices,
-                });
+        } else {
+            // 2. The records the pivot fits, and their children whose birth
+            //    date is known.
+            let query =
+                NameQuery::new(pivot.family_name(), pivot.given_names(), pivot.usage_name());
+            let candidates = if query.is_searchable() {
+                directory
+                    .guardian_candidates(&query)
+                    .await
+                    .map_err(Failure::directory)?
+            } else {
+                Vec::new()
+            };
+            for candidate in &candidates {
+                let id = &candidate.person.id;
+                if link.revoked.contains(id) || records.iter().any(|r| &r.person == id) {
+                    continue;
+                }
+                let Some(score) = matching::assess(pivot, candidate) else {
+                    continue;
+                };
+                let mut indices = Vec::new();
+                for linked in directory.pupils_of(id).await.map_err(Failure::directory)? {
+                    if linked.pupil.birth_date.is_some() {
+                        indices.push(
+                            self.challenge_child(directory, &linked, &mut children)
+                                .await?,
+                        );
+                    }
+                }
+                if !indices.is_empty() {
+                    records.push(ChallengeRecord {
+                        person: id.clone(),
+                        score,
+                        children: indices,
+                    });
+                }
             }
         }
         if children.is_empty() {
+            if extension {
+                return self
+                    .linked_session(
+                        headers,
+                        directory,
+                        record,
+                        pivot.sub(),
+                        &sub_hash,
+                        &return_to,
+                    )
+                    .await;
+            }
             return self
                 .no_child(headers, record, pivot.sub(), &return_to)
                 .await;
@@ -246,6 +270,19 @@ impl Gateway {
             self.inner.audit.record(&AuditEvent::LockedOut {
                 sub_hash: sub_hash.clone(),
             });
+            if extension {
+                // The children linked before are not at stake.
+                return self
+                    .linked_session(
+                        headers,
+                        directory,
+                        record,
+                        pivot.sub(),
+                        &sub_hash,
+                        &return_to,
+                    )
+                    .await;
+            }
             return self.locked_page(&sub_hash).await;
         }
 
@@ -269,6 +306,7 @@ impl Gateway {
                 .unix_seconds()
                 .saturating_add(secs(timeout)),
             codes: None,
+            extension,
         };
         self.put_verification(&sha256(&browser), &pending, timeout)
             .await?;
@@ -279,6 +317,77 @@ impl Gateway {
             .set(self.inner.verify_cookie, &browser, timeout);
         response.headers_mut().append(header::SET_COOKIE, cookie);
         Ok(response)
+    }
+
+    /// Adds `linked`'s pupil to the challenge's children once; returns its
+    /// index.
+    async fn challenge_child(
+        &self,
+        directory: &dyn Directory,
+        linked: &LinkedPupil,
+        children: &mut Vec<ChallengeChild>,
+    ) -> Result<usize, Failure> {
+        if let Some(i) = children.iter().position(|c| c.pupil == linked.pupil.id) {
+            return Ok(i);
+        }
+        let school = match linked.pupil.school {
+            Some(uai) => directory
+                .school(&uai)
+                .await
+                .map_err(Failure::directory)?
+                .map(|s| s.name),
+            None => None,
+        };
+        children.push(ChallengeChild {
+            pupil: linked.pupil.id.clone(),
+            initial: initial(&linked.pupil.given_names),
+            school: school.unwrap_or_else(|| "un établissement".to_owned()),
+        });
+        Ok(children.len() - 1)
+    }
+
+    /// `link` as the directory backs it now (stored so when it changed).
+    async fn checked_link(
+        &self,
+        directory: &dyn Directory,
+        provider: &str,
+        sub: &str,
+        sub_hash: &str,
+        link: StoredLink,
+    ) -> Result<StoredLink, Failure> {
+        let (_, updated) = family::from_link(directory, provider, sub, &link)
+            .await
+            .map_err(Failure::directory)?;
+        match updated {
+            Some(updated) => {
+                link::save(&*self.inner.store, sub_hash, &updated)
+                    .await
+                    .map_err(Failure::store)?;
+                Ok(updated)
+            }
+            None => Ok(link),
+        }
+    }
+
+    /// A session with the family of the stored link.
+    async fn linked_session(
+        &self,
+        headers: &HeaderMap,
+        directory: &dyn Directory,
+        mut record: SessionRecord,
+        sub: &str,
+        sub_hash: &str,
+        return_to: &str,
+    ) -> Result<Response<Bytes>, Failure> {
+        let link = link::load(&*self.inner.store, sub_hash)
+            .await
+            .map_err(Failure::store)?
+            .unwrap_or_default();
+        let family = self
+            .linked_family(directory, &record.provider, sub, sub_hash, &link)
+            .await?;
+        record.family = Some(family);
+        self.start_session(headers, record, return_to).await
     }
 
     /// The "contact the school" page, with a session without children: the
@@ -467,6 +576,12 @@ impl Gateway {
                 self.inner.audit.record(&AuditEvent::LockedOut {
                     sub_hash: sub_hash.clone(),
                 });
+                if pending.extension {
+                    // The children linked before are not at stake.
+                    return self
+                        .finish_verification(request, &*directory, pending, Vec::new(), sub_hash)
+                        .await;
+                }
                 return self.locked_page(&sub_hash).await;
             }
         };
@@ -478,7 +593,7 @@ impl Gateway {
             let known = directory
                 .pupil(&child.pupil)
                 .await
-                .map_err(directory_failure)?
+                .map_err(Failure::directory)?
                 .and_then(|p| p.birth_date);
             inputs.push(ChildInput {
                 pupil: &child.pupil,
@@ -507,6 +622,9 @@ impl Gateway {
         }
         drop(inputs);
         drop(records);
+        if pending.extension && !outcome.not_mine.is_empty() {
+            self.decline(&sub_hash, &pending, &outcome.not_mine).await?;
+        }
 
         if outcome.confirmed.is_empty() {
             let persons: Vec<PersonId> = pending.records.iter().map(|r| r.person.clone()).collect();
@@ -525,6 +643,11 @@ impl Gateway {
                 self.inner.audit.record(&AuditEvent::LockedOut {
                     sub_hash: sub_hash.clone(),
                 });
+                if pending.extension {
+                    return self
+                        .finish_verification(request, &*directory, pending, Vec::new(), sub_hash)
+                        .await;
+                }
                 return self.locked_page(&sub_hash).await;
             }
             // Every child marked "not mine": counted as an attempt above,
@@ -558,6 +681,7 @@ impl Gateway {
                 pupils: c.pupils,
                 verification: Verification::BirthDates,
                 verified_at: now,
+                declined: Vec::new(),
             })
             .collect();
         if awaiting.is_empty() {
@@ -598,7 +722,7 @@ impl Gateway {
                 let Some(person) = directory
                     .person(&record.person)
                     .await
-                    .map_err(directory_failure)?
+                    .map_err(Failure::directory)?
                 else {
                     continue;
                 };
@@ -723,6 +847,7 @@ impl Gateway {
                     pupils,
                     verification: Verification::BirthDatesAndOneTimeCode,
                     verified_at: now,
+                    declined: Vec::new(),
                 });
             }
             return self
@@ -766,6 +891,35 @@ impl Gateway {
         pending.codes = Some(codes);
         self.put_back(&key_hash, &pending).await?;
         Ok(response)
+    }
+
+    /// Children added to a linked record that the parent says are not
+    /// theirs: kept as declined in the link, so that they are not asked
+    /// about again (the school must correct its records).
+    async fn decline(
+        &self,
+        sub_hash: &str,
+        pending: &PendingVerification,
+        not_mine: &[usize],
+    ) -> Result<(), Failure> {
+        let store = &*self.inner.store;
+        let Some(mut link) = link::load(store, sub_hash).await.map_err(Failure::store)? else {
+            return Ok(());
+        };
+        for record in &pending.records {
+            let Some(linked) = link.records.iter_mut().find(|r| r.person == record.person) else {
+                continue;
+            };
+            for &i in not_mine.iter().filter(|i| record.children.contains(i)) {
+                let pupil = &pending.children[i].pupil;
+                if !linked.declined.contains(pupil) {
+                    linked.declined.push(pupil.clone());
+                }
+            }
+        }
+        link::save(store, sub_hash, &link)
+            .await
+            .map_err(Failure::store)
     }
 
     /// Stores the confirmed records in the person's link, creates the
