@@ -30,8 +30,10 @@ use crate::store::{Store, StoreError};
 
 /// The limits on answering the birth-date challenge (see the
 /// [`filiation`](crate::filiation) module and `SECURITY.md` for what each
-/// bounds).
+/// bounds). Start from [`LockoutPolicy::default`] and change the fields
+/// that differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LockoutPolicy {
     /// Answer sets allowed per person (and per person and pupil) before a
     /// lock.
