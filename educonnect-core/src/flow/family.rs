@@ -242,47 +242,39 @@ impl Gateway {
                 }
             }
         }
+        let pupils: Vec<&PupilId> = children.iter().map(|c| &c.pupil).collect();
+        let locked = !children.is_empty()
+            && self
+                .inner
+                .lockout
+                .is_locked(store, &sub_hash, &pupils)
+                .await
+                .map_err(Failure::store)?;
+        if locked {
+            self.inner.audit.record(&AuditEvent::LockedOut {
+                sub_hash: sub_hash.clone(),
+            });
+        }
+        if extension && (children.is_empty() || locked) {
+            // Nothing new to ask, or it cannot be asked now: the children
+            // linked before are not at stake.
+            return self
+                .linked_session(
+                    headers,
+                    directory,
+                    record,
+                    pivot.sub(),
+                    &sub_hash,
+                    &return_to,
+                )
+                .await;
+        }
         if children.is_empty() {
-            if extension {
-                return self
-                    .linked_session(
-                        headers,
-                        directory,
-                        record,
-                        pivot.sub(),
-                        &sub_hash,
-                        &return_to,
-                    )
-                    .await;
-            }
             return self
                 .no_child(headers, record, pivot.sub(), &return_to)
                 .await;
         }
-        let pupils: Vec<&PupilId> = children.iter().map(|c| &c.pupil).collect();
-        if self
-            .inner
-            .lockout
-            .is_locked(store, &sub_hash, &pupils)
-            .await
-            .map_err(Failure::store)?
-        {
-            self.inner.audit.record(&AuditEvent::LockedOut {
-                sub_hash: sub_hash.clone(),
-            });
-            if extension {
-                // The children linked before are not at stake.
-                return self
-                    .linked_session(
-                        headers,
-                        directory,
-                        record,
-                        pivot.sub(),
-                        &sub_hash,
-                        &return_to,
-                    )
-                    .await;
-            }
+        if locked {
             return self.locked_page(&sub_hash).await;
         }
 
