@@ -165,6 +165,16 @@ async fn children(State(portal): State<Portal>, CurrentUser(session): CurrentUse
             ));
         }
     }
+    // Children of an academy the service does not serve now: named by
+    // nothing but the fact, never acted for.
+    let unavailable = session.family().map_or(0, |f| f.unavailable().len());
+    for _ in 0..unavailable {
+        count += 1;
+        items.push_str(
+            "<li><strong>Élève</strong><br><span class=\"muted\">Les informations de \
+             l’établissement de cet enfant sont momentanément indisponibles.</span></li>\n",
+        );
+    }
     let body = if count == 0 {
         "<p>Aucun enfant n’est rattaché à votre compte.</p>\n<p class=\"muted\">Si vous êtes \
          responsable légal d’un élève, le secrétariat de son établissement peut vérifier les \
