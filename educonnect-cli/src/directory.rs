@@ -8,6 +8,7 @@ use educonnect_core::directory::import::{
     import_files,
 };
 use educonnect_core::directory::{Anomaly, DirectorySnapshot};
+use educonnect_core::ids::Uai;
 use serde_json::{Value, json};
 
 use crate::cli::{CheckArgs, CheckFormat};
@@ -134,7 +135,7 @@ fn check_json(sources: &[ImportedSource]) -> Result<(), Failure> {
         for (uai, c) in per_school {
             schools.push(json!({
                 "source": source,
-                "uai": uai,
+                "uai": uai.as_str(),
                 "name": c.name,
                 "pupils": c.pupils,
                 "guardians": c.guardians,
@@ -207,32 +208,30 @@ struct SchoolCounts {
 /// authority or not) to a pupil of the school, counted once per school.
 fn school_counts(
     snapshot: &DirectorySnapshot,
-) -> Result<(BTreeMap<String, SchoolCounts>, usize), Failure> {
-    let mut schools: BTreeMap<String, SchoolCounts> = BTreeMap::new();
+) -> Result<(BTreeMap<Uai, SchoolCounts>, usize), Failure> {
+    let mut schools: BTreeMap<Uai, SchoolCounts> = BTreeMap::new();
     for school in snapshot.schools() {
-        schools
-            .entry(school.uai.as_str().to_owned())
-            .or_default()
-            .name = Some(school.name.clone());
+        schools.entry(school.uai).or_default().name = Some(school.name.clone());
     }
     let mut without_school = 0;
     for pupil in snapshot.pupils() {
         match pupil.school {
-            Some(uai) => schools.entry(uai.as_str().to_owned()).or_default().pupils += 1,
+            Some(uai) => schools.entry(uai).or_default().pupils += 1,
             None => without_school += 1,
         }
     }
+    let mut seen: Vec<Uai> = Vec::new();
     for person in snapshot.persons() {
         let linked = snapshot
             .pupils_of(&person.id)
             .map_err(|e| Failure::usage(format_args!("{e}")))?;
-        let mut seen: Vec<&str> = Vec::new();
+        seen.clear();
         for l in &linked {
-            let Some(uai) = &l.pupil.school else { continue };
-            let counts = schools.entry(uai.as_str().to_owned()).or_default();
+            let Some(uai) = l.pupil.school else { continue };
+            let counts = schools.entry(uai).or_default();
             counts.links += 1;
-            if !seen.contains(&uai.as_str()) {
-                seen.push(uai.as_str());
+            if !seen.contains(&uai) {
+                seen.push(uai);
                 counts.guardians += 1;
             }
         }
