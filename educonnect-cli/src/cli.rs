@@ -109,9 +109,23 @@ pub(crate) struct CheckArgs {
     /// The school whose SIECLE files these are (required for SIECLE files).
     #[arg(long, value_name = "UAI", value_parser = parse_uai)]
     pub(crate) uai: Option<Uai>,
+    /// The output: `text` (one line per file, problem, source) or `json`
+    /// (one object: schools, problems, totals). Problems name files, record
+    /// ids and codes only, never a name or a birth date.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: CheckFormat,
     /// The export files, applied in this order (a full export, then deltas).
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<PathBuf>,
+}
+
+/// The output formats of `educonnect directory check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CheckFormat {
+    /// Lines of text.
+    Text,
+    /// One JSON object.
+    Json,
 }
 
 /// `educonnect token ...`

@@ -1,12 +1,17 @@
 //! `educonnect directory check`: import export files as the library does,
-//! and print what it found.
+//! and print what it found, as text or as one JSON object.
+
+use std::collections::BTreeMap;
 
 use educonnect_core::directory::import::{
-    FilesError, ImportReport, ImportedSource, SourceHints, import_files,
+    FilesError, ImportIssue, ImportReport, ImportedSource, IssueEffect, IssueReason, SourceHints,
+    import_files,
 };
 use educonnect_core::directory::{Anomaly, DirectorySnapshot};
+use educonnect_core::ids::Uai;
+use serde_json::{Value, json};
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, CheckFormat};
 use crate::failure::Failure;
 use crate::output;
 
@@ -22,6 +27,9 @@ pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
         FilesError::SchoolNeeded { .. } => Failure::usage(format_args!("{e}: use --uai")),
         e => Failure::usage(format_args!("{e}")),
     })?;
+    if args.format == CheckFormat::Json {
+        return check_json(&sources);
+    }
 
     let mut issues = 0;
     let mut anomalies = 0;
@@ -107,5 +115,200 @@ fn describe(anomaly: &Anomaly) -> String {
             rank.code()
         ),
         other => format!("{other:?}"),
+    }
+}
+
+/// The whole check as one JSON object on standard output: `schools`,
+/// `problems`, `files`, `totals`. Exit 1 (and the `problems:` line on
+/// standard error) when there is any problem.
+fn check_json(sources: &[ImportedSource]) -> Result<(), Failure> {
+    let mut schools = Vec::new();
+    let mut problems = Vec::new();
+    let mut files = Vec::new();
+    let (mut issues, mut omitted, mut anomalies) = (0u64, 0u64, 0usize);
+    let mut without_school = 0usize;
+    let mut totals = [0usize; 4];
+    for ImportedSource { snapshot, report } in sources {
+        let source = snapshot.source().as_str();
+        let (per_school, unattached) = school_counts(snapshot)?;
+        without_school += unattached;
+        for (uai, c) in per_school {
+            schools.push(json!({
+                "source": source,
+                "uai": uai.as_str(),
+                "name": c.name,
+                "pupils": c.pupils,
+                "guardians": c.guardians,
+                "links": c.links,
+            }));
+        }
+        for file in &report.files {
+            let c = &file.counts;
+            files.push(json!({
+                "file": file.file,
+                "source": source,
+                "format": file.format.map(|f| f.to_string()),
+                "encoding": file.encoding,
+                "records": c.records,
+                "added": c.added,
+                "modified": c.modified,
+                "deleted": c.deleted,
+                "skipped": c.skipped,
+                "ignored": c.ignored,
+                "complete": file.complete,
+            }));
+        }
+        problems.extend(report.issues.iter().map(|i| issue_json(source, i)));
+        problems.extend(report.anomalies.iter().map(|a| anomaly_json(source, a)));
+        issues += report.issue_count();
+        omitted += report.issues_omitted;
+        anomalies += report.anomalies.len();
+        for (t, n) in totals.iter_mut().zip(counts(snapshot)) {
+            *t += n;
+        }
+    }
+    let object = json!({
+        "schools": schools,
+        "problems": problems,
+        "files": files,
+        "totals": {
+            "sources": sources.len(),
+            "files": files.len(),
+            "pupils": totals[0],
+            "persons": totals[1],
+            "links": totals[2],
+            "schools": totals[3],
+            "pupils_without_school": without_school,
+            "issues": issues,
+            "issues_not_listed": omitted,
+            "anomalies": anomalies,
+        },
+    });
+    output::line(&object.to_string())?;
+    if issues > 0 || anomalies > 0 {
+        return Err(Failure::problems(format_args!(
+            "{issues} issues, {anomalies} anomalies"
+        )));
+    }
+    Ok(())
+}
+
+/// One school's counts in a source.
+#[derive(Default)]
+struct SchoolCounts {
+    name: Option<String>,
+    pupils: usize,
+    guardians: usize,
+    links: usize,
+}
+
+/// The counts of every school of `snapshot` (those it describes and those
+/// its pupils are attached to), by UAI; and the number of pupils attached
+/// to no school. A guardian is a related person with a link (legal
+/// authority or not) to a pupil of the school, counted once per school.
+fn school_counts(
+    snapshot: &DirectorySnapshot,
+) -> Result<(BTreeMap<Uai, SchoolCounts>, usize), Failure> {
+    let mut schools: BTreeMap<Uai, SchoolCounts> = BTreeMap::new();
+    for school in snapshot.schools() {
+        schools.entry(school.uai).or_default().name = Some(school.name.clone());
+    }
+    let mut without_school = 0;
+    for pupil in snapshot.pupils() {
+        match pupil.school {
+            Some(uai) => schools.entry(uai).or_default().pupils += 1,
+            None => without_school += 1,
+        }
+    }
+    let mut seen: Vec<Uai> = Vec::new();
+    for person in snapshot.persons() {
+        let linked = snapshot
+            .pupils_of(&person.id)
+            .map_err(|e| Failure::usage(format_args!("{e}")))?;
+        seen.clear();
+        for l in &linked {
+            let Some(uai) = l.pupil.school else { continue };
+            let counts = schools.entry(uai).or_default();
+            counts.links += 1;
+            if !seen.contains(&uai) {
+                seen.push(uai);
+                counts.guardians += 1;
+            }
+        }
+    }
+    Ok((schools, without_school))
+}
+
+/// An issue: its file, record id (or byte position), codes and reason in
+/// words; never a value of the record.
+fn issue_json(source: &str, issue: &ImportIssue) -> Value {
+    let (code, attribute) = issue_code(&issue.reason);
+    json!({
+        "kind": "issue",
+        "code": code,
+        "attribute": attribute,
+        "effect": effect_code(issue.effect),
+        "source": source,
+        "file": issue.file,
+        "record": issue.record_id,
+        "position": issue.position,
+        "reason": format!("{} ({})", issue.reason, issue.effect),
+    })
+}
+
+/// An anomaly: found across the files of a source, so no file; the record
+/// is the pupil's id.
+fn anomaly_json(source: &str, anomaly: &Anomaly) -> Value {
+    let (code, record) = match anomaly {
+        Anomaly::DanglingLink { pupil, .. } => ("dangling_link", Some(pupil.local())),
+        Anomaly::SameLegalRank { pupil, .. } => ("same_legal_rank", Some(pupil.local())),
+        _ => ("other", None),
+    };
+    json!({
+        "kind": "anomaly",
+        "code": code,
+        "source": source,
+        "file": null,
+        "record": record,
+        "reason": describe(anomaly),
+    })
+}
+
+/// The machine-readable code of an issue's reason, and the attribute it
+/// names when it names one.
+fn issue_code(reason: &IssueReason) -> (&'static str, Option<&'static str>) {
+    match reason {
+        IssueReason::MalformedXml(_) => ("malformed_xml", None),
+        IssueReason::Unreadable(_) => ("unreadable", None),
+        IssueReason::UnexpectedRoot(_) => ("unexpected_root", None),
+        IssueReason::InvalidText => ("invalid_text", None),
+        IssueReason::TooLarge => ("too_large", None),
+        IssueReason::MissingId => ("missing_id", None),
+        IssueReason::InvalidId => ("invalid_id", None),
+        IssueReason::JoinKeyMismatch => ("join_key_mismatch", None),
+        IssueReason::UnknownRecordKind => ("unknown_record_kind", None),
+        IssueReason::MissingAttribute(a) => ("missing_attribute", Some(*a)),
+        IssueReason::RepeatedValue(a) => ("repeated_value", Some(*a)),
+        IssueReason::InvalidDate(a) => ("invalid_date", Some(*a)),
+        IssueReason::InvalidUai(a, _) => ("invalid_uai", Some(*a)),
+        IssueReason::InvalidIne(a) => ("invalid_ine", Some(*a)),
+        IssueReason::UnknownValue(a) => ("unknown_value", Some(*a)),
+        IssueReason::InvalidLink(_) => ("invalid_link", None),
+        IssueReason::DuplicateLink => ("duplicate_link", None),
+        IssueReason::AuthorityWithoutLink => ("authority_without_link", None),
+        IssueReason::DuplicateId => ("duplicate_id", None),
+        IssueReason::UnknownRecord => ("unknown_record", None),
+        _ => ("other", None),
+    }
+}
+
+fn effect_code(effect: IssueEffect) -> &'static str {
+    match effect {
+        IssueEffect::RecordSkipped => "record_skipped",
+        IssueEffect::ValueIgnored => "value_ignored",
+        IssueEffect::LinkSkipped => "link_skipped",
+        IssueEffect::RecordReplaced => "record_replaced",
+        IssueEffect::RestOfFileSkipped => "rest_of_file_skipped",
+        _ => "other",
     }
 }

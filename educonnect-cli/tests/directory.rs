@@ -310,3 +310,239 @@ fn an_unreadable_file_is_a_problem_not_a_crash() {
         "{out:#?}"
     );
 }
+
+/// The JSON object of a `--format json` run.
+fn json_of(out: &Out) -> serde_json::Value {
+    assert_eq!(out.stdout.lines().count(), 1, "{out:#?}");
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:#?}"))
+}
+
+/// A structure (`EtabEducNat`) record: a school with its name.
+fn school(id: &str, uai: &str, name: &str) -> Vec<u8> {
+    format!(
+        "<addRequest><identifier><id>{id}</id></identifier><attributes>\
+         <attr name=\"ENTStructureUAI\"><value>{uai}</value></attr>\
+         <attr name=\"ENTStructureNomCourant\"><value>{name}</value></attr>\
+         </attributes></addRequest>\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn json_a_clean_export_exits_0_with_counts_per_school() {
+    let dir = temp_dir("json-clean");
+    let (eleves, persons) = clean_export(&dir);
+    let etab = dir.join("ENT_14_Complet_20250905_EtabEducNat_0000.xml");
+    let mut body = school("S1", "0750654D", "COLLEGE VICTOR HUGO");
+    body.extend(school("S2", "0920131T", "ECOLE SANS ELEVE"));
+    std::fs::write(&etab, aaf(&body)).unwrap();
+    let out = run(&[
+        "directory",
+        "check",
+        "--format",
+        "json",
+        s(&etab),
+        s(&eleves),
+        s(&persons),
+    ]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+    let v = json_of(&out);
+    // E1 (0750654D) has P1 and P2; E2 (0870003F) has P1. By UAI.
+    assert_eq!(
+        v["schools"],
+        serde_json::json!([
+            {"source": "aaf:14", "uai": "0750654D", "name": "COLLEGE VICTOR HUGO",
+             "pupils": 1, "guardians": 2, "links": 2},
+            {"source": "aaf:14", "uai": "0870003F", "name": null,
+             "pupils": 1, "guardians": 1, "links": 1},
+            {"source": "aaf:14", "uai": "0920131T", "name": "ECOLE SANS ELEVE",
+             "pupils": 0, "guardians": 0, "links": 0},
+        ]),
+        "{out:#?}"
+    );
+    assert_eq!(v["problems"], serde_json::json!([]));
+    let totals = &v["totals"];
+    for (key, want) in [
+        ("sources", 1),
+        ("files", 3),
+        ("pupils", 2),
+        ("persons", 2),
+        ("links", 3),
+        ("schools", 2),
+        ("pupils_without_school", 0),
+        ("issues", 0),
+        ("issues_not_listed", 0),
+        ("anomalies", 0),
+    ] {
+        assert_eq!(totals[key], want, "{key}: {out:#?}");
+    }
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    assert_eq!(files[1]["file"], s(&eleves));
+    assert_eq!(files[1]["format"], "AAF");
+    assert_eq!(files[1]["added"], 2);
+    assert_eq!(files[1]["complete"], true);
+
+    // The default stays text.
+    let out = run(&["directory", "check", s(&eleves), s(&persons)]);
+    assert!(out.stdout.starts_with("file "), "{out:#?}");
+    let out = run(&[
+        "directory",
+        "check",
+        "--format",
+        "text",
+        s(&eleves),
+        s(&persons),
+    ]);
+    assert!(out.stdout.starts_with("file "), "{out:#?}");
+}
+
+#[test]
+fn json_problems_exit_1_with_ids_and_codes_only() {
+    let dir = temp_dir("json-problems");
+    let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
+    let mut body = pupil(
+        "E1",
+        "31/02/2012",
+        "0750654E",
+        &["P1$10$1$1$1$1", "P2$20$1$1$1$1"],
+    );
+    body.extend(pupil(
+        "E2",
+        "14/03/2012",
+        "0750654D",
+        &["P1$99$1$1$1$1", "P9$10$1$1$1$1"],
+    ));
+    body.extend(b"<addRequest><identifier><id>E3</id></identifier><attributes><attr name=\"sn\"><value>X</valeur></attr></attributes></addRequest>\n");
+    body.extend(b"<addRequest><attributes><attr name=\"sn\"><value>Sans-Id</value></attr></attributes></addRequest>\n");
+    std::fs::write(&eleves, aaf(&body)).unwrap();
+    let persons = dir.join("ENT_14_Complet_20250905_PersRelEleve_0000.xml");
+    let mut body = parent("P1");
+    body.extend(parent("P2"));
+    std::fs::write(&persons, aaf(&body)).unwrap();
+
+    let out = run(&[
+        "directory",
+        "check",
+        s(&eleves),
+        s(&persons),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert_eq!(
+        out.stderr.trim(),
+        "problems: 5 issues, 2 anomalies",
+        "{out:#?}"
+    );
+    let v = json_of(&out);
+    let problems = v["problems"].as_array().unwrap();
+    let summary: Vec<(String, String, Option<String>, Option<String>)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_owned(),
+                p["code"].as_str().unwrap().to_owned(),
+                p["record"].as_str().map(str::to_owned),
+                p["file"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let issue = |code: &str, record: Option<&str>| {
+        (
+            "issue".to_owned(),
+            code.to_owned(),
+            record.map(str::to_owned),
+            Some(s(&eleves).to_owned()),
+        )
+    };
+    let anomaly = |code: &str, record: &str| {
+        (
+            "anomaly".to_owned(),
+            code.to_owned(),
+            Some(record.to_owned()),
+            None,
+        )
+    };
+    assert_eq!(
+        summary,
+        [
+            issue("invalid_date", Some("E1")),
+            issue("invalid_uai", Some("E1")),
+            issue("invalid_link", Some("E2")),
+            issue("malformed_xml", Some("E3")),
+            issue("missing_id", None),
+            anomaly("same_legal_rank", "E1"),
+            anomaly("dangling_link", "E2"),
+        ],
+        "{out:#?}"
+    );
+    assert_eq!(problems[0]["attribute"], "ENTPersonDateNaissance");
+    assert_eq!(problems[0]["effect"], "value_ignored");
+    assert_eq!(
+        problems[0]["reason"],
+        "ENTPersonDateNaissance is not a date dd/mm/yyyy (value ignored)"
+    );
+    assert_eq!(problems[4]["record"], serde_json::Value::Null);
+    assert!(problems[4]["position"].as_u64().unwrap() > 0, "{out:#?}");
+    assert_eq!(
+        problems[6]["reason"],
+        "link of pupil E2 to person P9: one of them is not in the export (link dropped)"
+    );
+    assert_eq!(problems[6]["source"], "aaf:14");
+    assert_eq!(v["totals"]["issues"], 5);
+    assert_eq!(v["totals"]["anomalies"], 2);
+    // E1's UAI is refused: it counts without a school; E2's links are
+    // both gone (an unknown code, a person not in the export).
+    assert_eq!(v["totals"]["pupils_without_school"], 1);
+    assert_eq!(
+        v["schools"],
+        serde_json::json!([{"source": "aaf:14", "uai": "0750654D", "name": null,
+                            "pupils": 1, "guardians": 0, "links": 0}])
+    );
+    // Neither names (in any encoding) nor dates nor the bad UAI.
+    for secret in [
+        "vêque",
+        "v\\u00ea",
+        "Hélène",
+        "dipe",
+        "Sans-Id",
+        "31/02/2012",
+        "14/03/2012",
+        "0750654E",
+    ] {
+        assert!(!out.stdout.contains(secret), "{secret}: {out:#?}");
+    }
+}
+
+#[test]
+fn json_an_unreadable_file_is_an_incomplete_file_and_a_problem() {
+    let dir = temp_dir("json-unreadable");
+    let eleves = dir.join("ENT_14_Complet_20250905_Eleve_0000.xml");
+    let mut bytes = aaf(&pupil("E1", "14/03/2012", "0750654D", &[]));
+    bytes.truncate(bytes.len() - 20);
+    bytes.extend_from_slice(b"<addRequest><identifier");
+    std::fs::write(&eleves, bytes).unwrap();
+    let out = run(&["directory", "check", "--format", "json", s(&eleves)]);
+    assert_eq!(out.code, 1, "{out:#?}");
+    let v = json_of(&out);
+    assert_eq!(v["files"][0]["complete"], false, "{out:#?}");
+    let last = &v["problems"][1];
+    assert_eq!(last["code"], "unreadable", "{out:#?}");
+    assert_eq!(last["effect"], "rest_of_file_skipped");
+    assert_eq!(last["record"], serde_json::Value::Null);
+}
+
+#[test]
+fn json_refusals_exit_2_with_the_error_line_only() {
+    let dir = temp_dir("json-usage");
+    let missing = dir.join("ENT_14_missing.xml");
+    let out = run(&["directory", "check", "--format", "json", s(&missing)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stdout.is_empty(), "{out:#?}");
+    assert!(out.stderr.starts_with("error: cannot read"), "{out:#?}");
+    let out = run(&["directory", "check", "--format", "yaml", s(&missing)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stdout.is_empty(), "{out:#?}");
+}

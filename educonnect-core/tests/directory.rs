@@ -844,3 +844,45 @@ fn pupils_of_many_deduplicates_and_keeps_order() {
 fn pivot_query(pivot: &educonnect_core::provider::PivotIdentity) -> NameQuery {
     NameQuery::new(pivot.family_name(), pivot.given_names(), pivot.usage_name())
 }
+
+#[test]
+fn a_snapshot_lists_its_pupils_persons_and_schools() {
+    let source = rennes();
+    let mut builder = DirectoryBuilder::new(source.clone());
+    for (local, school) in [("E1", Some("0750654D")), ("E2", None)] {
+        let mut pupil = Pupil::new(pupil_id(&source, local), "LEFÈVRE", ["Zoé"]);
+        pupil.school = school.map(uai);
+        builder.add_pupil(pupil).unwrap();
+    }
+    builder
+        .add_person(RelatedPerson::new(
+            person_id(&source, "P1"),
+            "LEFÈVRE",
+            ["Anne"],
+        ))
+        .unwrap();
+    builder.add_school(School::new(uai("0870003F"), "Collège"));
+    let snapshot = builder.build();
+
+    let mut pupils: Vec<(String, Option<Uai>)> = snapshot
+        .pupils()
+        .map(|p| (p.id.local().to_owned(), p.school))
+        .collect();
+    pupils.sort();
+    assert_eq!(
+        pupils,
+        [
+            ("E1".to_owned(), Some(uai("0750654D"))),
+            ("E2".to_owned(), None)
+        ]
+    );
+    assert_eq!(snapshot.pupils().len(), snapshot.pupil_count());
+    let persons: Vec<String> = snapshot
+        .persons()
+        .map(|p| p.id.local().to_owned())
+        .collect();
+    assert_eq!(persons, ["P1"]);
+    let schools: Vec<&str> = snapshot.schools().map(|s| s.name.as_str()).collect();
+    assert_eq!(schools, ["Collège"]);
+    assert_eq!(DirectorySnapshot::empty(source).pupils().len(), 0);
+}

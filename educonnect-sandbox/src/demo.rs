@@ -73,6 +73,15 @@ pub struct EduConnectClaims {
     pub uai: &'static str,
     /// A pupil's `FrEduCtEleveNiveau`, `""` for a guardian.
     pub level: &'static str,
+    /// `FrEduVecteur`, sent when not empty: for a guardian one value per
+    /// child, `<profile>|<family name>|<given name>|<pupil id>|<UAI>` with
+    /// the child's `sn` and `givenName`, the child's id in the school's own
+    /// system (its `ENTEleveStructRattachId` in the demo files) and the
+    /// UAI of its school. The profile digit is the legacy ATEN one (`1` a
+    /// guardian of a primary-school child, `2` of a secondary one): what
+    /// EduConnect really sends is not published, and the library keeps the
+    /// digit without reading it. Empty for the demo pupil.
+    pub vectors: &'static [&'static str],
 }
 
 /// What a demo identity says about itself.
@@ -363,6 +372,10 @@ pub static IDENTITIES: &[DemoIdentity] = &[
             ine: "",
             uai: "",
             level: "",
+            vectors: &[
+                "2|DUBOIS|Éloïse|0350710G|0350710G",
+                "1|DUBOIS|Noé|0920131T|0920131T",
+            ],
         }),
         challenge: &[],
         children: &["E14-0001", "E25-0001"],
@@ -381,6 +394,7 @@ pub static IDENTITIES: &[DemoIdentity] = &[
             ine: "120987654FK",
             uai: "0780422K",
             level: "2113",
+            vectors: &[],
         }),
         challenge: &[],
         children: &[],
@@ -399,6 +413,7 @@ pub static IDENTITIES: &[DemoIdentity] = &[
             ine: "",
             uai: "",
             level: "",
+            vectors: &["2|CŒURDEVEY|Maëlys|0780422K|0780422K"],
         }),
         challenge: &[],
         children: &["E25-0004"],

@@ -969,6 +969,9 @@ fn educonnect_claims(identity: &DemoIdentity, now: i64, claims: &mut Map<String,
     claims.insert("FrEduCtPersonAffiliation".into(), json!(e.affiliations));
     claims.insert("FrEduCtId".into(), e.educonnect_id.into());
     claims.insert("FrEduCtRefId".into(), json!(e.ref_ids));
+    if !e.vectors.is_empty() {
+        claims.insert("FrEduVecteur".into(), json!(e.vectors));
+    }
     claims.insert("given_name".into(), e.given_name.into());
     claims.insert("family_name".into(), e.family_name.into());
     claims.insert("FrEduOrigAuth".into(), "ECT".into());

@@ -3,10 +3,11 @@
 //! demo identities need.
 
 use educonnect_core::directory::import::ExportFormat;
-use educonnect_core::directory::{NameQuery, PersonId, SourceId};
+use educonnect_core::directory::{DirectoryPerson, NameQuery, PersonId, SourceId};
 use educonnect_core::ids::Uai;
+use educonnect_core::provider::EduVector;
 use educonnect_sandbox::demo::{self, DemoClaims, DemoProvider};
-use educonnect_sandbox::{DEMO_SIECLE_UAI, DemoDirectory, demo_directory};
+use educonnect_sandbox::{DEMO_ACADEMIES, DEMO_SIECLE_UAI, DemoDirectory, demo_directory};
 
 #[test]
 fn the_demo_exports_import_with_an_empty_report_and_the_expected_counts() {
@@ -114,4 +115,70 @@ async fn every_educonnect_aaf_id_names_a_record() {
             assert!(found.is_some(), "{ref_id}");
         }
     }
+}
+
+/// The value of `ENTEleveStructRattachId` in the demo AAF pupil record
+/// `join_key`, read from the committed file's bytes (ids and that value are
+/// ASCII in the ISO-8859-15 file).
+fn struct_rattach_id(join_key: &str) -> Option<String> {
+    for academy in DEMO_ACADEMIES {
+        let path = format!(
+            "{}/demo/ENT_{academy}_Complet_20260901_Eleve_0000.xml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let Some(start) = text.find(&format!("<id>{join_key}</id>")) else {
+            continue;
+        };
+        let record = &text[start..];
+        let record = &record[..record.find("</addRequest>").unwrap()];
+        let tag = "<attr name=\"ENTEleveStructRattachId\"><value>";
+        let value = &record[record.find(tag)? + tag.len()..];
+        return Some(value[..value.find("</value>").unwrap()].to_owned());
+    }
+    None
+}
+
+#[tokio::test]
+async fn every_educonnect_guardian_has_one_vector_per_child_matching_the_demo_files() {
+    let directory = demo_directory().unwrap();
+    let mut checked = 0;
+    for identity in demo::of(DemoProvider::EduConnect) {
+        let DemoClaims::EduConnect(e) = identity.claims else {
+            unreachable!()
+        };
+        if e.affiliations.iter().any(|a| a.starts_with("eleve")) {
+            assert!(e.vectors.is_empty(), "{}", identity.id);
+            continue;
+        }
+        assert_eq!(e.vectors.len(), identity.children.len(), "{}", identity.id);
+        for (value, child) in e.vectors.iter().zip(identity.children) {
+            let vector = EduVector::parse(value).unwrap();
+            // The legacy guardian digits (the sandbox's documented choice).
+            assert!([1, 2].contains(&vector.profile_digit()), "{value}");
+            let mut pupil = None;
+            for academy in DEMO_ACADEMIES {
+                if let Some(DirectoryPerson::Pupil(p)) = directory
+                    .person_by_aaf_join_key(academy, child)
+                    .await
+                    .unwrap()
+                {
+                    pupil = Some(p);
+                }
+            }
+            let pupil = pupil.unwrap_or_else(|| panic!("{child} is not a demo pupil"));
+            let sn = pupil.usage_name.as_deref().unwrap_or(&pupil.birth_name);
+            assert_eq!(vector.family_name(), sn, "{child}");
+            assert_eq!(vector.given_name(), pupil.given_names[0], "{child}");
+            assert_eq!(Some(vector.uai()), pupil.school, "{child}");
+            assert_eq!(
+                Some(vector.pupil_id()),
+                struct_rattach_id(child).as_deref(),
+                "{child}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3);
 }

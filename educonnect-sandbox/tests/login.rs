@@ -352,6 +352,31 @@ async fn educonnect_parent_and_pupil() {
             .iter()
             .all(|c| c.verification() == Verification::EduConnect)
     );
+    // The userinfo carries one FrEduVecteur per child, read by the core.
+    let Identity::EduConnect(person) = session.identity() else {
+        panic!("not an EduConnect identity");
+    };
+    let vectors: Vec<String> = person
+        .vectors()
+        .iter()
+        .map(|v| {
+            format!(
+                "{}|{}|{}|{}|{}",
+                v.profile_digit(),
+                v.family_name(),
+                v.given_name(),
+                v.pupil_id(),
+                v.uai().as_str()
+            )
+        })
+        .collect();
+    assert_eq!(
+        vectors,
+        [
+            "2|DUBOIS|Éloïse|0350710G|0350710G",
+            "1|DUBOIS|Noé|0920131T|0920131T"
+        ]
+    );
 
     let thomas = demo::identity(demo::EC_PARENT_ONE_CHILD).unwrap();
     let done = world.log_in("educonnect", thomas.id).await;
@@ -380,6 +405,7 @@ async fn educonnect_parent_and_pupil() {
         panic!("not an EduConnect identity");
     };
     assert_eq!(person.family_name(), "CŒURDEVEY");
+    assert!(person.vectors().is_empty());
     world.sandbox.shutdown().await.unwrap();
 }
 

@@ -708,6 +708,23 @@ impl DirectorySnapshot {
         &self.anomalies
     }
 
+    /// Every pupil, in no particular order (for reports and exports; the
+    /// flow looks pupils up by id).
+    pub fn pupils(&self) -> impl ExactSizeIterator<Item = Arc<Pupil>> + '_ {
+        self.pupils.iter().cloned()
+    }
+
+    /// Every related person, in no particular order (for reports and
+    /// exports; the flow looks persons up by id or name).
+    pub fn persons(&self) -> impl ExactSizeIterator<Item = Arc<RelatedPerson>> + '_ {
+        self.persons.iter().cloned()
+    }
+
+    /// Every school, in no particular order.
+    pub fn schools(&self) -> impl ExactSizeIterator<Item = &School> + '_ {
+        self.schools.values()
+    }
+
     fn check_source(&self, source: &SourceId) -> Result<(), DirectoryError> {
         if *source != self.source {
             return Err(DirectoryError::UnknownSource(source.clone()));

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 use super::UserinfoClaim as C;
 use super::read;
-use super::{ConfigError, IdentityError, Issuer, ProviderEndpoints, ProviderKind, Scopes, Url};
+use super::{
+    ConfigError, IdentityError, Issuer, ProviderEndpoints, ProviderKind, Scopes, Url, VectorProblem,
+};
 use crate::birthdate::BirthDate;
 use crate::ids::{AafId, Ine, Uai};
 
@@ -194,6 +196,114 @@ impl fmt::Debug for RefId {
     }
 }
 
+/// One value of `FrEduVecteur`: a child of a guardian (one value per
+/// child), or a pupil themself, as the school system knows them:
+/// `<profile>|<family name>|<given name>|<pupil id in the school system>|<UAI>`.
+///
+/// The pupil id is the one the school's own system gives (the SIECLE
+/// `ELEVE_ID`, the AAF `ENTEleveStructRattachId`), unique within the school
+/// `uai`: together they name one pupil record, whatever the academy.
+///
+/// The profile is kept as the digit sent. It tells a guardian's vector
+/// from a pupil's; the legacy ATEN federation used 1 and 2 for a parent
+/// (primary, secondary) and 3 and 4 for a pupil, but EduConnect's values are
+/// not published, so this library does not interpret it.
+///
+/// `Debug` shows the profile digit only: the names are personal data, and
+/// so is the pupil id with its school.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EduVector {
+    profile: u8,
+    family_name: String,
+    given_name: String,
+    pupil_id: String,
+    uai: Uai,
+}
+
+impl EduVector {
+    /// Longest pupil id accepted, in bytes.
+    const MAX_PUPIL_ID_LEN: usize = 64;
+
+    /// Reads one value, strictly: five fields separated by `|`; a profile
+    /// of one ASCII digit; family and given names not blank, without
+    /// control characters, at most 512 characters (kept as sent); a pupil
+    /// id of 1 to 64 visible ASCII characters; a UAI with its key letter
+    /// checked. The error names the field, never its value.
+    pub fn parse(value: &str) -> Result<Self, VectorProblem> {
+        let mut fields = value.split('|');
+        let mut next = || fields.next().ok_or(VectorProblem::FieldCount);
+        let (profile, family_name, given_name, pupil_id, uai) =
+            (next()?, next()?, next()?, next()?, next()?);
+        if fields.next().is_some() {
+            return Err(VectorProblem::FieldCount);
+        }
+        let profile = match profile.as_bytes() {
+            [d @ b'0'..=b'9'] => d - b'0',
+            _ => return Err(VectorProblem::Profile),
+        };
+        let name = |s: &str, problem| {
+            if s.trim().is_empty()
+                || s.chars().any(char::is_control)
+                || s.chars().nth(read::MAX_TEXT_CHARS).is_some()
+            {
+                Err(problem)
+            } else {
+                Ok(s.to_owned())
+            }
+        };
+        let family_name = name(family_name, VectorProblem::FamilyName)?;
+        let given_name = name(given_name, VectorProblem::GivenName)?;
+        if pupil_id.is_empty()
+            || pupil_id.len() > Self::MAX_PUPIL_ID_LEN
+            || !pupil_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(VectorProblem::PupilId);
+        }
+        let uai = Uai::parse(uai).map_err(VectorProblem::Uai)?;
+        Ok(Self {
+            profile,
+            family_name,
+            given_name,
+            pupil_id: pupil_id.to_owned(),
+            uai,
+        })
+    }
+
+    /// The profile digit, as sent (see above: not interpreted).
+    pub fn profile_digit(&self) -> u8 {
+        self.profile
+    }
+
+    /// The pupil's family name, as sent.
+    pub fn family_name(&self) -> &str {
+        &self.family_name
+    }
+
+    /// The pupil's given name, as sent.
+    pub fn given_name(&self) -> &str {
+        &self.given_name
+    }
+
+    /// The pupil's id in the school's own system (SIECLE `ELEVE_ID`, AAF
+    /// `ENTEleveStructRattachId`), as sent.
+    pub fn pupil_id(&self) -> &str {
+        &self.pupil_id
+    }
+
+    /// The pupil's school.
+    pub fn uai(&self) -> Uai {
+        self.uai
+    }
+}
+
+impl fmt::Debug for EduVector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EduVector")
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How the person authenticated to EduConnect (`FrEduOrigAuth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthOrigin {
@@ -262,6 +372,12 @@ impl fmt::Debug for PupilDetails {
 /// - for pupils only, all optional: `FrEduCtEleveUAI` (key letter checked),
 ///   `FrEduCtEleveINE` (shape checked), `FrEduCtEleveINEHash`,
 ///   `FrEduCtEleveNiveau`. A guardian's userinfo is not read for them.
+/// - `FrEduVecteur`: optional, a string or an array of at most 64 strings,
+///   each read by [`EduVector::parse`]; a malformed value refuses the
+///   identity ([`IdentityError::MalformedVector`]), as a malformed `{AAF}`
+///   id does: a provider that sends one is misconfigured, and a child
+///   silently dropped would be worse than a refused login. Duplicates are
+///   dropped.
 ///
 /// Optional claims that are absent, `null` or `""` read as `None`. EduConnect
 /// does not list a guardian's children: the directory does, joined by the
@@ -279,6 +395,7 @@ pub struct EduConnectIdentity {
     birth_date: Option<BirthDate>,
     auth_origin: Option<AuthOrigin>,
     pupil: Option<PupilDetails>,
+    vectors: Vec<EduVector>,
 }
 
 impl EduConnectIdentity {
@@ -294,6 +411,7 @@ impl EduConnectIdentity {
         let family_name = read::req_text(claims, C::FamilyName)?;
         let educonnect_id = read::opt_text(claims, C::FrEduCtId)?;
         let ref_ids = ref_ids(claims)?;
+        let vectors = vectors(claims)?;
         let birth_date = match nonempty(claims, C::FrEduCtDateNaissance)? {
             None => None,
             Some(s) => Some(
@@ -322,6 +440,7 @@ impl EduConnectIdentity {
             birth_date,
             auth_origin,
             pupil,
+            vectors,
         })
     }
 
@@ -383,6 +502,13 @@ impl EduConnectIdentity {
     pub fn pupil(&self) -> Option<&PupilDetails> {
         self.pupil.as_ref()
     }
+
+    /// Every `FrEduVecteur` value, in the order sent, without duplicates:
+    /// for a guardian one per child, for a pupil their own. Empty when the
+    /// claim is not released.
+    pub fn vectors(&self) -> &[EduVector] {
+        &self.vectors
+    }
 }
 
 impl fmt::Debug for EduConnectIdentity {
@@ -438,6 +564,30 @@ fn ref_ids(claims: &Map<String, Value>) -> Result<Vec<RefId>, IdentityError> {
         }
     }
     Ok(ids)
+}
+
+/// The most `FrEduVecteur` values accepted (one per child).
+const MAX_VECTORS: usize = 64;
+
+fn vectors(claims: &Map<String, Value>) -> Result<Vec<EduVector>, IdentityError> {
+    let claim = C::FrEduVecteur;
+    let values = match claims.get(claim.name()) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) if s.is_empty() => return Ok(Vec::new()),
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(_) => read::opt_str_list(claims, claim)?.unwrap_or_default(),
+    };
+    if values.len() > MAX_VECTORS {
+        return Err(IdentityError::TooLong(claim));
+    }
+    let mut vectors: Vec<EduVector> = Vec::with_capacity(values.len());
+    for value in values {
+        let vector = EduVector::parse(value).map_err(IdentityError::MalformedVector)?;
+        if !vectors.contains(&vector) {
+            vectors.push(vector);
+        }
+    }
+    Ok(vectors)
 }
 
 fn pupil_details(claims: &Map<String, Value>) -> Result<PupilDetails, IdentityError> {

@@ -53,6 +53,8 @@ pub enum UserinfoClaim {
     FrEduCtDateNaissance,
     /// `FrEduOrigAuth`
     FrEduOrigAuth,
+    /// `FrEduVecteur`
+    FrEduVecteur,
 }
 
 impl UserinfoClaim {
@@ -79,6 +81,7 @@ impl UserinfoClaim {
             Self::FrEduCtEleveNiveau => "FrEduCtEleveNiveau",
             Self::FrEduCtDateNaissance => "FrEduCtDateNaissance",
             Self::FrEduOrigAuth => "FrEduOrigAuth",
+            Self::FrEduVecteur => "FrEduVecteur",
         }
     }
 }
@@ -159,6 +162,35 @@ pub enum IdentityError {
     /// `{AAF}<academy code>|<x>|<join key>`.
     #[error("a FrEduCtRefId {{AAF}} value is malformed")]
     MalformedAafRefId,
+    /// A `FrEduVecteur` value is not
+    /// `<profile digit>|<family name>|<given name>|<pupil id>|<UAI>`.
+    #[error("a FrEduVecteur value is malformed: {0}")]
+    MalformedVector(VectorProblem),
+}
+
+/// What is wrong with a `FrEduVecteur` value (never the value itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VectorProblem {
+    /// Not five fields separated by `|`.
+    #[error("not five fields separated by |")]
+    FieldCount,
+    /// The first field is not a single ASCII digit.
+    #[error("the profile is not one digit")]
+    Profile,
+    /// The family name is blank, too long or holds control characters.
+    #[error("invalid family name")]
+    FamilyName,
+    /// The given name is blank, too long or holds control characters.
+    #[error("invalid given name")]
+    GivenName,
+    /// The pupil's id in the school system is empty, longer than 64 bytes,
+    /// or holds anything but visible ASCII characters.
+    #[error("invalid pupil id")]
+    PupilId,
+    /// The UAI is not a UAI, or its key letter is wrong.
+    #[error("{0}")]
+    Uai(IdError),
 }
 
 /// A provider configuration (issuer, endpoint, scope) is refused. Only ever

@@ -57,10 +57,10 @@ mod read;
 /// Re-exported from [`crate::ids`], where it lives beside the other ids.
 pub use crate::ids::AafId;
 pub use educonnect::{
-    Affiliation, AuthOrigin, EduConnect, EduConnectIdentity, Profile, PupilDetails, RefId,
-    SchoolLevel,
+    Affiliation, AuthOrigin, EduConnect, EduConnectIdentity, EduVector, Profile, PupilDetails,
+    RefId, SchoolLevel,
 };
-pub use error::{ConfigError, IdentityError, UserinfoClaim};
+pub use error::{ConfigError, IdentityError, UserinfoClaim, VectorProblem};
 pub use franceconnect::{FranceConnect, Gender, PivotIdentity};
 
 /// Which kind of upstream provider a login goes through; it decides how the

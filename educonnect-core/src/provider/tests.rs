@@ -1181,3 +1181,144 @@ fn provider_kind_names() {
     assert_eq!(ProviderKind::EduConnect.to_string(), "educonnect");
     assert_eq!(ProviderKind::Oidc.as_str(), "oidc");
 }
+
+// --- FrEduVecteur -------------------------------------------------------------
+
+fn guardian_with_vectors(vectors: Value) -> Map<String, Value> {
+    with(guardian_claims(), "FrEduVecteur", vectors)
+}
+
+#[test]
+fn educonnect_vectors_one_per_child() {
+    let g = ec(&guardian_with_vectors(json!([
+        "2|DOE|Ann|1234567|0750654D",
+        "1|DOE-SMITH|Léo Paul|A-99|0870003F",
+        "2|DOE|Ann|1234567|0750654D",
+    ])))
+    .unwrap();
+    let v = g.vectors();
+    // In the order sent, the duplicate dropped.
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        (
+            v[0].profile_digit(),
+            v[0].family_name(),
+            v[0].given_name(),
+            v[0].pupil_id(),
+            v[0].uai().as_str()
+        ),
+        (2, "DOE", "Ann", "1234567", "0750654D")
+    );
+    assert_eq!(
+        (
+            v[1].profile_digit(),
+            v[1].family_name(),
+            v[1].given_name(),
+            v[1].pupil_id(),
+            v[1].uai().as_str()
+        ),
+        (1, "DOE-SMITH", "Léo Paul", "A-99", "0870003F")
+    );
+    // Not released: none. One value may come as a plain string; "" is none.
+    assert!(ec(&guardian_claims()).unwrap().vectors().is_empty());
+    for absent in [json!(null), json!(""), json!([])] {
+        assert!(
+            ec(&guardian_with_vectors(absent))
+                .unwrap()
+                .vectors()
+                .is_empty()
+        );
+    }
+    let one = ec(&guardian_with_vectors(json!("2|DOE|Ann|1234567|0750654D"))).unwrap();
+    assert_eq!(one.vectors().len(), 1);
+    // A pupil's own vector is read the same way.
+    let p = ec(&with(
+        pupil_claims(),
+        "FrEduVecteur",
+        json!(["4|DOE|John|998877|0750654D"]),
+    ))
+    .unwrap();
+    assert_eq!(p.vectors()[0].profile_digit(), 4);
+    assert_eq!(p.vectors()[0].pupil_id(), "998877");
+}
+
+#[test]
+fn educonnect_malformed_vectors_refuse_the_identity() {
+    use VectorProblem as P;
+    let cases = [
+        ("", P::FieldCount),
+        ("2|DOE|Ann|1234567", P::FieldCount),
+        ("2|DOE|Ann|1234567|0750654D|x", P::FieldCount),
+        ("2|DOE|Ann||1234567|0750654D", P::FieldCount),
+        ("|DOE|Ann|1234567|0750654D", P::Profile),
+        ("12|DOE|Ann|1234567|0750654D", P::Profile),
+        ("a|DOE|Ann|1234567|0750654D", P::Profile),
+        ("²|DOE|Ann|1234567|0750654D", P::Profile),
+        (" 2|DOE|Ann|1234567|0750654D", P::Profile),
+        ("2||Ann|1234567|0750654D", P::FamilyName),
+        ("2|  |Ann|1234567|0750654D", P::FamilyName),
+        ("2|DO\nE|Ann|1234567|0750654D", P::FamilyName),
+        ("2|DOE| |1234567|0750654D", P::GivenName),
+        ("2|DOE|A\u{7}nn|1234567|0750654D", P::GivenName),
+        ("2|DOE|Ann||0750654D", P::PupilId),
+        ("2|DOE|Ann|12 34|0750654D", P::PupilId),
+        ("2|DOE|Ann|123é|0750654D", P::PupilId),
+        (
+            "2|DOE|Ann|1234567|0750654E",
+            P::Uai(IdError::UaiCheckLetter),
+        ),
+        ("2|DOE|Ann|1234567|", P::Uai(IdError::UaiShape)),
+        ("2|DOE|Ann|1234567|0750654d", P::Uai(IdError::UaiShape)),
+    ];
+    for (bad, problem) in cases {
+        assert_eq!(
+            ec_err(guardian_with_vectors(json!(["2|DOE|Ann|1|0750654D", bad]))),
+            IdentityError::MalformedVector(problem),
+            "{bad:?}"
+        );
+        assert_eq!(EduVector::parse(bad), Err(problem), "{bad:?}");
+    }
+    let long_name = format!("2|{}|Ann|1|0750654D", "D".repeat(513));
+    assert_eq!(EduVector::parse(&long_name), Err(P::FamilyName));
+    let long_id = format!("2|DOE|Ann|{}|0750654D", "1".repeat(65));
+    assert_eq!(EduVector::parse(&long_id), Err(P::PupilId));
+    assert!(EduVector::parse(&format!("2|DOE|Ann|{}|0750654D", "1".repeat(64))).is_ok());
+
+    for wrong in [json!(2), json!([2]), json!({"a": "b"}), json!([null])] {
+        assert_eq!(
+            ec_err(guardian_with_vectors(wrong)),
+            IdentityError::WrongType(C::FrEduVecteur)
+        );
+    }
+    let many: Vec<String> = (0..65).map(|i| format!("2|DOE|Ann|{i}|0750654D")).collect();
+    assert_eq!(
+        ec_err(guardian_with_vectors(json!(many))),
+        IdentityError::TooLong(C::FrEduVecteur)
+    );
+    // The error names the field, never the value.
+    let shown = format!(
+        "{} {:?}",
+        IdentityError::MalformedVector(P::Uai(IdError::UaiCheckLetter)),
+        ec_err(guardian_with_vectors(json!([
+            "2|SECRETNAME|Ann|1|0750654E"
+        ]))),
+    );
+    assert!(shown.contains("FrEduVecteur"), "{shown}");
+    assert!(
+        !shown.contains("SECRETNAME") && !shown.contains("0750654E"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn educonnect_vectors_debug_shows_no_personal_data() {
+    let g = ec(&guardian_with_vectors(json!([
+        "2|DOE|Annabelle|7788990|0870003F"
+    ])))
+    .unwrap();
+    let shown = format!("{g:?} {:?} {:?}", g.vectors(), g.vectors()[0]);
+    assert!(shown.contains("profile: 2"), "{shown}");
+    for secret in ["DOE", "Annabelle", "7788990", "0870003F"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
