@@ -1,10 +1,36 @@
 //! Directory lookups at 10 thousand, 1 million and 10 million guardians:
-//! the time per lookup must stay flat (every lookup is a hash lookup).
+//! the time per lookup must stay flat (every lookup is a hash lookup), and
+//! the memory per guardian must stay small enough for the national
+//! directory (20 million guardians, 12 million pupils) on one machine.
 //!
-//! `cargo bench -p educonnect-core --bench directory`
-//! (`EDUCONNECT_BENCH_10M=1` adds the 10 million size: 7.5 million pupils
-//! and 15 million links more, about 10 GiB of memory and two minutes to
-//! build; `EDUCONNECT_BENCH_SIZES=10000000` runs that size alone).
+//! `cargo bench -p educonnect-core --bench directory` measures 10 thousand
+//! and 1 million guardians. The size comes from the environment:
+//!
+//! - `EDUCONNECT_BENCH_GUARDIANS=4000000` (or a comma-separated list) measures
+//!   those sizes, after the 10 thousand reference that every other size is
+//!   compared with (it takes a second). Each size has 3/4 as many pupils
+//!   and 1.5 times as many links as guardians.
+//! - `EDUCONNECT_BENCH_10M=1` adds 10 million to the defaults (about 10 GiB
+//!   before the compact representation, two minutes to build); the same as
+//!   `EDUCONNECT_BENCH_GUARDIANS=1000000,10000000`.
+//! - `EDUCONNECT_BENCH_SIZES` is the former name of
+//!   `EDUCONNECT_BENCH_GUARDIANS`, without the 10 thousand reference.
+//!
+//! For each size it prints, before criterion's measurements, then again as
+//! one table at the end:
+//!
+//! - resident memory per million guardians: `VmRSS` (from
+//!   `/proc/self/status`) after the snapshot is built and the builder
+//!   dropped, minus `VmRSS` before the first directory of the run, i.e. what
+//!   the directory keeps plus the heap the load left behind (a dropped
+//!   directory's heap stays resident and the next, larger, size reuses it);
+//!   and the peak of the load, `VmHWM` (reset through
+//!   `/proc/self/clear_refs` before each size) minus the same `VmRSS`;
+//! - the load time: records generated and added to the builder, then
+//!   [`DirectoryBuilder::build`];
+//! - the candidates lookup time (the median of 15 batches of 4 rounds of
+//!   the same 1024 queries, printed before criterion's own figure), and its
+//!   ratio to the 10 thousand figure.
 //!
 //! Families are generated deterministically: two guardians (the mother
 //! often with a usage name, her husband's), one or two children, names made
@@ -15,9 +41,6 @@
 //! The school usually holds the first given name only; the queries are the
 //! FranceConnect identities (birth name, all given names, usage name) of
 //! guardians picked at random.
-//!
-//! Build time and memory (resident set growth, from `/proc/self/status`)
-//! are printed for each size before its measurements.
 //!
 //! Lookups run right after the build, on a heap that the builder left with
 //! tens of millions of freed small blocks: a lookup that allocated per
@@ -265,14 +288,39 @@ impl Population {
     }
 }
 
-/// Resident set size of this process, in MiB (Linux), or 0.
-fn rss_mib() -> u64 {
+/// A field of `/proc/self/status` in MiB (Linux), or 0.
+fn status_mib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
+}
+
+/// Resident set size of this process, in MiB.
+fn rss_mib() -> u64 {
+    status_mib("VmRSS")
+}
+
+/// Peak resident set size since the last [`reset_peak`], in MiB.
+fn peak_mib() -> u64 {
+    status_mib("VmHWM")
+}
+
+/// Resets `VmHWM` to the current resident size (Linux 4.0 on; ignored
+/// elsewhere), so that each size's peak is its own.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// What one size measured, for the table at the end.
+struct Measured {
+    guardians: u64,
+    resident_mib: u64,
+    peak_mib: u64,
+    load: Duration,
+    candidates_ns: f64,
 }
 
 /// Runs a `MemoryDirectory` future, documented to be ready at once.
@@ -287,21 +335,61 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// 10 thousand and 1 million guardians; 10 million with
-/// `EDUCONNECT_BENCH_10M=1`; or the comma-separated list in
-/// `EDUCONNECT_BENCH_SIZES` (e.g. `10000000` to look at one size alone).
+/// The sizes to measure, in guardians; see the module documentation.
 fn sizes() -> Vec<u64> {
-    if let Ok(list) = std::env::var("EDUCONNECT_BENCH_SIZES") {
-        return list
-            .split(',')
-            .map(|n| n.trim().parse().expect("EDUCONNECT_BENCH_SIZES: numbers"))
-            .collect();
+    let list = |name: &str| {
+        std::env::var(name).ok().map(|list| {
+            list.split(',')
+                .map(|n| {
+                    let n = n.trim().replace('_', "");
+                    n.parse::<u64>()
+                        .unwrap_or_else(|_| panic!("{name}: numbers of guardians"))
+                })
+                .collect::<Vec<u64>>()
+        })
+    };
+    if let Some(mut sizes) = list("EDUCONNECT_BENCH_GUARDIANS") {
+        sizes.retain(|&n| n != REFERENCE);
+        sizes.push(REFERENCE);
+        sizes.sort_unstable();
+        sizes.dedup();
+        return sizes;
     }
-    let mut sizes = vec![10_000, 1_000_000];
+    if let Some(sizes) = list("EDUCONNECT_BENCH_SIZES") {
+        return sizes;
+    }
+    let mut sizes = vec![REFERENCE, 1_000_000];
     if std::env::var_os("EDUCONNECT_BENCH_10M").is_some_and(|v| v == "1") {
         sizes.push(10_000_000);
     }
     sizes
+}
+
+/// The size every other is compared with.
+const REFERENCE: u64 = 10_000;
+
+/// Time of one candidates lookup: the median of 15 batches, each the mean
+/// over 4 rounds of `queries` (a median, so that a neighbour's burst on a
+/// shared machine does not count).
+fn candidates_ns(directory: &dyn Directory, queries: &[NameQuery]) -> f64 {
+    let rounds = 4;
+    let mut batches: Vec<f64> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                for q in queries {
+                    black_box(ready(directory.guardian_candidates(black_box(q))).unwrap());
+                }
+            }
+            start.elapsed().as_nanos() as f64 / (rounds * queries.len()) as f64
+        })
+        .collect();
+    batches.sort_by(f64::total_cmp);
+    batches[batches.len() / 2]
+}
+
+fn per_million(mib: u64, guardians: u64) -> f64 {
+    mib as f64 * 1_000_000.0 / guardians as f64
 }
 
 fn lookups(c: &mut Criterion) {
@@ -310,21 +398,32 @@ fn lookups(c: &mut Criterion) {
         .sample_size(50)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
+    let mut measured: Vec<Measured> = Vec::new();
+    // Growth is counted from the process's size before the first directory:
+    // a directory dropped leaves its heap resident (glibc keeps it), and the
+    // next size reuses it, so growth from the size just before would miss
+    // it. Sizes come in ascending order, so each reuses all of it.
+    let before = rss_mib();
     for guardians in sizes() {
         let population = Population::new(guardians);
-        let before = rss_mib();
+        reset_peak();
         let (memory, filled, built) = population.build();
         let after = rss_mib();
+        let peak = peak_mib();
         let snapshot = memory.snapshot();
+        let resident = after.saturating_sub(before);
+        let peak = peak.saturating_sub(before);
         eprintln!(
             "directory of {guardians} guardians: {} pupils, {} links; records generated and \
-             added in {:.2?}, indexes built in {:.2?}; resident memory +{} MiB ({} MiB total)",
+             added in {:.2?}, indexes built in {:.2?}; resident memory +{resident} MiB \
+             ({:.0} MiB per million guardians; VmRSS {after} MiB), peak of the load \
+             +{peak} MiB ({:.0} MiB per million guardians, VmHWM)",
             snapshot.pupil_count(),
             snapshot.link_count(),
             filled,
             built,
-            after.saturating_sub(before),
-            after,
+            per_million(resident, guardians),
+            per_million(peak, guardians),
         );
         drop(snapshot);
         let directory: Arc<dyn Directory> = Arc::new(memory);
@@ -357,6 +456,21 @@ fn lookups(c: &mut Criterion) {
             "every guardian finds at least their own record"
         );
 
+        let candidates_ns = candidates_ns(&*directory, &queries);
+        let reference = measured.first().map_or(candidates_ns, |m| m.candidates_ns);
+        eprintln!(
+            "  candidates lookup {candidates_ns:.0} ns (median of 15 batches; {:.2}x the \
+             {REFERENCE} figure)",
+            candidates_ns / reference
+        );
+        measured.push(Measured {
+            guardians,
+            resident_mib: resident,
+            peak_mib: peak,
+            load: filled + built,
+            candidates_ns,
+        });
+
         let mut i = 0;
         group.bench_function(BenchmarkId::new("guardian_candidates", guardians), |b| {
             b.iter(|| {
@@ -376,6 +490,24 @@ fn lookups(c: &mut Criterion) {
         eprintln!("  dropped in {:.2?}", start.elapsed());
     }
     group.finish();
+
+    let reference = measured.first().map_or(1.0, |m| m.candidates_ns);
+    eprintln!(
+        "\n| guardians | resident MiB per million (VmRSS growth) | peak MiB per million \
+         (VmHWM) | load | candidates lookup | vs first size |"
+    );
+    eprintln!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    for m in &measured {
+        eprintln!(
+            "| {} | {:.0} | {:.0} | {:.2?} | {:.0} ns | {:.2}x |",
+            m.guardians,
+            per_million(m.resident_mib, m.guardians),
+            per_million(m.peak_mib, m.guardians),
+            m.load,
+            m.candidates_ns,
+            m.candidates_ns / reference,
+        );
+    }
 }
 
 criterion_group!(benches, lookups);

@@ -87,8 +87,10 @@ pub struct DirectoryBuilder {
     /// builder of a delta made [`from_snapshot`](Self::from_snapshot).
     pupils: Records<Pupil>,
     persons: Records<RelatedPerson>,
-    /// Links by the pupil's local id: a pupil has a handful.
-    links: HashMap<Box<str>, Vec<PendingLink>, RandomState>,
+    /// The local ids the links name, each stored once.
+    link_ids: LocalIds,
+    /// Links by the pupil's interned local id: a pupil has a handful.
+    links: HashMap<u32, Vec<PendingLink>, RandomState>,
     schools: HashMap<Uai, School, RandomState>,
 }
 
@@ -99,6 +101,7 @@ impl DirectoryBuilder {
             source,
             pupils: Records::default(),
             persons: Records::default(),
+            link_ids: LocalIds::default(),
             links: HashMap::default(),
             schools: HashMap::default(),
         }
@@ -117,13 +120,15 @@ impl DirectoryBuilder {
             builder.persons.insert(person.clone());
         }
         for (p, person) in snapshot.persons.iter().enumerate() {
+            let person = builder.link_ids.intern(person.id.local());
             for row in snapshot.link_rows(p) {
                 let pupil = &snapshot.pupils[row.pupil as usize];
+                let pupil = builder.link_ids.intern(pupil.id.local());
                 builder
                     .links
-                    .entry(pupil.id.local().into())
+                    .entry(pupil)
                     .or_default()
-                    .push(PendingLink::from_row(person.id.local(), row));
+                    .push(PendingLink::from_row(person, row));
             }
         }
         builder.schools = snapshot.schools.clone();
@@ -136,6 +141,7 @@ impl DirectoryBuilder {
         self.pupils.reserve(pupils);
         self.persons.reserve(persons);
         self.links.reserve(pupils);
+        self.link_ids.reserve(pupils + persons);
     }
 
     /// The source this builder collects records of.
@@ -181,17 +187,15 @@ impl DirectoryBuilder {
     pub fn add_link(&mut self, link: Link) -> Result<Option<Link>, DirectoryError> {
         self.check_source(link.pupil.source())?;
         self.check_source(link.person.source())?;
-        // The key is copied only for a pupil's first link.
-        let links = match self.links.get_mut(link.pupil.local()) {
-            Some(links) => links,
-            None => self.links.entry(link.pupil.local().into()).or_default(),
-        };
-        let found = links.iter().position(|l| *l.person == *link.person.local());
-        let (pupil, new) = PendingLink::from_link(link);
+        let pupil_key = self.link_ids.intern(link.pupil.local());
+        let person = self.link_ids.intern(link.person.local());
+        let links = self.links.entry(pupil_key).or_default();
+        let found = links.iter().position(|l| l.person == person);
+        let (pupil, new) = PendingLink::from_link(link, person);
         match found {
             Some(i) => {
                 let old = std::mem::replace(&mut links[i], new);
-                Ok(Some(old.to_link(pupil, &self.source)))
+                Ok(Some(old.to_link(pupil, &self.source, &self.link_ids)))
             }
             None => {
                 links.push(new);
@@ -210,7 +214,9 @@ impl DirectoryBuilder {
         if *id.source() != self.source {
             return None;
         }
-        self.links.remove(id.local());
+        if let Some(key) = self.link_ids.get(id.local()) {
+            self.links.remove(&key);
+        }
         self.pupils.remove(id.local()).map(Arc::unwrap_or_clone)
     }
 
@@ -229,9 +235,14 @@ impl DirectoryBuilder {
         if *pupil.source() != self.source || *person.source() != self.source {
             return None;
         }
-        let links = self.links.get_mut(pupil.local())?;
-        let i = links.iter().position(|l| *l.person == *person.local())?;
-        Some(links.swap_remove(i).to_link(pupil.clone(), &self.source))
+        let person = self.link_ids.get(person.local())?;
+        let links = self.links.get_mut(&self.link_ids.get(pupil.local())?)?;
+        let i = links.iter().position(|l| l.person == person)?;
+        Some(
+            links
+                .swap_remove(i)
+                .to_link(pupil.clone(), &self.source, &self.link_ids),
+        )
     }
 
     /// Removes all the links of `pupil` (before adding those of a modified
@@ -240,11 +251,14 @@ impl DirectoryBuilder {
         if *pupil.source() != self.source {
             return Vec::new();
         }
+        let Some(key) = self.link_ids.get(pupil.local()) else {
+            return Vec::new();
+        };
         self.links
-            .remove(pupil.local())
+            .remove(&key)
             .unwrap_or_default()
             .into_iter()
-            .map(|l| l.to_link(pupil.clone(), &self.source))
+            .map(|l| l.to_link(pupil.clone(), &self.source, &self.link_ids))
             .collect()
     }
 
@@ -279,6 +293,7 @@ impl DirectoryBuilder {
             source,
             pupils,
             persons,
+            link_ids,
             mut links,
             schools,
         } = self;
@@ -293,18 +308,22 @@ impl DirectoryBuilder {
         // Links, resolved to positions and grouped by person.
         let mut rows: Vec<(u32, LinkRow)> = Vec::with_capacity(links.values().map(Vec::len).sum());
         for (pupil_pos, pupil) in pupils.iter().enumerate() {
-            let Some(mut pupil_links) = links.remove(pupil.id.local()) else {
+            let Some(mut pupil_links) = link_ids
+                .get(pupil.id.local())
+                .and_then(|key| links.remove(&key))
+            else {
                 continue;
             };
-            pupil_links.sort_by(|a, b| a.person.cmp(&b.person));
+            pupil_links.sort_by(|a, b| link_ids.local(a.person).cmp(link_ids.local(b.person)));
             let mut ranks = [false; 2];
             for link in pupil_links {
-                let Some(person_pos) = find(&hasher, &person_index, &persons, &link.person, |p| {
-                    p.id.local()
-                }) else {
+                let person = link_ids.local(link.person);
+                let Some(person_pos) =
+                    find(&hasher, &person_index, &persons, person, |p| p.id.local())
+                else {
                     anomalies.push(Anomaly::DanglingLink {
                         pupil: pupil.id.clone(),
-                        person: PersonId::checked(source.clone(), &link.person),
+                        person: PersonId::checked(source.clone(), person),
                     });
                     continue;
                 };
@@ -322,15 +341,25 @@ impl DirectoryBuilder {
             }
         }
         // Links of pupils that are not in the source.
-        let mut orphans: Vec<(Box<str>, PendingLink)> = links
+        let mut orphans: Vec<(&str, &str)> = links
             .into_iter()
-            .flat_map(|(pupil, links)| links.into_iter().map(move |l| (pupil.clone(), l)))
+            .flat_map(|(pupil, links)| {
+                let link_ids = &link_ids;
+                links
+                    .into_iter()
+                    .map(move |l| (link_ids.local(pupil), link_ids.local(l.person)))
+            })
             .collect();
-        orphans.sort_by(|a, b| (&a.0, &a.1.person).cmp(&(&b.0, &b.1.person)));
-        anomalies.extend(orphans.into_iter().map(|(pupil, l)| Anomaly::DanglingLink {
-            pupil: PupilId::checked(source.clone(), &pupil),
-            person: PersonId::checked(source.clone(), &l.person),
-        }));
+        orphans.sort_unstable();
+        anomalies.extend(
+            orphans
+                .into_iter()
+                .map(|(pupil, person)| Anomaly::DanglingLink {
+                    pupil: PupilId::checked(source.clone(), pupil),
+                    person: PersonId::checked(source.clone(), person),
+                }),
+        );
+        drop(link_ids);
         rows.sort_by_key(|(person, row)| (*person, row.pupil));
         let mut link_start = Vec::with_capacity(persons.len() + 1);
         let mut next = 0;
@@ -539,10 +568,78 @@ fn name_index(
     (groups, entries)
 }
 
-/// A link as a builder keeps it, under its pupil's local id: the person's
-/// local id and the link's codes, no [`SourceId`] (the builder's).
+/// The local ids named by a builder's links, each stored once in one
+/// string and named by its number: a link costs two 4-byte numbers, not two
+/// heap strings (tens of millions of small blocks at national scale, left
+/// freed and fragmented in the heap after a build). Ids are never removed:
+/// a delta adds few.
+#[derive(Default)]
+struct LocalIds {
+    hasher: RandomState,
+    /// Numbers, hashed by the id they name.
+    table: HashTable<u32>,
+    /// Where id `i` ends in `text` (it starts where `i - 1` ends).
+    ends: Vec<u32>,
+    text: String,
+}
+
+impl LocalIds {
+    /// The number of `local`, added if new.
+    fn intern(&mut self, local: &str) -> u32 {
+        let hash = self.hasher.hash_one(local);
+        let Self {
+            hasher,
+            table,
+            ends,
+            text,
+        } = self;
+        let found = table.find(hash, |&i| span(ends, text, i) == local);
+        if let Some(&i) = found {
+            return i;
+        }
+        text.push_str(local);
+        let i = position(ends.len());
+        ends.push(u32::try_from(text.len()).expect("less than 4 GiB of local ids"));
+        table.insert_unique(hash, i, |&j| hasher.hash_one(span(ends, text, j)));
+        i
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Self {
+            hasher,
+            table,
+            ends,
+            text,
+        } = self;
+        table.reserve(additional, |&j| hasher.hash_one(span(ends, text, j)));
+        ends.reserve(additional);
+    }
+
+    /// The number of `local`, if a link named it.
+    fn get(&self, local: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(local);
+        self.table
+            .find(hash, |&i| span(&self.ends, &self.text, i) == local)
+            .copied()
+    }
+
+    /// The local id number `i`.
+    fn local(&self, i: u32) -> &str {
+        span(&self.ends, &self.text, i)
+    }
+}
+
+fn span<'a>(ends: &[u32], text: &'a str, i: u32) -> &'a str {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &text[start..ends[i] as usize]
+}
+
+/// A link as a builder keeps it, under its pupil's interned local id: the
+/// person's interned local id and the link's codes, no [`SourceId`] (the
+/// builder's).
 struct PendingLink {
-    person: Box<str>,
+    person: u32,
     relationship: RelationshipCode,
     legal: Option<LegalRank>,
     financial: bool,
@@ -551,12 +648,12 @@ struct PendingLink {
 }
 
 impl PendingLink {
-    /// The link's pupil, and the rest kept (the person's id moved, not
-    /// copied).
-    fn from_link(link: Link) -> (PupilId, Self) {
+    /// The link's pupil, and the rest kept, `person` being the person's
+    /// interned id.
+    fn from_link(link: Link, person: u32) -> (PupilId, Self) {
         let Link {
             pupil,
-            person,
+            person: _,
             relationship,
             legal,
             financial,
@@ -564,7 +661,7 @@ impl PendingLink {
             payment,
         } = link;
         let pending = Self {
-            person: person.into_local(),
+            person,
             relationship,
             legal,
             financial,
@@ -574,9 +671,9 @@ impl PendingLink {
         (pupil, pending)
     }
 
-    fn from_row(person: &str, row: &LinkRow) -> Self {
+    fn from_row(person: u32, row: &LinkRow) -> Self {
         Self {
-            person: person.into(),
+            person,
             relationship: row.relationship,
             legal: row.legal,
             financial: row.financial,
@@ -585,10 +682,10 @@ impl PendingLink {
         }
     }
 
-    fn to_link(&self, pupil: PupilId, source: &SourceId) -> Link {
+    fn to_link(&self, pupil: PupilId, source: &SourceId, ids: &LocalIds) -> Link {
         Link {
             pupil,
-            person: PersonId::checked(source.clone(), &self.person),
+            person: PersonId::checked(source.clone(), ids.local(self.person)),
             relationship: self.relationship,
             legal: self.legal,
             financial: self.financial,
@@ -1048,5 +1145,72 @@ impl Directory for MemoryDirectory {
 
     async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError> {
         Ok(self.snapshot().school(uai).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::Relationship;
+
+    #[test]
+    fn local_ids_are_stored_once_and_found_again() {
+        let mut ids = LocalIds::default();
+        let names: Vec<String> = (0..1000).map(|i| format!("R{i}")).collect();
+        let numbers: Vec<u32> = names.iter().map(|n| ids.intern(n)).collect();
+        assert_eq!(ids.intern("R7"), numbers[7]);
+        assert_eq!(ids.intern(""), 1000);
+        assert_eq!(ids.local(1000), "");
+        for (n, &i) in names.iter().zip(&numbers) {
+            assert_eq!(ids.local(i), n);
+            assert_eq!(ids.get(n), Some(i));
+        }
+        assert_eq!(ids.get("R1000"), None);
+        assert_eq!(ids.text.len(), names.iter().map(String::len).sum::<usize>());
+    }
+
+    #[test]
+    fn links_are_replaced_and_removed_by_their_ids() {
+        let source = SourceId::aaf("14").unwrap();
+        let pupil = PupilId::new(source.clone(), "E1").unwrap();
+        let father = PersonId::new(source.clone(), "R1").unwrap();
+        let mother = PersonId::new(source.clone(), "R2").unwrap();
+        let mut b = DirectoryBuilder::new(source.clone());
+        let link = |person: &PersonId, relationship| {
+            Link::new(pupil.clone(), person.clone(), relationship)
+        };
+        assert!(
+            b.add_link(link(&father, Relationship::Father))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            b.add_link(link(&mother, Relationship::Mother))
+                .unwrap()
+                .is_none()
+        );
+        let old = b
+            .add_link(link(&father, Relationship::Father).with_legal(LegalRank::Second))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (old.pupil, old.person, old.legal),
+            (pupil.clone(), father.clone(), None)
+        );
+        assert_eq!(b.len(), (0, 0, 2));
+        // Ids no link names, and links of another pupil, are not found.
+        let other = PupilId::new(source.clone(), "E2").unwrap();
+        assert!(b.remove_link(&other, &father).is_none());
+        assert!(
+            b.remove_link(&pupil, &PersonId::new(source.clone(), "R3").unwrap())
+                .is_none()
+        );
+        assert!(b.remove_links_of_pupil(&other).is_empty());
+        let removed = b.remove_link(&pupil, &mother).unwrap();
+        assert_eq!(removed.person, mother);
+        let rest = b.remove_links_of_pupil(&pupil);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].legal, Some(LegalRank::Second));
+        assert_eq!(b.len(), (0, 0, 0));
     }
 }
