@@ -119,11 +119,21 @@ impl DirectoryBuilder {
         for person in &snapshot.persons {
             builder.persons.insert(person.clone());
         }
+        // The snapshot's links were added through a builder, whose ids fit:
+        // so do the same ids here (persons without links are not interned).
+        let intern = |ids: &mut LocalIds, local: &str| {
+            ids.intern(local)
+                .expect("the ids of a built snapshot's links fit a builder")
+        };
         for (p, person) in snapshot.persons.iter().enumerate() {
-            let person = builder.link_ids.intern(person.id.local());
-            for row in snapshot.link_rows(p) {
+            let rows = snapshot.link_rows(p);
+            if rows.is_empty() {
+                continue;
+            }
+            let person = intern(&mut builder.link_ids, person.id.local());
+            for row in rows {
                 let pupil = &snapshot.pupils[row.pupil as usize];
-                let pupil = builder.link_ids.intern(pupil.id.local());
+                let pupil = intern(&mut builder.link_ids, pupil.id.local());
                 builder
                     .links
                     .entry(pupil)
@@ -187,8 +197,12 @@ impl DirectoryBuilder {
     pub fn add_link(&mut self, link: Link) -> Result<Option<Link>, DirectoryError> {
         self.check_source(link.pupil.source())?;
         self.check_source(link.person.source())?;
-        let pupil_key = self.link_ids.intern(link.pupil.local());
-        let person = self.link_ids.intern(link.person.local());
+        let (Some(pupil_key), Some(person)) = (
+            self.link_ids.intern(link.pupil.local()),
+            self.link_ids.intern(link.person.local()),
+        ) else {
+            return Err(DirectoryError::TooLarge);
+        };
         let links = self.links.entry(pupil_key).or_default();
         let found = links.iter().position(|l| l.person == person);
         let (pupil, new) = PendingLink::from_link(link, person);
@@ -584,8 +598,9 @@ struct LocalIds {
 }
 
 impl LocalIds {
-    /// The number of `local`, added if new.
-    fn intern(&mut self, local: &str) -> u32 {
+    /// The number of `local`, added if new; `None` once the ids would pass
+    /// 4 GiB (an export of giant ids: refused, never a panic).
+    fn intern(&mut self, local: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(local);
         let Self {
             hasher,
@@ -595,13 +610,14 @@ impl LocalIds {
         } = self;
         let found = table.find(hash, |&i| span(ends, text, i) == local);
         if let Some(&i) = found {
-            return i;
+            return Some(i);
         }
+        let end = u32::try_from(text.len().checked_add(local.len())?).ok()?;
+        let i = u32::try_from(ends.len()).ok()?;
         text.push_str(local);
-        let i = position(ends.len());
-        ends.push(u32::try_from(text.len()).expect("less than 4 GiB of local ids"));
+        ends.push(end);
         table.insert_unique(hash, i, |&j| hasher.hash_one(span(ends, text, j)));
-        i
+        Some(i)
     }
 
     fn reserve(&mut self, additional: usize) {
@@ -1157,9 +1173,9 @@ mod tests {
     fn local_ids_are_stored_once_and_found_again() {
         let mut ids = LocalIds::default();
         let names: Vec<String> = (0..1000).map(|i| format!("R{i}")).collect();
-        let numbers: Vec<u32> = names.iter().map(|n| ids.intern(n)).collect();
-        assert_eq!(ids.intern("R7"), numbers[7]);
-        assert_eq!(ids.intern(""), 1000);
+        let numbers: Vec<u32> = names.iter().map(|n| ids.intern(n).unwrap()).collect();
+        assert_eq!(ids.intern("R7"), Some(numbers[7]));
+        assert_eq!(ids.intern(""), Some(1000));
         assert_eq!(ids.local(1000), "");
         for (n, &i) in names.iter().zip(&numbers) {
             assert_eq!(ids.local(i), n);

@@ -183,6 +183,11 @@ pub enum DirectoryError {
     /// source: a lookup would not know which to ask.
     #[error("two directories serve the source {0}")]
     DuplicateSource(SourceId),
+    /// A builder was given more than it can index (over 4 GiB of local
+    /// ids: an export of giant ids). The record is refused, nothing else
+    /// is lost.
+    #[error("the directory cannot index that many local ids")]
+    TooLarge,
     /// The backend could not be reached or answered with an error (a
     /// network directory). The source says why.
     #[error("the directory is unavailable")]
