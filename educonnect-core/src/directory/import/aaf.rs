@@ -1530,6 +1530,64 @@ mod tests {
     }
 
     #[test]
+    fn academies_from_names() {
+        for (name, code) in [
+            ("RENNES", Some("14")),
+            ("Rennes", Some("14")),
+            ("Orléans-Tours", Some("18")),
+            ("ORLEANS-TOURS", Some("18")),
+            ("Aix-Marseille", Some("02")),
+            ("Académie de Créteil", Some("24")),
+            ("ac-creteil", Some("24")),
+            ("La Réunion", Some("28")),
+            ("REUNION", Some("28")),
+            ("Besançon", Some("03")),
+            ("NORMANDIE", Some("70")),
+            ("Clermont-Ferrand", Some("06")),
+            ("", None),
+            ("Atlantide", None),
+            ("14", None),
+        ] {
+            assert_eq!(academy_code_from_name(name), code, "{name}");
+        }
+        // Every code of the table is read back from its name.
+        for (code, name) in ACADEMIES {
+            assert_eq!(academy_code_from_name(name), Some(code));
+        }
+    }
+
+    #[test]
+    fn structure_names_lose_their_academy_suffix() {
+        for (name, want) in [
+            ("COLLEGE VOLTAIRE-ac-PARIS", "COLLEGE VOLTAIRE"),
+            ("LYCEE DU PARC -AC-LYON", "LYCEE DU PARC"),
+            ("ECOLE PRIMAIRE-ac-ORLEANS-TOURS", "ECOLE PRIMAIRE"),
+            ("COLLEGE VOLTAIRE", "COLLEGE VOLTAIRE"),
+            ("-ac-PARIS", "-ac-PARIS"),
+            ("ECOLE-ac-", "ECOLE-ac-"),
+            ("LYCEE X-ac-une phrase", "LYCEE X-ac-une phrase"),
+            ("", ""),
+        ] {
+            assert_eq!(structure_name(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn exports_from_file_names() {
+        assert_eq!(
+            export_of_file_name("/in/ENT_0690078K_Complet_20250905_Eleve_0000.xml"),
+            "/in/ENT_0690078K_Complet_20250905"
+        );
+        assert_eq!(
+            export_of_file_name("ENT_0690078K_Complet_20250905_EtabEducNat_0001.xml"),
+            "ENT_0690078K_Complet_20250905"
+        );
+        assert_eq!(export_of_file_name("x.xml"), "x.xml");
+        assert!(is_structure_file("ENT_X_Complet_EtabEducNat_0000.xml"));
+        assert!(!is_structure_file("ENT_X_Complet_Eleve_0000.xml"));
+    }
+
+    #[test]
     fn kinds_from_file_names() {
         for (name, kind) in [
             ("ENT_14_Complet_20250905_Eleve_0000.xml", Some(Kind::Pupil)),
