@@ -1498,6 +1498,8 @@ fn a_delta_keeps_a_pupils_school_and_reports_an_unknown_structure() {
             ],
         ),
         request("modify", "E3", &[("ENTPersonStructRattach", &["4321"])]),
+        // The full export's structure, without its file in the delta.
+        pupil_2d("E4", "1234", "70015", &["1234$5B"], &[]),
     ]);
     let schools = aaf(&[structure(
         "5678",
@@ -1529,6 +1531,13 @@ fn a_delta_keeps_a_pupils_school_and_reports_an_unknown_structure() {
     );
     let e3 = after.pupil(&pupil_id(&source, "E3")).unwrap().unwrap();
     assert_eq!(e3.school, None);
+    let e4 = after.pupil(&pupil_id(&source, "E4")).unwrap().unwrap();
+    assert_eq!(e4.school, Some(Uai::parse("0750654D").unwrap()));
+    assert_eq!(e4.classes, ["5EME B"]);
+    assert_eq!(report.issues.len(), 1, "{:#?}", report.issues);
+    let voltaire = after.school(&Uai::parse("0750654D").unwrap()).unwrap();
+    assert_eq!(voltaire.jointure.as_deref(), Some("1234"));
+    assert_eq!(voltaire.class_label("5B"), Some("5EME B"));
 }
 
 #[test]

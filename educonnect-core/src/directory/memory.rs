@@ -279,6 +279,11 @@ impl DirectoryBuilder {
             .collect()
     }
 
+    /// The schools the builder holds.
+    pub fn schools(&self) -> impl Iterator<Item = &School> {
+        self.schools.values()
+    }
+
     /// Removes a school.
     pub fn remove_school(&mut self, uai: &Uai) -> Option<School> {
         self.schools.remove(uai)

@@ -937,8 +937,16 @@ impl Link {
 pub struct School {
     /// The UAI, its key letter checked.
     pub uai: Uai,
-    /// The name.
+    /// The name (AAF `ENTStructureNomCourant` without its `-ac-<ACADEMY>`
+    /// suffix).
     pub name: String,
+    /// The structure's id inside its AAF export (`ENTStructureJointure`),
+    /// which pupils' `ENTPersonStructRattach` and `ENTEleveClasses` name:
+    /// kept so that a delta naming it resolves without the structures'
+    /// file.
+    pub jointure: Option<String>,
+    /// The classes (`ENTStructureClasses`): code and label.
+    pub classes: Vec<(String, String)>,
 }
 
 impl School {
@@ -947,7 +955,29 @@ impl School {
         Self {
             uai,
             name: name.into(),
+            jointure: None,
+            classes: Vec::new(),
         }
+    }
+
+    /// With its AAF jointure.
+    pub fn with_jointure(mut self, jointure: impl Into<String>) -> Self {
+        self.jointure = Some(jointure.into());
+        self
+    }
+
+    /// With one more class, by code and label.
+    pub fn with_class(mut self, code: impl Into<String>, label: impl Into<String>) -> Self {
+        self.classes.push((code.into(), label.into()));
+        self
+    }
+
+    /// The label of the class `code`, if the school gives one.
+    pub fn class_label(&self, code: &str) -> Option<&str> {
+        self.classes
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, label)| label.as_str())
     }
 }
 

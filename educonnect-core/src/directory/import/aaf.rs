@@ -414,20 +414,26 @@ impl AafState {
         self.structures[i as usize].1.as_ref()
     }
 
-    /// Defines (or redefines) the structure `key`; its classes are kept
-    /// when `classes` is `None`.
-    fn define(&mut self, key: &str, uai: Uai, classes: Option<Vec<(Box<str>, Box<str>)>>) {
-        let i = self.key(key) as usize;
-        let slot = &mut self.structures[i].1;
-        match (slot.as_mut(), classes) {
-            (Some(old), None) => old.uai = uai,
-            (_, classes) => {
-                *slot = Some(Structure {
-                    uai,
-                    classes: classes.unwrap_or_default(),
-                });
-            }
+    /// Defines (or redefines) the structure of `school`, under its
+    /// jointure and its UAI.
+    pub(super) fn define(&mut self, school: &School) {
+        let classes: Vec<(Box<str>, Box<str>)> = school
+            .classes
+            .iter()
+            .map(|(code, label)| (code.as_str().into(), label.as_str().into()))
+            .collect();
+        if let Some(jointure) = &school.jointure {
+            let i = self.key(jointure) as usize;
+            self.structures[i].1 = Some(Structure {
+                uai: school.uai,
+                classes: classes.clone(),
+            });
         }
+        let i = self.key(school.uai.as_str()) as usize;
+        self.structures[i].1 = Some(Structure {
+            uai: school.uai,
+            classes,
+        });
     }
 
     /// The academy code of the export's structures' `ENTServAcAcademie`.
@@ -1452,7 +1458,7 @@ fn apply_school(ctx: &mut Context<'_>, request: &Request, id: &str) {
                 school.name =
                     structure_name(single(ctx, request, f::SCHOOL_NAME).unwrap_or("")).to_owned();
             }
-            define_structure(ctx, request, id, uai);
+            define_structure(ctx, request, id, &mut school);
             let replaced = ctx.builder.add_school(school).is_some();
             if is_duplicate(ctx, replaced) {
                 ctx.issue(
@@ -1473,29 +1479,29 @@ fn apply_school(ctx: &mut Context<'_>, request: &Request, id: &str) {
 }
 
 /// Notes the structure's jointure (`ENTStructureJointure`, else the
-/// record's id), its UAI and its classes (`ENTStructureClasses`,
-/// `code$label`) for the pupils that name it, and the academy it names.
-fn define_structure(ctx: &mut Context<'_>, request: &Request, id: &str, uai: Uai) {
+/// record's id when it is not the UAI) and its classes
+/// (`ENTStructureClasses`, `code$label`) on the school, for the pupils that
+/// name it, and the academy it names.
+fn define_structure(ctx: &mut Context<'_>, request: &Request, id: &str, school: &mut School) {
     let fields = &request.fields;
-    let classes = fields.is_given(f::STRUCT_CLASSES).then(|| {
-        fields
+    if fields.is_given(f::STRUCT_CLASSES) {
+        school.classes = fields
             .all(f::STRUCT_CLASSES)
             .filter(|v| !v.is_empty())
             .map(|v| {
                 let (code, label) = v.split_once('$').unwrap_or((v, v));
                 let label = if label.trim().is_empty() { code } else { label };
-                (code.trim().into(), label.trim().into())
+                (code.trim().to_owned(), label.trim().to_owned())
             })
-            .collect::<Vec<(Box<str>, Box<str>)>>()
-    });
-    let jointure = match single(ctx, request, f::STRUCT_JOINTURE).filter(|v| !v.is_empty()) {
-        Some(j) => j,
-        None => id,
-    };
-    ctx.aaf.define(jointure, uai, classes.clone());
-    if uai.as_str() != jointure {
-        ctx.aaf.define(uai.as_str(), uai, classes);
+            .collect();
     }
+    let jointure = single(ctx, request, f::STRUCT_JOINTURE).filter(|v| !v.is_empty());
+    if let Some(jointure) = jointure {
+        school.jointure = Some(jointure.to_owned());
+    } else if school.jointure.is_none() && id != school.uai.as_str() {
+        school.jointure = Some(id.to_owned());
+    }
+    ctx.aaf.define(school);
     if let Some(name) = single(ctx, request, f::ACADEMY).filter(|v| !v.is_empty()) {
         match academy_code_from_name(name) {
             Some(code) => ctx.aaf.academy = Some(code),

@@ -744,14 +744,20 @@ impl Import {
         Self::with_builder(DirectoryBuilder::from_snapshot(current), ImportMode::Delta)
     }
 
-    /// Into a builder of the caller's.
+    /// Into a builder of the caller's. The schools it holds are the
+    /// structures that AAF pupils may name by jointure (a delta without its
+    /// `EtabEducNat` file).
     pub fn with_builder(builder: DirectoryBuilder, mode: ImportMode) -> Self {
+        let mut structures = aaf::AafState::default();
+        for school in builder.schools() {
+            structures.define(school);
+        }
         Self {
             builder,
             mode,
             options: ImportOptions::default(),
             report: ImportReport::default(),
-            aaf: aaf::AafState::default(),
+            aaf: structures,
         }
     }
 
