@@ -354,7 +354,7 @@ pub(super) fn reserve(builder: &mut DirectoryBuilder, name: &str, len: u64) {
 pub(super) struct AafState {
     /// Structure keys (`ENTStructureJointure`, and the UAI) to their index
     /// in `structures`.
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     /// Per key: the key, and the structure once defined.
     structures: Vec<(Box<str>, Option<Structure>)>,
     /// Pupils naming a structure not defined yet.
