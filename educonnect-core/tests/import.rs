@@ -74,7 +74,8 @@ fn pupil(id: &str, sn: &str, given: &str, date: &str, links: &[&str]) -> String 
             ("sn", &[sn]),
             ("givenName", &[given]),
             ("ENTPersonDateNaissance", &[date]),
-            ("ENTEleveStructRattachId", &["0750654D"]),
+            ("ENTPersonStructRattach", &["0750654D"]),
+            ("ENTEleveStructRattachId", &["4242"]),
             ("ENTPersonProfils", &["National_ELV"]),
             ("ENTElevePersRelEleve", links),
         ],
@@ -158,7 +159,8 @@ fn aaf_full_export_in_iso_8859_15() {
                 ("ENTPersonDateNaissance", &["14/03/2012"]),
                 ("ENTEleveINE", &["123456789AB"]),
                 ("ENTEleveClasses", &["0750654D$5EME B", "0750654D$LATIN"]),
-                ("ENTEleveStructRattachId", &["0750654D"]),
+                ("ENTPersonStructRattach", &["0750654D"]),
+                ("ENTEleveStructRattachId", &["70012"]),
                 (
                     "ENTElevePersRelEleve",
                     &["P1$10$1$1$1$1", "P2$2$0$2$1$0", "P3$38$0$0$1$0"],
@@ -177,6 +179,7 @@ fn aaf_full_export_in_iso_8859_15() {
         add(
             "P1",
             &[
+                ("ENTPersonJointure", &["P1"]),
                 ("sn", &["Lefèvre-Œuvrard"]),
                 ("ENTPersonNomPatro", &["Œuvrard"]),
                 ("givenName", &["Hélène"]),
@@ -224,6 +227,7 @@ fn aaf_full_export_in_iso_8859_15() {
     assert_eq!((date.year(), date.month(), date.day()), (2012, 3, 14));
     assert_eq!(e1.ine.unwrap().as_str(), "123456789AB");
     assert_eq!(e1.school, Some(Uai::parse("0750654D").unwrap()));
+    assert_eq!(e1.school_local_id.as_deref(), Some("70012"));
     assert_eq!(e1.classes, ["5EME B", "LATIN"].map(String::from));
     let e2 = snapshot.pupil(&pupil_id(&source, "E2")).unwrap().unwrap();
     assert_eq!(
@@ -324,6 +328,7 @@ fn utf8_files_and_forced_encodings() {
 fn character_references_and_cdata() {
     let text = "<?xml version='1.0' encoding='ISO-8859-15'?><ficAlimMENESR><addRequest>\
         <identifier><id>P1</id></identifier><attributes>\
+        <attr name='ENTPersonJointure'><value>P1</value></attr>\
         <attr name='sn'><value>M&#233;nard &amp; Fils</value></attr>\
         <attr name='givenName'><value><![CDATA[Ana<ïs>]]></value></attr>\
         <attr name='ENTAuxPersRelEleveEleve'/>\
@@ -469,9 +474,10 @@ fn malformed_records_are_reported_and_the_rest_imported() {
         add(
             "E1",
             &[
+                ("ENTPersonJointure", &["E1"]),
                 ("sn", &["Petit"]),
                 ("givenName", &["Noé"]),
-                ("ENTEleveStructRattachId", &["0750654E"]),
+                ("ENTPersonStructRattach", &["0750654E"]),
                 ("ENTEleveINE", &["1234567890"]),
                 ("ENTElevePersRelEleve", &["P1$20$1$1$1$1"]),
             ],
@@ -490,9 +496,10 @@ fn malformed_records_are_reported_and_the_rest_imported() {
         add(
             "E3",
             &[
+                ("ENTPersonJointure", &["E3"]),
                 ("sn", &["Petit"]),
                 ("givenName", &["Léon"]),
-                ("ENTEleveStructRattachId", &["0870003F"]),
+                ("ENTPersonStructRattach", &["0870003F"]),
                 (
                     "ENTElevePersRelEleve",
                     &[
@@ -511,6 +518,7 @@ fn malformed_records_are_reported_and_the_rest_imported() {
         add(
             "E4",
             &[
+                ("ENTPersonJointure", &["E4"]),
                 ("sn", &["Petit"]),
                 ("givenName", &["Lou"]),
                 (
@@ -522,7 +530,11 @@ fn malformed_records_are_reported_and_the_rest_imported() {
         // No family name.
         add(
             "E5",
-            &[("givenName", &["Solo"]), ("ENTEleveINE", &["123456789AB"])],
+            &[
+                ("ENTPersonJointure", &["E5"]),
+                ("givenName", &["Solo"]),
+                ("ENTEleveINE", &["123456789AB"]),
+            ],
         ),
         // Join key and id disagree.
         add(
@@ -539,6 +551,7 @@ fn malformed_records_are_reported_and_the_rest_imported() {
         add(
             "P1",
             &[
+                ("ENTPersonJointure", &["P1"]),
                 ("sn", &["Petit"]),
                 ("givenName", &["Paul"]),
                 ("personalTitle", &["Dr"]),
@@ -551,7 +564,7 @@ fn malformed_records_are_reported_and_the_rest_imported() {
     let uai = one_issue(
         &report,
         "E1",
-        IssueReason::InvalidUai("ENTEleveStructRattachId", IdError::UaiCheckLetter),
+        IssueReason::InvalidUai("ENTPersonStructRattach", IdError::UaiCheckLetter),
     );
     assert_eq!(uai.effect, IssueEffect::ValueIgnored);
     assert_eq!(uai.file, ELEVE);
@@ -937,7 +950,10 @@ fn a_siecle_file_given_as_aaf_is_refused_whole() {
 #[test]
 fn too_many_issues_are_counted() {
     let requests: Vec<String> = (0..50)
-        .map(|i| add(&format!("E{i}"), &[("givenName", &["x"])]))
+        .map(|i| {
+            let id = format!("E{i}");
+            add(&id, &[("ENTPersonJointure", &[&id]), ("givenName", &["x"])])
+        })
         .collect();
     let mut import = Import::full(aaf14()).options(ImportOptions::new().max_issues(10));
     import.aaf(ELEVE, aaf(&requests).as_slice()).unwrap();
@@ -1297,4 +1313,376 @@ fn corrupted_exports_never_panic() {
         let _ = import.finish();
         let _ = sniff(bytes.as_slice()).unwrap();
     }
+}
+
+// ---------------------------------------------------------------------------
+// The real AAF shape: structures by jointure, school-local ids, first degree.
+
+const ETAB: &str = "ENT_01_Complet_20250905_EtabEducNat_0000.xml";
+
+fn structure(jointure: &str, uai: &str, name: &str, classes: &[&str]) -> String {
+    add(
+        jointure,
+        &[
+            ("ENTStructureJointure", &[jointure]),
+            ("ENTStructureUAI", &[uai]),
+            ("ENTStructureNomCourant", &[name]),
+            ("ENTStructureTypeStruct", &["CLG"]),
+            ("ENTServAcAcademie", &["PARIS"]),
+            ("ENTStructureClasses", classes),
+        ],
+    )
+}
+
+/// A second-degree pupil in the real shape: the school by its structure's
+/// jointure, the SIECLE `ELEVE_ID` in `ENTEleveStructRattachId`.
+fn pupil_2d(id: &str, school: &str, local: &str, classes: &[&str], links: &[&str]) -> String {
+    add(
+        id,
+        &[
+            ("ENTPersonJointure", &[id]),
+            ("sn", &["Lefèvre"]),
+            ("givenName", &["Zoé"]),
+            ("ENTPersonDateNaissance", &["14/03/2012"]),
+            ("ENTPersonProfils", &["National_ELV"]),
+            ("ENTPersonStructRattach", &[school]),
+            ("ENTEleveStructRattachId", &[local]),
+            ("ENTEleveClasses", classes),
+            ("ENTElevePersRelEleve", links),
+        ],
+    )
+}
+
+fn real_shape_2d() -> [(&'static str, Vec<u8>); 3] {
+    let eleves = aaf(&[
+        pupil_2d(
+            "E1",
+            "1234",
+            "70012",
+            &["1234$5B", "1234$LAT"],
+            &["P1$10$1$1$1$1", "P9$20$1$2$1$1"],
+        ),
+        // A structure the export does not define.
+        pupil_2d("E2", "9999", "70013", &["9999$4A"], &["P1$10$1$1$1$1"]),
+        // Some feeds put the UAI itself.
+        pupil_2d("E3", "0870003F", "70014", &[], &["P1$10$1$1$1$1"]),
+    ]);
+    let parents = aaf(&[
+        add(
+            "P1",
+            &[
+                ("ENTPersonJointure", &["P1"]),
+                ("sn", &["Lefèvre"]),
+                ("givenName", &["Anne"]),
+                ("ENTAuxPersRelEleveEleve", &["E1", "E2", "E3", "E7"]),
+            ],
+        ),
+        // No ENTPersonJointure.
+        add("P2", &[("sn", &["Lefèvre"]), ("givenName", &["Jean"])]),
+    ]);
+    let schools = aaf(&[structure(
+        "1234",
+        "0750654D",
+        "COLLEGE VOLTAIRE-ac-PARIS",
+        &["5B$5EME B", "4A$4EME A"],
+    )]);
+    [
+        ("ENT_01_Complet_20250905_Eleve_0000.xml", eleves),
+        ("ENT_01_Complet_20250905_PersRelEleve_0000.xml", parents),
+        (ETAB, schools),
+    ]
+}
+
+#[test]
+fn aaf_real_shape_second_degree_in_any_file_order() {
+    let source = SourceId::aaf("01").unwrap();
+    let files = real_shape_2d();
+    let mut import = Import::full(source.clone());
+    for (name, bytes) in &files {
+        import.aaf(name, bytes.as_slice()).unwrap();
+    }
+    assert_eq!(import.academy(), Some("01"));
+    let (snapshot, report) = import.finish();
+
+    let voltaire = Uai::parse("0750654D").unwrap();
+    assert_eq!(snapshot.school(&voltaire).unwrap().name, "COLLEGE VOLTAIRE");
+    let e1 = snapshot.pupil(&pupil_id(&source, "E1")).unwrap().unwrap();
+    assert_eq!(e1.school, Some(voltaire));
+    assert_eq!(e1.school_local_id.as_deref(), Some("70012"));
+    // The label for 5B, the code where the structure gives none.
+    assert_eq!(e1.classes, ["5EME B", "LAT"]);
+    let e3 = snapshot.pupil(&pupil_id(&source, "E3")).unwrap().unwrap();
+    assert_eq!(e3.school, Some(Uai::parse("0870003F").unwrap()));
+
+    // The unknown structure is reported, naming the pupil; the pupil is
+    // kept without a school, the class by its code.
+    let unknown = one_issue(
+        &report,
+        "E2",
+        IssueReason::UnknownStructure("ENTPersonStructRattach"),
+    );
+    assert_eq!(unknown.effect, IssueEffect::ValueIgnored);
+    assert_eq!(unknown.file, files[0].0);
+    let e2 = snapshot.pupil(&pupil_id(&source, "E2")).unwrap().unwrap();
+    assert_eq!(
+        (e2.school, e2.classes.as_slice()),
+        (None, &["4A".to_owned()][..])
+    );
+    // A record without ENTPersonJointure, a pupil the export does not
+    // hold: reported.
+    let missing = one_issue(
+        &report,
+        "P2",
+        IssueReason::MissingAttribute("ENTPersonJointure"),
+    );
+    assert_eq!(missing.effect, IssueEffect::ValueIgnored);
+    let aux = one_issue(
+        &report,
+        "P1",
+        IssueReason::UnknownPupil("ENTAuxPersRelEleveEleve"),
+    );
+    assert_eq!(aux.file, files[1].0);
+    assert_eq!(report.issues.len(), 3, "{:#?}", report.issues);
+    // A guardian listed by a pupil but missing from PersRelEleve.
+    assert_eq!(
+        report.anomalies,
+        [Anomaly::DanglingLink {
+            pupil: pupil_id(&source, "E1"),
+            person: person_id(&source, "P9"),
+        }]
+    );
+    for issue in &report.issues {
+        let text = issue.to_string();
+        assert!(!text.contains("Lef") && !text.contains("9999"), "{text}");
+    }
+
+    // Structures first: the same directory, the same report.
+    let mut import = Import::full(source.clone());
+    for (name, bytes) in files.iter().rev() {
+        import.aaf(name, bytes.as_slice()).unwrap();
+    }
+    let (again, report_again) = import.finish();
+    for id in ["E1", "E2", "E3"] {
+        assert_eq!(
+            again.pupil(&pupil_id(&source, id)).unwrap(),
+            snapshot.pupil(&pupil_id(&source, id)).unwrap(),
+            "{id}"
+        );
+    }
+    let reasons = |r: &ImportReport| {
+        let mut v: Vec<_> = r
+            .issues
+            .iter()
+            .map(|i| (i.record_id.clone(), i.reason.clone()))
+            .collect();
+        v.sort_by_key(|(id, _)| id.clone());
+        v
+    };
+    assert_eq!(reasons(&report_again), reasons(&report));
+    assert_eq!(report_again.anomalies, report.anomalies);
+}
+
+#[test]
+fn a_delta_keeps_a_pupils_school_and_reports_an_unknown_structure() {
+    let source = SourceId::aaf("01").unwrap();
+    let files = real_shape_2d();
+    let (snapshot, _) = import_aaf(source.clone(), &files);
+    // A modification naming another structure, given in the same delta.
+    let delta = aaf(&[
+        request(
+            "modify",
+            "E1",
+            &[
+                ("ENTPersonStructRattach", &["5678"]),
+                ("ENTEleveClasses", &["5678$2NDE1"]),
+            ],
+        ),
+        request("modify", "E3", &[("ENTPersonStructRattach", &["4321"])]),
+        // The full export's structure, without its file in the delta.
+        pupil_2d("E4", "1234", "70015", &["1234$5B"], &[]),
+    ]);
+    let schools = aaf(&[structure(
+        "5678",
+        "0920131T",
+        "LYCEE MICHELET-ac-VERSAILLES",
+        &["2NDE1$SECONDE 1"],
+    )]);
+    let mut import = Import::delta(&snapshot);
+    import
+        .aaf("ENT_01_Delta_20250906_Eleve_0000.xml", delta.as_slice())
+        .unwrap();
+    import
+        .aaf(
+            "ENT_01_Delta_20250906_EtabEducNat_0000.xml",
+            schools.as_slice(),
+        )
+        .unwrap();
+    let (after, report) = import.finish();
+    let e1 = after.pupil(&pupil_id(&source, "E1")).unwrap().unwrap();
+    assert_eq!(e1.school, Some(Uai::parse("0920131T").unwrap()));
+    assert_eq!(e1.classes, ["SECONDE 1"]);
+    // Kept from the full export.
+    assert_eq!(e1.school_local_id.as_deref(), Some("70012"));
+    assert_eq!(after.link_count(), snapshot.link_count());
+    one_issue(
+        &report,
+        "E3",
+        IssueReason::UnknownStructure("ENTPersonStructRattach"),
+    );
+    let e3 = after.pupil(&pupil_id(&source, "E3")).unwrap().unwrap();
+    assert_eq!(e3.school, None);
+    let e4 = after.pupil(&pupil_id(&source, "E4")).unwrap().unwrap();
+    assert_eq!(e4.school, Some(Uai::parse("0750654D").unwrap()));
+    assert_eq!(e4.classes, ["5EME B"]);
+    assert_eq!(report.issues.len(), 1, "{:#?}", report.issues);
+    let voltaire = after.school(&Uai::parse("0750654D").unwrap()).unwrap();
+    assert_eq!(voltaire.jointure.as_deref(), Some("1234"));
+    assert_eq!(voltaire.class_label("5B"), Some("5EME B"));
+}
+
+#[test]
+fn aaf_first_degree_is_imported_as_fully_as_the_second() {
+    let source = SourceId::aaf("14").unwrap();
+    let eleves = aaf(&[add(
+        "E1",
+        &[
+            ("ENTPersonJointure", &["E1"]),
+            ("ENTPersonProfils", &["National_ELV"]),
+            ("ENTPersonNom", &["Le Guével"]),
+            ("ENTPersonPrenom", &["Maël"]),
+            ("ENTPersonAutresPrenoms", &["Maël", "Erwan"]),
+            ("ENTPersonDateNaissance", &["02/05/2019"]),
+            (
+                "ENTPersonClasses",
+                &["0350710G$2025$E$C1234$CP-CE1 Mme Le Bihan"],
+            ),
+            ("ENTEleveNiveau", &["CP"]),
+            ("ENTEleveAutoriteParentale", &["R1$xx", "R2"]),
+        ],
+    )]);
+    let parents = aaf(&[add(
+        "R1",
+        &[
+            ("ENTPersonJointure", &["R1"]),
+            ("ENTPersonProfils", &["National_TUT"]),
+            ("ENTPersonNom", &["Le Guével"]),
+            ("ENTPersonPrenom", &["Gwenaëlle"]),
+            ("ENTPersonCivilite", &["MME"]),
+            ("ENTPersRelEleveTelMobile", &["0612345678"]),
+            ("ENTPersonTelPerso", &["0298765432"]),
+            ("ENTPersonMail", &["gwen@example.org"]),
+            ("ENTAuxPersRelEleveEleve", &["E1"]),
+        ],
+    )]);
+    let (snapshot, report) = import_aaf(
+        source.clone(),
+        &[
+            ("ENT_14_Complet_20250905_Eleve_0000.xml", eleves),
+            ("ENT_14_Complet_20250905_PersRelEleve_0000.xml", parents),
+        ],
+    );
+    assert!(report.issues.is_empty(), "{:#?}", report.issues);
+    // R2 holds legal authority but is not in PersRelEleve.
+    assert_eq!(
+        report.anomalies,
+        [Anomaly::DanglingLink {
+            pupil: pupil_id(&source, "E1"),
+            person: person_id(&source, "R2"),
+        }]
+    );
+    let e1 = snapshot.pupil(&pupil_id(&source, "E1")).unwrap().unwrap();
+    assert_eq!(e1.birth_name, "Le Guével");
+    assert_eq!(e1.given_names, ["Maël", "Erwan"]);
+    assert_eq!(e1.level.as_deref(), Some("CP"));
+    assert_eq!(e1.classes, ["CP-CE1 Mme Le Bihan"]);
+    assert_eq!(e1.school, Some(Uai::parse("0350710G").unwrap()));
+    let r1 = person_id(&source, "R1");
+    let mother = snapshot.person(&r1).unwrap().unwrap();
+    assert_eq!(
+        (mother.birth_name.as_str(), mother.given_names[0].as_str()),
+        ("Le Guével", "Gwenaëlle")
+    );
+    assert_eq!(
+        mother.civility,
+        Some(educonnect_core::directory::Civility::Madame)
+    );
+    assert_eq!(mother.phone(PhoneKind::Mobile), Some("0612345678"));
+    assert_eq!(mother.phone(PhoneKind::Home), Some("0298765432"));
+    assert_eq!(mother.email.as_deref(), Some("gwen@example.org"));
+    let children = snapshot.pupils_of(&r1).unwrap();
+    assert_eq!(children.len(), 1);
+    let link = &children[0].link;
+    assert!(link.has_legal_authority());
+    assert_eq!(link.legal, Some(LegalRank::First));
+    assert_eq!(link.relationship.relationship(), Relationship::Other);
+    // The candidates lookup finds her by the 1D names.
+    let query = NameQuery::new("Le Guével", ["Gwenaëlle"], None);
+    assert_eq!(snapshot.guardian_candidates(&query).len(), 1);
+}
+
+#[test]
+fn siecle_and_aaf_records_of_one_pupil_join_on_school_and_local_id() {
+    let uai = Uai::parse(UAI).unwrap();
+    let mut siecle = Import::full(SourceId::siecle(uai));
+    siecle
+        .siecle("ElevesSansAdresses.xml", siecle_eleves().as_slice())
+        .unwrap();
+    let (siecle, _) = siecle.finish();
+    let source = SourceId::aaf("01").unwrap();
+    let eleves = aaf(&[pupil_2d("E1", "1234", "1001", &["1234$5B"], &[])]);
+    let schools = aaf(&[structure("1234", UAI, "COLLEGE VOLTAIRE-ac-PARIS", &[])]);
+    let (aaf, _) = import_aaf(source.clone(), &[(ELEVE, eleves), (ETAB, schools)]);
+    let from_aaf = aaf.pupil(&pupil_id(&source, "E1")).unwrap().unwrap();
+    let from_siecle = siecle
+        .pupil(&pupil_id(&SourceId::siecle(uai), "1001"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(from_siecle.school_local_id.as_deref(), Some("1001"));
+    assert_eq!(
+        (from_aaf.school, from_aaf.school_local_id.as_deref()),
+        (from_siecle.school, from_siecle.school_local_id.as_deref())
+    );
+}
+
+#[test]
+fn the_academy_of_an_export_comes_from_its_structures_when_its_name_has_none() {
+    use educonnect_core::directory::import::{FilesError, SourceHints, import_files};
+    let dir = std::env::temp_dir().join(format!("educonnect-aaf-academy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let eleves = dir.join("ENT_0690078K_Complet_20250905_Eleve_0000.xml");
+    let etab = dir.join("ENT_0690078K_Complet_20250905_EtabEducNat_0000.xml");
+    std::fs::write(&eleves, aaf(&[pupil_2d("E1", "1234", "1001", &[], &[])])).unwrap();
+    let lyon = add(
+        "1234",
+        &[
+            ("ENTStructureJointure", &["1234"]),
+            ("ENTStructureUAI", &["0690078K"]),
+            ("ENTStructureNomCourant", &["LYCEE DU PARC-ac-LYON"]),
+            ("ENTServAcAcademie", &["LYON"]),
+        ],
+    );
+    std::fs::write(&etab, aaf(&[lyon])).unwrap();
+
+    // The pupils' file alone: no academy (0690078K is not one).
+    let err = import_files(&[&eleves], &SourceHints::default()).unwrap_err();
+    assert!(matches!(err, FilesError::AcademyNeeded { .. }), "{err}");
+    // With its structures, in any order: Lyon, 10.
+    let imported = import_files(&[&eleves, &etab], &SourceHints::default()).unwrap();
+    assert_eq!(imported.len(), 1);
+    assert_eq!(imported[0].snapshot.source(), &SourceId::aaf("10").unwrap());
+    assert!(imported[0].report.is_clean(), "{:#?}", imported[0].report);
+    let e1 = imported[0]
+        .snapshot
+        .pupil(&pupil_id(&SourceId::aaf("10").unwrap(), "E1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(e1.school, Some(Uai::parse("0690078K").unwrap()));
+    // The caller's academy comes first.
+    let hints = SourceHints {
+        academy: Some("25".into()),
+        ..SourceHints::default()
+    };
+    let imported = import_files(&[&eleves, &etab], &hints).unwrap();
+    assert_eq!(imported[0].snapshot.source(), &SourceId::aaf("25").unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

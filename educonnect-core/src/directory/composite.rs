@@ -177,4 +177,18 @@ impl Directory for CompositeDirectory {
         }
         Ok(None)
     }
+
+    /// Asks every directory in order; the first pupil found answers.
+    async fn pupil_by_school_local_id(
+        &self,
+        uai: &Uai,
+        local_id: &str,
+    ) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        for directory in &self.directories {
+            if let Some(pupil) = directory.pupil_by_school_local_id(uai, local_id).await? {
+                return Ok(Some(pupil));
+            }
+        }
+        Ok(None)
+    }
 }

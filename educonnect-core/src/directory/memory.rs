@@ -179,6 +179,37 @@ impl DirectoryBuilder {
             .map(Arc::unwrap_or_clone))
     }
 
+    /// The pupil `id`, if the builder holds it.
+    pub fn pupil(&self, id: &PupilId) -> Option<&Pupil> {
+        if *id.source() != self.source {
+            return None;
+        }
+        self.pupils.get(id.local()).map(|p| &**p)
+    }
+
+    /// Whether the builder holds the pupil whose local id is `local`.
+    pub(crate) fn contains_pupil(&self, local: &str) -> bool {
+        self.pupils.get(local).is_some()
+    }
+
+    /// The pupil `id`, to change in place (copied first when a snapshot
+    /// shares it); their links are kept. Changing the id is not allowed:
+    /// it is checked, and a changed id is put back.
+    pub fn update_pupil(&mut self, id: &PupilId, update: impl FnOnce(&mut Pupil)) -> bool {
+        if *id.source() != self.source {
+            return false;
+        }
+        let Some(pupil) = self.pupils.get_mut(id.local()) else {
+            return false;
+        };
+        let pupil = Arc::make_mut(pupil);
+        update(pupil);
+        if pupil.id != *id {
+            pupil.id = id.clone();
+        }
+        true
+    }
+
     /// Adds a related person, or replaces the one with the same id
     /// (returned). Their links are kept.
     pub fn add_person(
@@ -274,6 +305,11 @@ impl DirectoryBuilder {
             .into_iter()
             .map(|l| l.to_link(pupil.clone(), &self.source, &self.link_ids))
             .collect()
+    }
+
+    /// The schools the builder holds.
+    pub fn schools(&self) -> impl Iterator<Item = &School> {
+        self.schools.values()
     }
 
     /// Removes a school.
@@ -479,6 +515,16 @@ impl<T: Record> Records<T> {
                 None
             }
         }
+    }
+
+    fn get(&self, local: &str) -> Option<&Arc<T>> {
+        let hash = self.hasher.hash_one(local);
+        self.table.find(hash, |r| r.local() == local)
+    }
+
+    fn get_mut(&mut self, local: &str) -> Option<&mut Arc<T>> {
+        let hash = self.hasher.hash_one(local);
+        self.table.find_mut(hash, |r| r.local() == local)
     }
 
     fn remove(&mut self, local: &str) -> Option<Arc<T>> {

@@ -145,6 +145,24 @@ pub trait Directory: Send + Sync + fmt::Debug {
 
     /// The school `uai`, if a source of this directory describes it.
     async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError>;
+
+    /// The pupil of the school `uai` whose id in the school's own system
+    /// ([`Pupil::school_local_id`]: SIECLE `ELEVE_ID`, AAF
+    /// `ENTEleveStructRattachId`, the fourth field of EduConnect's
+    /// `FrEduVecteur`) is `local_id`, from any source of this directory.
+    ///
+    /// The default answers `Ok(None)`: a directory without this index
+    /// finds no pupil this way. [`MemoryDirectory`] does not index it yet
+    /// (it comes with the compact snapshot): it answers `Ok(None)`;
+    /// [`CompositeDirectory`] asks each of its directories.
+    async fn pupil_by_school_local_id(
+        &self,
+        uai: &Uai,
+        local_id: &str,
+    ) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        let _ = (uai, local_id);
+        Ok(None)
+    }
 }
 
 /// A [`Directory`] lookup or a directory update failed.

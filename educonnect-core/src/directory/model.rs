@@ -314,13 +314,22 @@ pub struct Pupil {
     /// without one cannot be confirmed by the birth-date challenge.
     pub birth_date: Option<BirthDate>,
     /// The school the pupil is attached to (AAF `ENTPersonStructRattach`,
-    /// the school of a SIECLE export).
+    /// resolved to a UAI through the export's `EtabEducNat` records, the
+    /// school of a SIECLE export).
     pub school: Option<Uai>,
+    /// The pupil's id in the school's own system: SIECLE `ELEVE_ID`, AAF
+    /// `ENTEleveStructRattachId`, the fourth field of EduConnect's
+    /// `FrEduVecteur`. Unique within a school only: with [`school`], it
+    /// joins the AAF and SIECLE records of one pupil.
+    ///
+    /// [`school`]: Self::school
+    pub school_local_id: Option<String>,
     /// The level, as the source codes it (SIECLE `CODE_MEF`, EduConnect's
     /// `FrEduCtEleveNiveau`).
     pub level: Option<String>,
-    /// Classes and groups (SIECLE `STRUCTURE`, AAF `ENTEleveClasses` without
-    /// the `STRUCT$` prefix).
+    /// Classes and groups (SIECLE `STRUCTURE`; AAF `ENTEleveClasses`, by
+    /// the label its structure's `ENTStructureClasses` gives, else by code;
+    /// the class name of an ONDE `ENTPersonClasses`).
     pub classes: Vec<String>,
 }
 
@@ -339,6 +348,7 @@ impl Pupil {
             given_names: given_names.into_iter().map(Into::into).collect(),
             birth_date: None,
             school: None,
+            school_local_id: None,
             level: None,
             classes: Vec::new(),
         }
@@ -375,6 +385,12 @@ impl Pupil {
     /// With a school.
     pub fn with_school(mut self, uai: Uai) -> Self {
         self.school = Some(uai);
+        self
+    }
+
+    /// With the pupil's id in the school's own system (SIECLE `ELEVE_ID`).
+    pub fn with_school_local_id(mut self, id: impl Into<String>) -> Self {
+        self.school_local_id = Some(id.into());
         self
     }
 
@@ -921,8 +937,16 @@ impl Link {
 pub struct School {
     /// The UAI, its key letter checked.
     pub uai: Uai,
-    /// The name.
+    /// The name (AAF `ENTStructureNomCourant` without its `-ac-<ACADEMY>`
+    /// suffix).
     pub name: String,
+    /// The structure's id inside its AAF export (`ENTStructureJointure`),
+    /// which pupils' `ENTPersonStructRattach` and `ENTEleveClasses` name:
+    /// kept so that a delta naming it resolves without the structures'
+    /// file.
+    pub jointure: Option<String>,
+    /// The classes (`ENTStructureClasses`): code and label.
+    pub classes: Vec<(String, String)>,
 }
 
 impl School {
@@ -931,7 +955,29 @@ impl School {
         Self {
             uai,
             name: name.into(),
+            jointure: None,
+            classes: Vec::new(),
         }
+    }
+
+    /// With its AAF jointure.
+    pub fn with_jointure(mut self, jointure: impl Into<String>) -> Self {
+        self.jointure = Some(jointure.into());
+        self
+    }
+
+    /// With one more class, by code and label.
+    pub fn with_class(mut self, code: impl Into<String>, label: impl Into<String>) -> Self {
+        self.classes.push((code.into(), label.into()));
+        self
+    }
+
+    /// The label of the class `code`, if the school gives one.
+    pub fn class_label(&self, code: &str) -> Option<&str> {
+        self.classes
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, label)| label.as_str())
     }
 }
 
@@ -1153,6 +1199,7 @@ mod tests {
         .with_ine(Ine::parse("123456789AB").unwrap())
         .with_birth_date(date)
         .with_level("21111010110")
+        .with_school_local_id("4242")
         .with_class("6A");
         let person = RelatedPerson::new(PersonId::new(source, "R1").unwrap(), "Lefèvre", ["Anne"])
             .with_usage_name("Dupont")
@@ -1175,6 +1222,7 @@ mod tests {
             "123456789AB",
             "6A",
             "2111",
+            "4242",
         ] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }

@@ -1,5 +1,6 @@
 //! AAF files: `ficAlimMENESR` requests applied to the builder in file order.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead};
 use std::ops::ControlFlow;
 
@@ -11,7 +12,7 @@ use super::{
 };
 use crate::directory::{
     Civility, DirectoryBuilder, LegalRank, Link, PersonId, PhoneKind, Pupil, PupilId,
-    RelatedPerson, RelationshipCode, School,
+    RelatedPerson, Relationship, RelationshipCode, School,
 };
 use crate::ids::{Ine, Uai};
 
@@ -74,10 +75,23 @@ mod f {
     pub(super) const UAI: u8 = 20;
     pub(super) const SCHOOL_NAME: u8 = 21;
     pub(super) const CATEGORY: u8 = 22;
+    pub(super) const STRUCT_JOINTURE: u8 = 23;
+    pub(super) const STRUCT_CLASSES: u8 = 24;
+    pub(super) const ACADEMY: u8 = 25;
+    pub(super) const ETAB_UAI: u8 = 26;
+    pub(super) const STRUCT_CATEGORY: u8 = 27;
+    pub(super) const NOM: u8 = 28;
+    pub(super) const PRENOM: u8 = 29;
+    pub(super) const CIVILITE: u8 = 30;
+    pub(super) const PERSON_CLASSES: u8 = 31;
+    pub(super) const LEVEL: u8 = 32;
+    pub(super) const TEL_MOBILE: u8 = 33;
+    pub(super) const TEL_PERSO: u8 = 34;
+    pub(super) const PERSON_MAIL: u8 = 35;
 }
 
 /// The AAF attribute names, by field number.
-const NAMES: [&str; 23] = [
+const NAMES: [&str; 36] = [
     "ENTPersonJointure",
     "sn",
     "givenName",
@@ -101,6 +115,19 @@ const NAMES: [&str; 23] = [
     "ENTStructureUAI",
     "ENTStructureNomCourant",
     "categoriePersonne",
+    "ENTStructureJointure",
+    "ENTStructureClasses",
+    "ENTServAcAcademie",
+    "ENTEtablissementUAI",
+    "categorieStructure",
+    "ENTPersonNom",
+    "ENTPersonPrenom",
+    "ENTPersonCivilite",
+    "ENTPersonClasses",
+    "ENTEleveNiveau",
+    "ENTPersRelEleveTelMobile",
+    "ENTPersonTelPerso",
+    "ENTPersonMail",
 ];
 
 fn field_of(name: &[u8]) -> Option<u8> {
@@ -129,6 +156,19 @@ fn field_of(name: &[u8]) -> Option<u8> {
         b"ENTStructureUAI" => f::UAI,
         b"ENTStructureNomCourant" => f::SCHOOL_NAME,
         b"categoriePersonne" => f::CATEGORY,
+        b"ENTStructureJointure" => f::STRUCT_JOINTURE,
+        b"ENTStructureClasses" => f::STRUCT_CLASSES,
+        b"ENTServAcAcademie" => f::ACADEMY,
+        b"ENTEtablissementUAI" => f::ETAB_UAI,
+        b"categorieStructure" => f::STRUCT_CATEGORY,
+        b"ENTPersonNom" => f::NOM,
+        b"ENTPersonPrenom" => f::PRENOM,
+        b"ENTPersonCivilite" => f::CIVILITE,
+        b"ENTPersonClasses" => f::PERSON_CLASSES,
+        b"ENTEleveNiveau" => f::LEVEL,
+        b"ENTPersRelEleveTelMobile" => f::TEL_MOBILE,
+        b"ENTPersonTelPerso" => f::TEL_PERSO,
+        b"ENTPersonMail" => f::PERSON_MAIL,
         _ => return None,
     })
 }
@@ -148,6 +188,127 @@ pub fn academy_from_file_name(name: &str) -> Option<&str> {
         rest = after;
     }
     None
+}
+
+/// The academies (the BCN table `N_ACADEMIE`): code, and name as
+/// `ENTServAcAcademie` writes it, folded by [`fold_name`].
+const ACADEMIES: [(&str, &str); 32] = [
+    ("01", "PARIS"),
+    ("02", "AIXMARSEILLE"),
+    ("03", "BESANCON"),
+    ("04", "BORDEAUX"),
+    ("05", "CAEN"),
+    ("06", "CLERMONTFERRAND"),
+    ("07", "DIJON"),
+    ("08", "GRENOBLE"),
+    ("09", "LILLE"),
+    ("10", "LYON"),
+    ("11", "MONTPELLIER"),
+    ("12", "NANCYMETZ"),
+    ("13", "POITIERS"),
+    ("14", "RENNES"),
+    ("15", "STRASBOURG"),
+    ("16", "TOULOUSE"),
+    ("17", "NANTES"),
+    ("18", "ORLEANSTOURS"),
+    ("19", "REIMS"),
+    ("20", "AMIENS"),
+    ("21", "ROUEN"),
+    ("22", "LIMOGES"),
+    ("23", "NICE"),
+    ("24", "CRETEIL"),
+    ("25", "VERSAILLES"),
+    ("27", "CORSE"),
+    ("28", "LAREUNION"),
+    ("31", "MARTINIQUE"),
+    ("32", "GUADELOUPE"),
+    ("33", "GUYANE"),
+    ("43", "MAYOTTE"),
+    ("70", "NORMANDIE"),
+];
+
+/// A name in capital ASCII letters and digits only, accents dropped:
+/// `Orléans-Tours` is `ORLEANSTOURS`.
+fn fold_name(name: &str) -> String {
+    name.chars()
+        .filter_map(|c| {
+            Some(match c {
+                'à' | 'â' | 'ä' | 'À' | 'Â' | 'Ä' => 'A',
+                'ç' | 'Ç' => 'C',
+                'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'E',
+                'î' | 'ï' | 'Î' | 'Ï' => 'I',
+                'ô' | 'ö' | 'Ô' | 'Ö' => 'O',
+                'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'U',
+                c if c.is_ascii_alphanumeric() => c.to_ascii_uppercase(),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// The academy code (the BCN table `N_ACADEMIE`, as in `{AAF}<code>|...`
+/// ids) of an academy's name as AAF structures give it in
+/// `ENTServAcAcademie`: `RENNES` or `Rennes` is `14`, `Orléans-Tours` or
+/// `ORLEANS-TOURS` is `18`, `Académie de Créteil` or `ac-creteil` is `24`,
+/// `La Réunion` or `REUNION` is `28`. `None` for a name in no academy.
+pub fn academy_code_from_name(name: &str) -> Option<&'static str> {
+    let folded = fold_name(name);
+    let mut key = folded.as_str();
+    for prefix in ["ACADEMIEDE", "ACADEMIE", "AC"] {
+        if let Some(rest) = key.strip_prefix(prefix)
+            && !ACADEMIES.iter().any(|(_, n)| *n == key)
+        {
+            key = rest;
+            break;
+        }
+    }
+    if key == "REUNION" {
+        return Some("28");
+    }
+    ACADEMIES
+        .iter()
+        .find(|(_, n)| *n == key)
+        .map(|(code, _)| *code)
+}
+
+/// A structure's name without the `-ac-<ACADEMY>` suffix AAF exports add
+/// (`COLLEGE JEAN MOULIN-ac-RENNES` is `COLLEGE JEAN MOULIN`).
+fn structure_name(name: &str) -> &str {
+    let bytes = name.as_bytes();
+    let found = (0..bytes.len().saturating_sub(3))
+        .rev()
+        .find(|&i| bytes[i..i + 4].eq_ignore_ascii_case(b"-ac-"));
+    match found {
+        Some(i) if i > 0 && i + 4 < bytes.len() && !name[i + 4..].contains(' ') => {
+            name[..i].trim_end()
+        }
+        _ => name,
+    }
+}
+
+/// Whether a file name announces structures (`_EtabEducNat_`), where an
+/// export names its academy (`ENTServAcAcademie`).
+pub(super) fn is_structure_file(name: &str) -> bool {
+    kind_from_file_name(name) == Some(Kind::School)
+}
+
+/// The part of an AAF file name that its export's other files share:
+/// `ENT_0690078K_Complet_20250905` for
+/// `ENT_0690078K_Complet_20250905_Eleve_0000.xml`.
+pub(super) fn export_of_file_name(name: &str) -> &str {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let dir_len = name.len() - base.len();
+    for kind in [
+        "_Eleve_",
+        "_PersRelEleve_",
+        "_EtabEducNat_",
+        "_PersEducNat_",
+    ] {
+        if let Some(i) = base.find(kind) {
+            return &name[..dir_len + i];
+        }
+    }
+    name
 }
 
 /// The kind of records a file name announces: one of its `_`- or
@@ -183,6 +344,179 @@ pub(super) fn reserve(builder: &mut DirectoryBuilder, name: &str, len: u64) {
         Some(Kind::Person) => builder.reserve(0, records),
         _ => {}
     }
+}
+
+/// What the AAF files of one import share, settled when the import ends
+/// ([`resolve`]): the structures (`EtabEducNat`) by jointure, and what
+/// records named before the records they name were read (files of one
+/// export come in any order).
+#[derive(Default)]
+pub(super) struct AafState {
+    /// Structure keys (`ENTStructureJointure`, and the UAI) to their index
+    /// in `structures`.
+    index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+    /// Per key: the key, and the structure once defined.
+    structures: Vec<(Box<str>, Option<Structure>)>,
+    /// Pupils naming a structure not defined yet.
+    pending: Vec<PendingPupil>,
+    /// `ENTAuxPersRelEleveEleve` values naming a pupil not read yet.
+    aux: Vec<PendingAux>,
+    /// The academy the structures name (`ENTServAcAcademie`), as a code.
+    academy: Option<&'static str>,
+}
+
+struct Structure {
+    uai: Uai,
+    /// `ENTStructureClasses`: code and label.
+    classes: Vec<(Box<str>, Box<str>)>,
+}
+
+impl Structure {
+    /// The label of the class `code`, else the code.
+    fn label<'a>(&'a self, code: &'a str) -> &'a str {
+        self.classes
+            .iter()
+            .find(|(c, _)| **c == *code)
+            .map_or(code, |(_, label)| label)
+    }
+}
+
+struct PendingPupil {
+    pupil: PupilId,
+    /// The structure of `ENTPersonStructRattach`, if not defined when read.
+    structure: Option<u32>,
+    file: usize,
+    position: u64,
+}
+
+struct PendingAux {
+    person: Box<str>,
+    pupil: Box<str>,
+    file: usize,
+    position: u64,
+}
+
+impl AafState {
+    /// The index of the structure `key`, defined or not.
+    fn key(&mut self, key: &str) -> u32 {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        let i = u32::try_from(self.structures.len()).expect("fewer than 2^32 structures");
+        self.index.insert(key.into(), i);
+        self.structures.push((key.into(), None));
+        i
+    }
+
+    /// The structure `key` (a jointure or a UAI), if defined.
+    fn find(&self, key: &str) -> Option<&Structure> {
+        let i = *self.index.get(key)?;
+        self.structures[i as usize].1.as_ref()
+    }
+
+    /// Defines (or redefines) the structure of `school`, under its
+    /// jointure and its UAI.
+    pub(super) fn define(&mut self, school: &School) {
+        let classes: Vec<(Box<str>, Box<str>)> = school
+            .classes
+            .iter()
+            .map(|(code, label)| (code.as_str().into(), label.as_str().into()))
+            .collect();
+        if let Some(jointure) = &school.jointure {
+            let i = self.key(jointure) as usize;
+            self.structures[i].1 = Some(Structure {
+                uai: school.uai,
+                classes: classes.clone(),
+            });
+        }
+        let i = self.key(school.uai.as_str()) as usize;
+        self.structures[i].1 = Some(Structure {
+            uai: school.uai,
+            classes,
+        });
+    }
+
+    /// The academy code of the export's structures' `ENTServAcAcademie`.
+    pub(super) fn academy(&self) -> Option<&'static str> {
+        self.academy
+    }
+}
+
+/// Settles what the import left pending: the schools and class labels of
+/// pupils read before their structure (reported when no structure of the
+/// export defines it), and related persons naming pupils the export does
+/// not hold (reported).
+pub(super) fn resolve(
+    state: &mut AafState,
+    builder: &mut DirectoryBuilder,
+    report: &mut super::ImportReport,
+    max_issues: usize,
+) {
+    let pending = std::mem::take(&mut state.pending);
+    let state_ref = &*state;
+    for p in pending {
+        let mut problem = None;
+        builder.update_pupil(&p.pupil, |pupil| {
+            if let Some(i) = p.structure
+                && pupil.school.is_none()
+            {
+                let (key, structure) = &state_ref.structures[i as usize];
+                match structure {
+                    Some(s) => pupil.school = Some(s.uai),
+                    None => problem = Some(unknown_structure(key)),
+                }
+            }
+            for class in &mut pupil.classes {
+                if let Some((key, code)) = class.split_once('$') {
+                    let label = state_ref.find(key).map_or(code, |s| s.label(code));
+                    *class = label.to_owned();
+                }
+            }
+        });
+        if let Some(reason) = problem {
+            super::push_issue(
+                report,
+                max_issues,
+                super::ImportIssue {
+                    file: report.files[p.file].file.clone(),
+                    record_id: Some(p.pupil.local().to_owned()),
+                    position: p.position,
+                    reason,
+                    effect: IssueEffect::ValueIgnored,
+                },
+            );
+        }
+    }
+    for aux in std::mem::take(&mut state.aux) {
+        if !builder.contains_pupil(&aux.pupil) {
+            super::push_issue(
+                report,
+                max_issues,
+                super::ImportIssue {
+                    file: report.files[aux.file].file.clone(),
+                    record_id: Some(aux.person.into()),
+                    position: aux.position,
+                    reason: IssueReason::UnknownPupil(NAMES[f::AUX_PUPILS as usize]),
+                    effect: IssueEffect::ValueIgnored,
+                },
+            );
+        }
+    }
+}
+
+/// Why a structure key no structure defines is wrong: a UAI with a wrong
+/// key letter, or an unknown jointure.
+fn unknown_structure(key: &str) -> IssueReason {
+    let field = NAMES[f::STRUCT as usize];
+    let b = key.as_bytes();
+    if b.len() == 8
+        && b[..7].iter().all(u8::is_ascii_digit)
+        && b[7].is_ascii_alphabetic()
+        && let Err(e) = Uai::parse(key)
+    {
+        return IssueReason::InvalidUai(field, e);
+    }
+    IssueReason::UnknownStructure(field)
 }
 
 /// One request, as read.
@@ -455,6 +789,19 @@ fn apply(ctx: &mut Context<'_>, request: &Request, hint: Option<Kind>) {
     let Some(kind) = kind_of(fields, hint) else {
         return skip(ctx, IssueReason::UnknownRecordKind);
     };
+    if matches!(kind, Kind::Pupil | Kind::Person)
+        && request.op == Op::Add
+        && fields.first(f::JOINTURE).0.is_none_or(str::is_empty)
+    {
+        // Kept under its `identifier/id`, but the join key EduConnect's
+        // `{AAF}` ids name is not confirmed.
+        ctx.issue(
+            Some(id),
+            position,
+            IssueReason::MissingAttribute(NAMES[f::JOINTURE as usize]),
+            IssueEffect::ValueIgnored,
+        );
+    }
     let source = ctx.builder.source().clone();
     match kind {
         Kind::Other => ctx.file.counts.ignored += 1,
@@ -483,6 +830,11 @@ fn kind_of(fields: &Fields, hint: Option<Kind>) -> Option<Kind> {
             _ => Kind::Other,
         });
     }
+    if let (Some(category), _) = fields.first(f::STRUCT_CATEGORY)
+        && !category.is_empty()
+    {
+        return Some(Kind::School);
+    }
     for profile in fields.all(f::PROFILES) {
         match profile {
             "National_ELV" => return Some(Kind::Pupil),
@@ -493,14 +845,24 @@ fn kind_of(fields: &Fields, hint: Option<Kind>) -> Option<Kind> {
     if hint.is_some() {
         return hint;
     }
-    if [f::LINKS, f::INE, f::CLASSES, f::STRUCT_ID, f::AUTHORITY]
+    if [
+        f::LINKS,
+        f::INE,
+        f::CLASSES,
+        f::STRUCT_ID,
+        f::AUTHORITY,
+        f::LEVEL,
+    ]
+    .into_iter()
+    .any(|k| fields.is_given(k))
+    {
+        Some(Kind::Pupil)
+    } else if fields.is_given(f::AUX_PUPILS) || fields.is_given(f::TEL_MOBILE) {
+        Some(Kind::Person)
+    } else if [f::UAI, f::ETAB_UAI, f::STRUCT_JOINTURE, f::STRUCT_CLASSES]
         .into_iter()
         .any(|k| fields.is_given(k))
     {
-        Some(Kind::Pupil)
-    } else if fields.is_given(f::AUX_PUPILS) {
-        Some(Kind::Person)
-    } else if fields.is_given(f::UAI) {
         Some(Kind::School)
     } else if fields.all(f::PROFILES).next().is_some() {
         Some(Kind::Other)
@@ -538,14 +900,18 @@ fn names(
 ) -> Result<Names, IssueReason> {
     let fields = &request.fields;
     let (old_birth, old_usage, old_given) = old.unwrap_or(("", None, &[]));
-    let sn = if fields.is_given(f::SN) {
-        single(ctx, request, f::SN).unwrap_or("")
+    // First degree (ONDE) feeds name people in `ENTPersonNom` and
+    // `ENTPersonPrenom`.
+    let sn_field = either(fields, f::SN, f::NOM);
+    let given_field = either(fields, f::GIVEN, f::PRENOM);
+    let sn = if fields.is_given(sn_field) {
+        single(ctx, request, sn_field).unwrap_or("")
     } else {
         old_usage.unwrap_or(old_birth)
     };
     let birth = if fields.is_given(f::BIRTH_NAME) {
         single(ctx, request, f::BIRTH_NAME)
-    } else if fields.is_given(f::SN) && old_usage.is_none() {
+    } else if fields.is_given(sn_field) && old_usage.is_none() {
         // The birth name followed `sn`: it still does.
         None
     } else {
@@ -555,8 +921,8 @@ fn names(
     if birth.is_empty() {
         return Err(IssueReason::MissingAttribute("sn"));
     }
-    let first = if fields.is_given(f::GIVEN) {
-        single(ctx, request, f::GIVEN).unwrap_or("")
+    let first = if fields.is_given(given_field) {
+        single(ctx, request, given_field).unwrap_or("")
     } else {
         old_given.first().map_or("", String::as_str)
     };
@@ -571,7 +937,7 @@ fn names(
                 .filter(|g| !g.is_empty() && *g != first)
                 .map(str::to_owned),
         );
-    } else if !fields.is_given(f::GIVEN) || old_given.first().is_some_and(|g| g == first) {
+    } else if !fields.is_given(given_field) || old_given.first().is_some_and(|g| g == first) {
         given.extend(old_given.iter().skip(1).cloned());
     }
     Ok(Names {
@@ -579,6 +945,16 @@ fn names(
         usage,
         given,
     })
+}
+
+/// `field` if the record gives it, else `fallback` (a first-degree
+/// attribute).
+fn either(fields: &Fields, field: u8, fallback: u8) -> u8 {
+    if !fields.is_given(field) && fields.is_given(fallback) {
+        fallback
+    } else {
+        field
+    }
 }
 
 fn birth_date(ctx: &mut Context<'_>, request: &Request) -> Option<crate::birthdate::BirthDate> {
@@ -676,15 +1052,25 @@ fn apply_pupil(ctx: &mut Context<'_>, request: &Request, id: PupilId) {
                         }
                     });
             }
-            if fields.is_given(f::STRUCT_ID) || fields.is_given(f::STRUCT) {
-                pupil.school = school_of(ctx, request);
-            }
-            if fields.is_given(f::CLASSES) {
-                pupil.classes = fields
-                    .all(f::CLASSES)
+            if fields.is_given(f::STRUCT_ID) {
+                pupil.school_local_id = single(ctx, request, f::STRUCT_ID)
                     .filter(|v| !v.is_empty())
-                    .map(|v| v.split_once('$').map_or(v, |(_, class)| class).to_owned())
-                    .collect();
+                    .map(str::to_owned);
+            }
+            if fields.is_given(f::LEVEL) {
+                pupil.level = single(ctx, request, f::LEVEL)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned);
+            }
+            let pending = attach(ctx, request, &mut pupil);
+            if pending.0.is_some() || pending.1 {
+                let file = ctx.report.files.len();
+                ctx.aaf.pending.push(PendingPupil {
+                    pupil: id.clone(),
+                    structure: pending.0,
+                    file,
+                    position,
+                });
             }
             let replaced = ctx.builder.add_pupil(pupil).ok().flatten().is_some();
             if is_duplicate(ctx, replaced) {
@@ -707,6 +1093,10 @@ fn apply_pupil(ctx: &mut Context<'_>, request: &Request, id: PupilId) {
             }
             if fields.is_given(f::LINKS) {
                 add_links(ctx, request, &id);
+            } else if fields.is_given(f::AUTHORITY) {
+                // First degree: the guardians with legal authority are the
+                // links.
+                add_authority_links(ctx, request, &id);
             } else {
                 for link in old_links {
                     let _ = ctx.builder.add_link(link);
@@ -716,27 +1106,106 @@ fn apply_pupil(ctx: &mut Context<'_>, request: &Request, id: PupilId) {
     }
 }
 
-/// The pupil's school: `ENTEleveStructRattachId`, else
-/// `ENTPersonStructRattach`.
-fn school_of(ctx: &mut Context<'_>, request: &Request) -> Option<Uai> {
-    let from_id = single(ctx, request, f::STRUCT_ID).filter(|v| !v.is_empty());
-    let (field, value) = match from_id {
-        Some(v) => (f::STRUCT_ID, v),
-        None => (
-            f::STRUCT,
-            single(ctx, request, f::STRUCT).filter(|v| !v.is_empty())?,
-        ),
-    };
-    match Uai::parse(value) {
-        Ok(uai) => Some(uai),
-        Err(e) => {
+/// The pupil's school and classes, from `ENTPersonStructRattach` (a
+/// structure's jointure, or a UAI), `ENTEleveClasses`
+/// (`<structure>$<code>`, stored by the structure's label for the code) or
+/// the first degree's `ENTPersonClasses` (`UAI$...$classId$className`).
+/// Returns what waits for structures not read yet: the structure of
+/// `ENTPersonStructRattach`, and whether classes are kept as
+/// `<structure>$<code>` until the import ends.
+fn attach(ctx: &mut Context<'_>, request: &Request, pupil: &mut Pupil) -> (Option<u32>, bool) {
+    let fields = &request.fields;
+    let mut structure = None;
+    if fields.is_given(f::STRUCT) {
+        pupil.school = None;
+        if let Some(value) = single(ctx, request, f::STRUCT).filter(|v| !v.is_empty()) {
+            match Uai::parse(value) {
+                Ok(uai) => pupil.school = Some(uai),
+                Err(_) => match ctx.aaf.find(value) {
+                    Some(s) => pupil.school = Some(s.uai),
+                    None => structure = Some(ctx.aaf.key(value)),
+                },
+            }
+        }
+    }
+    let mut unresolved = false;
+    if fields.is_given(f::CLASSES) {
+        pupil.classes.clear();
+        for value in fields.all(f::CLASSES).filter(|v| !v.is_empty()) {
+            let class = match value.split_once('$') {
+                None => value,
+                Some((key, code)) => match ctx.aaf.find(key) {
+                    Some(s) => s.label(code),
+                    None if Uai::parse(key).is_ok() => code,
+                    None => {
+                        unresolved = true;
+                        value
+                    }
+                },
+            };
+            pupil.classes.push(class.to_owned());
+        }
+    } else if fields.is_given(f::PERSON_CLASSES) {
+        pupil.classes.clear();
+        for value in fields.all(f::PERSON_CLASSES).filter(|v| !v.is_empty()) {
+            let mut parts = value.rsplit('$');
+            let name = parts.next().unwrap_or_default().trim();
+            let class = match parts.next().map(str::trim) {
+                Some(id) if name.is_empty() => id,
+                _ => name,
+            };
+            if !class.is_empty() {
+                pupil.classes.push(class.to_owned());
+            }
+            if !fields.is_given(f::STRUCT)
+                && pupil.school.is_none()
+                && let Some((uai, _)) = value.split_once('$')
+                && let Ok(uai) = Uai::parse(uai.trim())
+            {
+                pupil.school = Some(uai);
+            }
+        }
+    }
+    (structure, unresolved)
+}
+
+/// First degree: one link with legal authority per
+/// `ENTEleveAutoriteParentale` value (its first `$` field is the person's
+/// jointure), the relationship unknown (`Other`): ONDE exports give none.
+/// Ranks follow the order of the values.
+fn add_authority_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
+    let position = request.position;
+    let mut rank = LegalRank::First;
+    for value in request.fields.all(f::AUTHORITY) {
+        let person = value.split('$').next().unwrap_or_default().trim();
+        if person.is_empty() {
+            continue;
+        }
+        let Ok(person) = PersonId::new(pupil.source().clone(), person) else {
             ctx.issue(
-                request.id(),
-                request.position,
-                IssueReason::InvalidUai(NAMES[field as usize], e),
-                IssueEffect::ValueIgnored,
+                Some(pupil.local()),
+                position,
+                IssueReason::InvalidLink(LinkProblem::Person),
+                IssueEffect::LinkSkipped,
             );
-            None
+            continue;
+        };
+        let link = Link::new(
+            pupil.clone(),
+            person,
+            RelationshipCode::of(Relationship::Other),
+        )
+        .with_legal(rank);
+        rank = LegalRank::Second;
+        if let Ok(Some(_)) = ctx.builder.add_link(link) {
+            ctx.issue(
+                Some(pupil.local()),
+                position,
+                IssueReason::DuplicateLink,
+                IssueEffect::LinkSkipped,
+            );
+        } else {
+            ctx.file.counts.links += 1;
         }
     }
 }
@@ -804,7 +1273,8 @@ fn add_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
             ),
         }
     }
-    for person in request.fields.all(f::AUTHORITY) {
+    for value in request.fields.all(f::AUTHORITY) {
+        let person = value.split('$').next().unwrap_or_default().trim();
         if !person.is_empty() && !legal_persons.contains(&person) {
             ctx.issue(
                 Some(pupil.local()),
@@ -866,8 +1336,9 @@ fn apply_person(ctx: &mut Context<'_>, request: &Request, id: PersonId) {
     if fields.is_given(f::BIRTH_DATE) {
         person.birth_date = birth_date(ctx, request);
     }
-    if fields.is_given(f::TITLE) {
-        person.civility = single(ctx, request, f::TITLE)
+    let title = either(fields, f::TITLE, f::CIVILITE);
+    if fields.is_given(title) {
+        person.civility = single(ctx, request, title)
             .filter(|v| !v.is_empty())
             .and_then(|v| {
                 let civility = Civility::from_code(v);
@@ -875,32 +1346,59 @@ fn apply_person(ctx: &mut Context<'_>, request: &Request, id: PersonId) {
                     ctx.issue(
                         Some(local),
                         position,
-                        IssueReason::UnknownValue(NAMES[f::TITLE as usize]),
+                        IssueReason::UnknownValue(NAMES[title as usize]),
                         IssueEffect::ValueIgnored,
                     );
                 }
                 civility
             });
     }
-    for (field, kind) in [
-        (f::MOBILE, PhoneKind::Mobile),
-        (f::SMS, PhoneKind::Sms),
-        (f::HOME, PhoneKind::Home),
-        (f::WORK, PhoneKind::Work),
+    // Second degree attributes, then the first degree's (ONDE).
+    for (kind, fields_of_kind) in [
+        (PhoneKind::Mobile, [f::MOBILE, f::TEL_MOBILE]),
+        (PhoneKind::Sms, [f::SMS, f::SMS]),
+        (PhoneKind::Home, [f::HOME, f::TEL_PERSO]),
+        (PhoneKind::Work, [f::WORK, f::WORK]),
     ] {
-        if fields.is_given(field) {
-            person.phones.retain(|p| p.kind != kind);
-            for number in fields.all(field).filter(|v| !v.is_empty()) {
+        let [first, second] = fields_of_kind;
+        if !fields.is_given(first) && !fields.is_given(second) {
+            continue;
+        }
+        person.phones.retain(|p| p.kind != kind);
+        let distinct = if first == second { 1 } else { 2 };
+        let numbers = fields_of_kind[..distinct]
+            .iter()
+            .flat_map(|&field| fields.all(field));
+        for number in numbers.filter(|v| !v.is_empty()) {
+            if !person
+                .phones
+                .iter()
+                .any(|p| p.kind == kind && p.number == number)
+            {
                 person
                     .phones
                     .push(crate::directory::Phone::new(kind, number));
             }
         }
     }
-    if fields.is_given(f::MAIL) {
-        person.email = single(ctx, request, f::MAIL)
+    let mail = either(fields, f::MAIL, f::PERSON_MAIL);
+    if fields.is_given(mail) {
+        person.email = single(ctx, request, mail)
             .filter(|v| !v.is_empty())
             .map(str::to_owned);
+    }
+    // The pupils' side of the links, read from the pupils: a pupil named
+    // here that the export does not hold is reported when it ends.
+    for pupil in fields.all(f::AUX_PUPILS).filter(|v| !v.is_empty()) {
+        if !ctx.builder.contains_pupil(pupil) {
+            let file = ctx.report.files.len();
+            ctx.aaf.aux.push(PendingAux {
+                person: local.into(),
+                pupil: pupil.into(),
+                file,
+                position,
+            });
+        }
     }
     let replaced = ctx.builder.add_person(person).ok().flatten().is_some();
     if is_duplicate(ctx, replaced) {
@@ -924,8 +1422,9 @@ fn apply_school(ctx: &mut Context<'_>, request: &Request, id: &str) {
     let skip = |ctx: &mut Context<'_>, reason| {
         ctx.issue(Some(id), position, reason, IssueEffect::RecordSkipped);
     };
-    let field = NAMES[f::UAI as usize];
-    let uai = match single(ctx, request, f::UAI).filter(|v| !v.is_empty()) {
+    let uai_field = either(&request.fields, f::UAI, f::ETAB_UAI);
+    let field = NAMES[uai_field as usize];
+    let uai = match single(ctx, request, uai_field).filter(|v| !v.is_empty()) {
         Some(v) => Uai::parse(v).map_err(|e| IssueReason::InvalidUai(field, e)),
         // A deletion may name the school by its id only.
         None if request.op != Op::Add => {
@@ -956,10 +1455,10 @@ fn apply_school(ctx: &mut Context<'_>, request: &Request, id: &str) {
             };
             let mut school = old.unwrap_or_else(|| School::new(uai, ""));
             if request.fields.is_given(f::SCHOOL_NAME) {
-                school.name = single(ctx, request, f::SCHOOL_NAME)
-                    .unwrap_or("")
-                    .to_owned();
+                school.name =
+                    structure_name(single(ctx, request, f::SCHOOL_NAME).unwrap_or("")).to_owned();
             }
+            define_structure(ctx, request, id, &mut school);
             let replaced = ctx.builder.add_school(school).is_some();
             if is_duplicate(ctx, replaced) {
                 ctx.issue(
@@ -975,6 +1474,43 @@ fn apply_school(ctx: &mut Context<'_>, request: &Request, id: &str) {
                 ctx.file.counts.modified += 1;
             }
             ctx.file.counts.schools += 1;
+        }
+    }
+}
+
+/// Notes the structure's jointure (`ENTStructureJointure`, else the
+/// record's id when it is not the UAI) and its classes
+/// (`ENTStructureClasses`, `code$label`) on the school, for the pupils that
+/// name it, and the academy it names.
+fn define_structure(ctx: &mut Context<'_>, request: &Request, id: &str, school: &mut School) {
+    let fields = &request.fields;
+    if fields.is_given(f::STRUCT_CLASSES) {
+        school.classes = fields
+            .all(f::STRUCT_CLASSES)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                let (code, label) = v.split_once('$').unwrap_or((v, v));
+                let label = if label.trim().is_empty() { code } else { label };
+                (code.trim().to_owned(), label.trim().to_owned())
+            })
+            .collect();
+    }
+    let jointure = single(ctx, request, f::STRUCT_JOINTURE).filter(|v| !v.is_empty());
+    if let Some(jointure) = jointure {
+        school.jointure = Some(jointure.to_owned());
+    } else if school.jointure.is_none() && id != school.uai.as_str() {
+        school.jointure = Some(id.to_owned());
+    }
+    ctx.aaf.define(school);
+    if let Some(name) = single(ctx, request, f::ACADEMY).filter(|v| !v.is_empty()) {
+        match academy_code_from_name(name) {
+            Some(code) => ctx.aaf.academy = Some(code),
+            None => ctx.issue(
+                Some(id),
+                request.position,
+                IssueReason::UnknownValue(NAMES[f::ACADEMY as usize]),
+                IssueEffect::ValueIgnored,
+            ),
         }
     }
 }
@@ -997,6 +1533,64 @@ mod tests {
         assert_eq!(academy_from_file_name("ENT_1234_Complet.xml"), None);
         assert_eq!(academy_from_file_name("ENT_/ENT_7_x.xml"), Some("7"));
         assert_eq!(academy_from_file_name("ElevesSansAdresses.xml"), None);
+    }
+
+    #[test]
+    fn academies_from_names() {
+        for (name, code) in [
+            ("RENNES", Some("14")),
+            ("Rennes", Some("14")),
+            ("Orléans-Tours", Some("18")),
+            ("ORLEANS-TOURS", Some("18")),
+            ("Aix-Marseille", Some("02")),
+            ("Académie de Créteil", Some("24")),
+            ("ac-creteil", Some("24")),
+            ("La Réunion", Some("28")),
+            ("REUNION", Some("28")),
+            ("Besançon", Some("03")),
+            ("NORMANDIE", Some("70")),
+            ("Clermont-Ferrand", Some("06")),
+            ("", None),
+            ("Atlantide", None),
+            ("14", None),
+        ] {
+            assert_eq!(academy_code_from_name(name), code, "{name}");
+        }
+        // Every code of the table is read back from its name.
+        for (code, name) in ACADEMIES {
+            assert_eq!(academy_code_from_name(name), Some(code));
+        }
+    }
+
+    #[test]
+    fn structure_names_lose_their_academy_suffix() {
+        for (name, want) in [
+            ("COLLEGE VOLTAIRE-ac-PARIS", "COLLEGE VOLTAIRE"),
+            ("LYCEE DU PARC -AC-LYON", "LYCEE DU PARC"),
+            ("ECOLE PRIMAIRE-ac-ORLEANS-TOURS", "ECOLE PRIMAIRE"),
+            ("COLLEGE VOLTAIRE", "COLLEGE VOLTAIRE"),
+            ("-ac-PARIS", "-ac-PARIS"),
+            ("ECOLE-ac-", "ECOLE-ac-"),
+            ("LYCEE X-ac-une phrase", "LYCEE X-ac-une phrase"),
+            ("", ""),
+        ] {
+            assert_eq!(structure_name(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn exports_from_file_names() {
+        assert_eq!(
+            export_of_file_name("/in/ENT_0690078K_Complet_20250905_Eleve_0000.xml"),
+            "/in/ENT_0690078K_Complet_20250905"
+        );
+        assert_eq!(
+            export_of_file_name("ENT_0690078K_Complet_20250905_EtabEducNat_0001.xml"),
+            "ENT_0690078K_Complet_20250905"
+        );
+        assert_eq!(export_of_file_name("x.xml"), "x.xml");
+        assert!(is_structure_file("ENT_X_Complet_EtabEducNat_0000.xml"));
+        assert!(!is_structure_file("ENT_X_Complet_Eleve_0000.xml"));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! recognised, files are grouped by source (an AAF academy, a SIECLE
 //! school), and each source is imported on its own.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::aaf::{export_of_file_name, is_structure_file};
 use super::{ExportFormat, Import, ImportReport, academy_from_file_name, sniff};
 use crate::directory::{DirectorySnapshot, SourceId};
 use crate::ids::Uai;
@@ -17,8 +19,12 @@ use crate::ids::Uai;
 /// not name their school).
 #[derive(Debug, Clone, Default)]
 pub struct SourceHints {
-    /// The academy code of every AAF file (1 to 3 digits). Default: read
-    /// from each file name (`ENT_<code>_...`).
+    /// The academy code of every AAF file (1 to 3 digits). Default: the
+    /// file name's code (`ENT_<code>_...`) when it is 1 to 3 digits (a
+    /// code such as `0690078K` is a school's or an ENT's, not an
+    /// academy's), else the academy that the `ENTServAcAcademie` of the
+    /// structures (`..._EtabEducNat_...` files) of the same export names
+    /// (see [`academy_code_from_name`](super::academy_code_from_name)).
     pub academy: Option<String>,
     /// The school of every SIECLE file.
     pub uai: Option<Uai>,
@@ -50,8 +56,11 @@ pub enum FilesError {
         /// The file.
         path: PathBuf,
     },
-    /// An AAF file whose academy is neither given nor in its name.
-    #[error("cannot tell the academy of {path:?} from its name (ENT_<code>_...): give it")]
+    /// An AAF file whose academy is neither given, nor in its name, nor
+    /// named by the structures of its export.
+    #[error(
+        "cannot tell the academy of {path:?} from its name (ENT_<code>_...) or from its export's structures (ENTServAcAcademie): give it"
+    )]
     AcademyNeeded {
         /// The file.
         path: PathBuf,
@@ -88,11 +97,15 @@ pub fn import_files<P: AsRef<Path>>(
     paths: &[P],
     hints: &SourceHints,
 ) -> Result<Vec<ImportedSource>, FilesError> {
+    let formats = paths
+        .iter()
+        .map(|p| format_of(p.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let academies = academies_of_exports(paths, &formats, hints)?;
     let mut groups: Vec<(SourceId, Import)> = Vec::new();
-    for path in paths {
+    for (path, &format) in paths.iter().zip(&formats) {
         let path = path.as_ref();
-        let format = format_of(path)?;
-        let source = source_of(hints, path, format)?;
+        let source = source_of(hints, path, format, &academies)?;
         let i = match groups.iter().position(|(s, _)| *s == source) {
             Some(i) => i,
             None => {
@@ -146,10 +159,59 @@ fn format_of(path: &Path) -> Result<ExportFormat, FilesError> {
     }
 }
 
+/// The academies that the structures of exports name, by export (see
+/// [`export_of_file_name`]), for the AAF files whose academy is neither
+/// given nor in their name. Only the exports' `EtabEducNat` files are read.
+fn academies_of_exports<P: AsRef<Path>>(
+    paths: &[P],
+    formats: &[ExportFormat],
+    hints: &SourceHints,
+) -> Result<HashMap<String, Option<&'static str>>, FilesError> {
+    let mut academies = HashMap::new();
+    if hints.academy.is_some() {
+        return Ok(academies);
+    }
+    for (path, &format) in paths.iter().zip(formats) {
+        let name = path.as_ref().to_string_lossy();
+        if format != ExportFormat::Aaf || academy_from_file_name(&name).is_some() {
+            continue;
+        }
+        let export = export_of_file_name(&name);
+        if academies.contains_key(export) {
+            continue;
+        }
+        let mut found = None;
+        for (other, &format) in paths.iter().zip(formats) {
+            let other = other.as_ref();
+            let other_name = other.to_string_lossy();
+            if format != ExportFormat::Aaf
+                || export_of_file_name(&other_name) != export
+                || !is_structure_file(&other_name)
+            {
+                continue;
+            }
+            // A throwaway import: only the academy is kept.
+            let placeholder = SourceId::aaf("0").expect("a valid academy code");
+            let mut import = Import::full(placeholder);
+            import.aaf_file(other).map_err(|source| FilesError::Read {
+                path: other.to_owned(),
+                source,
+            })?;
+            found = import.academy();
+            if found.is_some() {
+                break;
+            }
+        }
+        academies.insert(export.to_owned(), found);
+    }
+    Ok(academies)
+}
+
 fn source_of(
     hints: &SourceHints,
     path: &Path,
     format: ExportFormat,
+    academies: &HashMap<String, Option<&'static str>>,
 ) -> Result<SourceId, FilesError> {
     if format.is_siecle() {
         return hints
@@ -162,9 +224,11 @@ fn source_of(
     let name = path.to_string_lossy();
     let academy = match &hints.academy {
         Some(academy) => academy.as_str(),
-        None => academy_from_file_name(&name).ok_or_else(|| FilesError::AcademyNeeded {
-            path: path.to_owned(),
-        })?,
+        None => academy_from_file_name(&name)
+            .or_else(|| academies.get(export_of_file_name(&name)).copied().flatten())
+            .ok_or_else(|| FilesError::AcademyNeeded {
+                path: path.to_owned(),
+            })?,
     };
     SourceId::aaf(academy).map_err(|_| FilesError::BadAcademy {
         path: path.to_owned(),

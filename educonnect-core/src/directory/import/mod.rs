@@ -13,7 +13,7 @@
 //!   modification gives (the others are kept), delete a record.
 //!
 //! ```
-//! use educonnect_core::directory::SourceId;
+//! use educonnect_core::directory::{PupilId, SourceId};
 //! use educonnect_core::directory::import::Import;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,27 +21,47 @@
 //! <ficAlimMENESR><addRequest>
 //!   <identifier><id>E1</id></identifier>
 //!   <attributes>
+//!     <attr name='ENTPersonJointure'><value>E1</value></attr>
 //!     <attr name='sn'><value>Lef&#232;vre</value></attr>
 //!     <attr name='givenName'><value>Zo&#233;</value></attr>
 //!     <attr name='ENTPersonDateNaissance'><value>14/03/2012</value></attr>
-//!     <attr name='ENTEleveStructRattachId'><value>0750654D</value></attr>
+//!     <attr name='ENTPersonStructRattach'><value>1234</value></attr>
+//!     <attr name='ENTEleveStructRattachId'><value>70012</value></attr>
+//!     <attr name='ENTEleveClasses'><value>1234$5B</value></attr>
 //!     <attr name='ENTElevePersRelEleve'><value>P1$10$1$1$1$1</value></attr>
 //!   </attributes>
 //! </addRequest></ficAlimMENESR>";
 //! let parents = "<ficAlimMENESR><addRequest>
 //!   <identifier><id>P1</id></identifier>
 //!   <attributes>
+//!     <attr name='ENTPersonJointure'><value>P1</value></attr>
 //!     <attr name='sn'><value>Lefevre</value></attr>
 //!     <attr name='givenName'><value>Anne</value></attr>
 //!   </attributes>
 //! </addRequest></ficAlimMENESR>";
+//! // Structures may come after the pupils that name them.
+//! let schools = "<ficAlimMENESR><addRequest>
+//!   <identifier><id>1234</id></identifier>
+//!   <attributes>
+//!     <attr name='ENTStructureJointure'><value>1234</value></attr>
+//!     <attr name='ENTStructureUAI'><value>0750654D</value></attr>
+//!     <attr name='ENTStructureNomCourant'><value>COLLEGE VOLTAIRE-ac-PARIS</value></attr>
+//!     <attr name='ENTStructureClasses'><value>5B$5EME B</value></attr>
+//!   </attributes>
+//! </addRequest></ficAlimMENESR>";
 //!
-//! let mut import = Import::full(SourceId::aaf("14")?);
-//! import.aaf("ENT_14_Complet_Eleve_0000.xml", eleves.as_bytes())?;
-//! import.aaf("ENT_14_Complet_PersRelEleve_0000.xml", parents.as_bytes())?;
+//! let mut import = Import::full(SourceId::aaf("01")?);
+//! import.aaf("ENT_01_Complet_Eleve_0000.xml", eleves.as_bytes())?;
+//! import.aaf("ENT_01_Complet_PersRelEleve_0000.xml", parents.as_bytes())?;
+//! import.aaf("ENT_01_Complet_EtabEducNat_0000.xml", schools.as_bytes())?;
 //! let (snapshot, report) = import.finish();
 //! assert!(report.is_clean(), "{report:?}");
 //! assert_eq!((snapshot.pupil_count(), snapshot.person_count(), snapshot.link_count()), (1, 1, 1));
+//! let uai = "0750654D".parse()?;
+//! assert_eq!(snapshot.school(&uai).unwrap().name, "COLLEGE VOLTAIRE");
+//! let pupil = snapshot.pupil(&PupilId::new(SourceId::aaf("01")?, "E1")?)?.unwrap();
+//! assert_eq!((pupil.school, pupil.school_local_id.as_deref()), (Some(uai), Some("70012")));
+//! assert_eq!(pupil.classes, ["5EME B"]);
 //! # Ok(())
 //! # }
 //! ```
@@ -105,12 +125,24 @@
 //! - Pupils (`Eleve`): `sn` (usage name), `ENTPersonNomPatro` (birth name,
 //!   `sn` when missing), `givenName` then `ENTPersonAutresPrenoms`,
 //!   `ENTPersonDateNaissance`, `ENTEleveINE` (shape checked),
-//!   `ENTEleveClasses` (`STRUCT$CLASS`, the class kept),
-//!   `ENTEleveStructRattachId`, else `ENTPersonStructRattach` (a UAI, key
-//!   letter checked), and one link per `ENTElevePersRelEleve` value
+//!   `ENTEleveNiveau` (the level), `ENTEleveStructRattachId` (the pupil's
+//!   id in the school's own system, the SIECLE `ELEVE_ID`:
+//!   [`Pupil::school_local_id`]), and one link per `ENTElevePersRelEleve`
+//!   value
 //!   `<personId>$<link code>$<financial 0|1>$<legal 0|1|2>$<contact 0|1>$<payment 0|1>`.
 //!   `ENTEleveAutoriteParentale` (deprecated) is only checked: an id there
-//!   without a link with legal authority is reported.
+//!   (its first `$` field) without a link with legal authority is reported.
+//! - The school, `ENTPersonStructRattach`: a valid UAI (key letter right)
+//!   is the school; anything else is a structure's `ENTStructureJointure`,
+//!   resolved to its UAI through the export's `EtabEducNat` records,
+//!   whichever file comes first: what is not resolved when a file is read
+//!   is settled when the import ends ([`Import::finish`]). A jointure that
+//!   no structure of the export defines is reported, naming the pupil
+//!   ([`IssueReason::UnknownStructure`]; a UAI with a wrong key letter,
+//!   [`IssueReason::InvalidUai`]).
+//! - Classes, `ENTEleveClasses` (`<structure>$<class code>`): the label the
+//!   structure's `ENTStructureClasses` (`code$label`) gives the code, else
+//!   the code.
 //! - Link codes: **one to nine are the legacy AAF table, ten and above the
 //!   SIECLE table**, value by value ([`RelationshipCode::from_aaf`]). The
 //!   two tables do not overlap (legacy 1 to 7, SIECLE 10 to 90), so a value
@@ -119,9 +151,28 @@
 //! - Related persons (`PersRelEleve`): names as for pupils,
 //!   `personalTitle`, `ENTPersonDateNaissance`, `mobile`,
 //!   `ENTPersonMobileSMS`, `homePhone`, `telephoneNumber`, `mail`. Their
-//!   `ENTAuxPersRelEleveEleve` repeats the pupils' side and is not read:
-//!   links come from the pupils.
-//! - Schools (`EtabEducNat`): `ENTStructureUAI`, `ENTStructureNomCourant`.
+//!   `ENTAuxPersRelEleveEleve` repeats the pupils' side: links come from
+//!   the pupils, but a pupil named there that the export does not hold is
+//!   reported ([`IssueReason::UnknownPupil`]).
+//! - A pupil or related person added without `ENTPersonJointure` is kept
+//!   under its `identifier/id`, and reported
+//!   ([`IssueReason::MissingAttribute`]).
+//! - Schools (`EtabEducNat`, or operational attribute
+//!   `categorieStructure`): `ENTStructureUAI` (else `ENTEtablissementUAI`),
+//!   `ENTStructureNomCourant` without its `-ac-<ACADEMY>` suffix,
+//!   `ENTStructureJointure`, `ENTStructureClasses`, `ENTServAcAcademie`
+//!   (the academy's name: [`Import::academy`], [`academy_code_from_name`]).
+//! - First degree (écoles, fed from ONDE), read as fully as the second:
+//!   names in `ENTPersonNom`, `ENTPersonPrenom` (when `sn`, `givenName` are
+//!   missing), civility `ENTPersonCivilite`, classes `ENTPersonClasses`
+//!   (`UAI$...$...$classId$className`: the class name, else its id; the UAI
+//!   is the school when `ENTPersonStructRattach` is missing), level
+//!   `ENTEleveNiveau`; without `ENTElevePersRelEleve`, each
+//!   `ENTEleveAutoriteParentale` value (first `$` field: the person's
+//!   jointure) is a link with legal authority (ranks in the order given),
+//!   its relationship [`Relationship::Other`](super::Relationship::Other):
+//!   1D exports code none. Related persons' `ENTPersRelEleveTelMobile`
+//!   (mobile), `ENTPersonTelPerso` (home), `ENTPersonMail`.
 //! - Other attributes are ignored; other kinds of records (`PersEducNat`...)
 //!   are counted as ignored.
 //!
@@ -153,6 +204,7 @@
 //! ([`SourceId::siecle`]).
 //!
 //! [`RelationshipCode::from_aaf`]: super::RelationshipCode::from_aaf
+//! [`Pupil::school_local_id`]: super::Pupil::school_local_id
 //! [`BirthDate::presumed_day`]: crate::birthdate::BirthDate::presumed_day
 //! [`BirthDate::presumed_month_and_day`]: crate::birthdate::BirthDate::presumed_month_and_day
 
@@ -173,7 +225,7 @@ mod files;
 mod siecle;
 mod xml;
 
-pub use aaf::academy_from_file_name;
+pub use aaf::{academy_code_from_name, academy_from_file_name};
 pub use files::{FilesError, ImportedSource, SourceHints, import_files};
 
 /// The limits and choices of an [`Import`].
@@ -505,6 +557,12 @@ pub enum IssueReason {
     AuthorityWithoutLink,
     /// A full export holds the same id twice.
     DuplicateId,
+    /// AAF: a pupil's structure (`ENTPersonStructRattach`) is neither a
+    /// UAI nor the `ENTStructureJointure` of a structure of the export.
+    UnknownStructure(&'static str),
+    /// AAF: a related person's `ENTAuxPersRelEleveEleve` names a pupil the
+    /// export does not hold.
+    UnknownPupil(&'static str),
     /// A modification or deletion of a record the directory does not hold,
     /// or SIECLE classes of an unknown pupil.
     UnknownRecord,
@@ -549,6 +607,10 @@ impl fmt::Display for IssueReason {
                 "ENTEleveAutoriteParentale names a person without a legal link in ENTElevePersRelEleve",
             ),
             Self::DuplicateId => f.write_str("id already read in this export"),
+            Self::UnknownStructure(a) => {
+                write!(f, "{a} names no structure of the export (EtabEducNat)")
+            }
+            Self::UnknownPupil(a) => write!(f, "{a} names a pupil the export does not hold"),
             Self::UnknownRecord => f.write_str("no such record"),
         }
     }
@@ -668,6 +730,7 @@ pub struct Import {
     mode: ImportMode,
     options: ImportOptions,
     report: ImportReport,
+    aaf: aaf::AafState,
 }
 
 impl Import {
@@ -681,13 +744,20 @@ impl Import {
         Self::with_builder(DirectoryBuilder::from_snapshot(current), ImportMode::Delta)
     }
 
-    /// Into a builder of the caller's.
+    /// Into a builder of the caller's. The schools it holds are the
+    /// structures that AAF pupils may name by jointure (a delta without its
+    /// `EtabEducNat` file).
     pub fn with_builder(builder: DirectoryBuilder, mode: ImportMode) -> Self {
+        let mut structures = aaf::AafState::default();
+        for school in builder.schools() {
+            structures.define(school);
+        }
         Self {
             builder,
             mode,
             options: ImportOptions::default(),
             report: ImportReport::default(),
+            aaf: structures,
         }
     }
 
@@ -707,9 +777,16 @@ impl Import {
         &self.report
     }
 
-    /// The builder so far.
+    /// The builder so far (pupils read before their structure are settled
+    /// when the import ends).
     pub fn builder(&self) -> &DirectoryBuilder {
         &self.builder
+    }
+
+    /// The academy code that the AAF structures read so far name in
+    /// `ENTServAcAcademie` (see [`academy_code_from_name`]), if any.
+    pub fn academy(&self) -> Option<&'static str> {
+        self.aaf.academy()
     }
 
     /// Reads an AAF file named `file` (a name for the report; its
@@ -753,6 +830,7 @@ impl Import {
     ) -> io::Result<&FileReport> {
         let mut ctx = Context {
             builder: &mut self.builder,
+            aaf: &mut self.aaf,
             mode: self.mode,
             options: self.options,
             report: &mut self.report,
@@ -787,14 +865,22 @@ impl Import {
 
     /// Builds the snapshot, and the report with its anomalies.
     pub fn finish(self) -> (DirectorySnapshot, ImportReport) {
-        let snapshot = self.builder.build();
-        let mut report = self.report;
+        let (builder, mut report) = self.into_parts();
+        let snapshot = builder.build();
         report.set_anomalies(&snapshot);
         (snapshot, report)
     }
 
     /// The builder and the report, to build later (anomalies not set).
-    pub fn into_parts(self) -> (DirectoryBuilder, ImportReport) {
+    /// What waited for the end of the import (AAF structures read after
+    /// their pupils) is settled and reported first.
+    pub fn into_parts(mut self) -> (DirectoryBuilder, ImportReport) {
+        aaf::resolve(
+            &mut self.aaf,
+            &mut self.builder,
+            &mut self.report,
+            self.options.max_issues,
+        );
         (self.builder, self.report)
     }
 }
@@ -825,6 +911,7 @@ fn push_issue(report: &mut ImportReport, max: usize, issue: ImportIssue) {
 /// What a format reader works with: the builder, and the file's report.
 pub(super) struct Context<'a> {
     builder: &'a mut DirectoryBuilder,
+    aaf: &'a mut aaf::AafState,
     mode: ImportMode,
     options: ImportOptions,
     report: &'a mut ImportReport,

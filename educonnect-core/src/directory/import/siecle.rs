@@ -425,6 +425,8 @@ fn apply(ctx: &mut Context<'_>, element: &Element, school: Option<Uai>) {
             });
             pupil.level = single(ctx, element, f::MEF).map(str::to_owned);
             pupil.school = school;
+            // `ELEVE_ID`: what AAF's `ENTEleveStructRattachId` holds.
+            pupil.school_local_id = Some(id.to_owned());
             let replaced = ctx.builder.add_pupil(pupil).ok().flatten().is_some();
             if replaced && ctx.mode == ImportMode::Full {
                 ctx.issue(
