@@ -8,7 +8,6 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::decision::CodeReason;
 use super::link::LinkedRecord;
 use super::matching::MatchScore;
 use crate::directory::{PersonId, PupilId};
@@ -43,7 +42,6 @@ pub(crate) struct SentCode {
     pub(crate) records: Vec<(PersonId, Vec<PupilId>)>,
     /// The last two digits of the number, to tell the parent where it went.
     pub(crate) phone_hint: String,
-    pub(crate) reason: Option<CodeReason>,
 }
 
 /// The dates were right for some records that need a one-time code: the

@@ -66,8 +66,7 @@ pub(crate) struct ChildInput<'a> {
 }
 
 /// Why a confirmed record still needs its one-time code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CodeReason {
     /// Its dates are all presumed.
     PresumedDates,

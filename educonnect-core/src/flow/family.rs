@@ -114,10 +114,10 @@ impl Gateway {
                     .await
                     .map_err(Failure::store)?
                     .unwrap_or_default();
-                Ok(Some(
-                    self.linked_family(&*directory, provider, pivot.sub(), &sub_hash, &link)
-                        .await?,
-                ))
+                let (family, _) = self
+                    .linked_family(&*directory, provider, pivot.sub(), &sub_hash, link)
+                    .await?;
+                Ok(Some(family))
             }
             Identity::EduConnect(person) => Ok(Some(
                 family::from_educonnect(&*directory, provider, person)
@@ -129,26 +129,33 @@ impl Gateway {
         }
     }
 
-    /// The family of a verified link, checked against the directory; a
-    /// link the directory no longer backs in full is stored as it now is.
+    /// The family of a verified link, checked against the directory, and
+    /// the link as it now stands: one the directory no longer backs in
+    /// full is stored as it now is.
     async fn linked_family(
         &self,
         directory: &dyn Directory,
         provider: &str,
         sub: &str,
         sub_hash: &str,
-        link: &StoredLink,
-    ) -> Result<FamilyClaims, Failure> {
-        let (claims, updated) = family::from_link(directory, provider, sub, link)
+        link: StoredLink,
+    ) -> Result<(FamilyClaims, StoredLink), Failure> {
+        let (claims, updated) = family::from_link(directory, provider, sub, &link)
             .await
             .map_err(Failure::directory)?;
-        if let Some(updated) = updated {
-            tracing::info!("a verified link lost records or pupils the directory no longer holds");
-            link::save(&*self.inner.store, sub_hash, &updated)
-                .await
-                .map_err(Failure::store)?;
+        let claims = claims.with_policy(self.inner.act_for_policy);
+        match updated {
+            Some(updated) => {
+                tracing::info!(
+                    "a verified link lost records or pupils the directory no longer holds"
+                );
+                link::save(&*self.inner.store, sub_hash, &updated)
+                    .await
+                    .map_err(Failure::store)?;
+                Ok((claims, updated))
+            }
+            None => Ok((claims, link)),
         }
-        Ok(claims.with_policy(self.inner.act_for_policy))
     }
 
     async fn franceconnect_family(
@@ -170,13 +177,17 @@ impl Gateway {
         let extension = !link.records.is_empty();
         let mut children: Vec<ChallengeChild> = Vec::new();
         let mut records: Vec<ChallengeRecord> = Vec::new();
+        // The family of the link, when there is one: what a parent whose
+        // new children are not asked about now keeps.
+        let mut linked: Option<FamilyClaims> = None;
         if extension {
             // Children the school added to a linked record since: each is
             // confirmed by its own birth date, the others stay granted
             // whatever happens.
-            let link = self
-                .checked_link(directory, &record.provider, pivot.sub(), &sub_hash, link)
+            let (family, link) = self
+                .linked_family(directory, &record.provider, pivot.sub(), &sub_hash, link)
                 .await?;
+            linked = Some(family);
             for linked_record in &link.records {
                 let pupils = match directory.pupils_of(&linked_record.person).await {
                     Ok(pupils) => pupils,
@@ -255,19 +266,12 @@ impl Gateway {
                 sub_hash: sub_hash.clone(),
             });
         }
-        if extension && (children.is_empty() || locked) {
+        if let Some(family) = linked.filter(|_| children.is_empty() || locked) {
             // Nothing new to ask, or it cannot be asked now: the children
             // linked before are not at stake.
-            return self
-                .linked_session(
-                    headers,
-                    directory,
-                    record,
-                    pivot.sub(),
-                    &sub_hash,
-                    &return_to,
-                )
-                .await;
+            let mut record = record;
+            record.family = Some(family);
+            return self.start_session(headers, record, &return_to).await;
         }
         if children.is_empty() {
             return self
@@ -336,50 +340,6 @@ impl Gateway {
             school: school.unwrap_or_else(|| "un établissement".to_owned()),
         });
         Ok(children.len() - 1)
-    }
-
-    /// `link` as the directory backs it now (stored so when it changed).
-    async fn checked_link(
-        &self,
-        directory: &dyn Directory,
-        provider: &str,
-        sub: &str,
-        sub_hash: &str,
-        link: StoredLink,
-    ) -> Result<StoredLink, Failure> {
-        let (_, updated) = family::from_link(directory, provider, sub, &link)
-            .await
-            .map_err(Failure::directory)?;
-        match updated {
-            Some(updated) => {
-                link::save(&*self.inner.store, sub_hash, &updated)
-                    .await
-                    .map_err(Failure::store)?;
-                Ok(updated)
-            }
-            None => Ok(link),
-        }
-    }
-
-    /// A session with the family of the stored link.
-    async fn linked_session(
-        &self,
-        headers: &HeaderMap,
-        directory: &dyn Directory,
-        mut record: SessionRecord,
-        sub: &str,
-        sub_hash: &str,
-        return_to: &str,
-    ) -> Result<Response<Bytes>, Failure> {
-        let link = link::load(&*self.inner.store, sub_hash)
-            .await
-            .map_err(Failure::store)?
-            .unwrap_or_default();
-        let family = self
-            .linked_family(directory, &record.provider, sub, sub_hash, &link)
-            .await?;
-        record.family = Some(family);
-        self.start_session(headers, record, return_to).await
     }
 
     /// The "contact the school" page, with a session without children: the
@@ -778,12 +738,10 @@ impl Gateway {
             send(&*notifier, &phone, &code).await?;
             let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
             let phone_hint: String = digits[digits.len().saturating_sub(2)..].iter().collect();
-            let reason = group.iter().find_map(|c| c.needs_code);
             sent.push(SentCode {
                 hash: sha256(&format!("{key_hash}:{code}")),
                 records: group.into_iter().map(|c| (c.person, c.pupils)).collect(),
                 phone_hint,
-                reason,
             });
         }
         let now = self.inner.clock.unix_seconds();
@@ -952,8 +910,8 @@ impl Gateway {
                 persons,
             });
         }
-        let family = self
-            .linked_family(directory, &pending.provider, &pending.sub, &sub_hash, &link)
+        let (family, _) = self
+            .linked_family(directory, &pending.provider, &pending.sub, &sub_hash, link)
             .await?;
         let (mut record, return_to, _) = session_record(pending, self.inner.clock.unix_seconds());
         record.family = Some(family);
