@@ -998,7 +998,12 @@ impl Gateway {
             .await?;
         match record.into_session() {
             Ok(session) => {
-                if let Some(refreshed) = self.refresh_family(&key, &bytes, &session, now).await? {
+                // Claims made less than a touch interval ago (a session
+                // just created by the login) are as fresh as a refresh.
+                if now.saturating_sub(created_at) >= interval
+                    && let Some(refreshed) =
+                        self.refresh_family(&key, &bytes, &session, now).await?
+                {
                     return Ok(Some(refreshed));
                 }
                 self.inner
