@@ -1197,16 +1197,23 @@ fn add_authority_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId
         )
         .with_legal(rank);
         rank = LegalRank::Second;
-        if let Ok(Some(_)) = ctx.builder.add_link(link) {
-            ctx.issue(
-                Some(pupil.local()),
-                position,
-                IssueReason::DuplicateLink,
-                IssueEffect::LinkSkipped,
-            );
-        } else {
-            ctx.file.counts.links += 1;
-        }
+        add_counted_link(ctx, link, pupil, position);
+    }
+}
+
+/// Adds `link` and counts it; a second link between the same pupil and
+/// person is reported instead.
+fn add_counted_link(ctx: &mut Context<'_>, link: Link, pupil: &PupilId, position: u64) {
+    match ctx.builder.add_link(link) {
+        Ok(None) => ctx.file.counts.links += 1,
+        Ok(Some(_)) => ctx.issue(
+            Some(pupil.local()),
+            position,
+            IssueReason::DuplicateLink,
+            IssueEffect::LinkSkipped,
+        ),
+        // Only a builder past its capacity refuses a link of its source.
+        Err(_) => {}
     }
 }
 
@@ -1254,16 +1261,7 @@ fn add_links(ctx: &mut Context<'_>, request: &Request, pupil: &PupilId) {
                 if link.has_legal_authority() {
                     legal_persons.push(value.split('$').next().unwrap_or_default().trim());
                 }
-                if let Ok(Some(_)) = ctx.builder.add_link(link) {
-                    ctx.issue(
-                        Some(pupil.local()),
-                        position,
-                        IssueReason::DuplicateLink,
-                        IssueEffect::LinkSkipped,
-                    );
-                } else {
-                    ctx.file.counts.links += 1;
-                }
+                add_counted_link(ctx, link, pupil, position);
             }
             Err(problem) => ctx.issue(
                 Some(pupil.local()),
