@@ -179,6 +179,9 @@ pub const EC_PARENT_TWO_ACADEMIES: &str = "ec-angela-dubois";
 pub const EC_PUPIL: &str = "ec-maelys-coeurdevey";
 /// EduConnect: Thomas CŒURDEVEY, Maëlys's father, one academy.
 pub const EC_PARENT_ONE_CHILD: &str = "ec-thomas-coeurdevey";
+/// EduConnect: Karim BENALI's parent account, with no `{AAF}` id: Yasmine
+/// is found by his `FrEduVecteur` (her school and `ELEVE_ID`).
+pub const EC_PARENT_VECTOR_ONLY: &str = "ec-karim-benali";
 
 const COLLEGE_RENNES: &str = "Collège Anne de Bretagne";
 const PRIMARY_RENNES: &str = "École élémentaire Les Korrigans";
@@ -372,9 +375,13 @@ pub static IDENTITIES: &[DemoIdentity] = &[
             ine: "",
             uai: "",
             level: "",
+            // Éloïse's school-local id is her SIECLE `ELEVE_ID`, which the
+            // AAF export carries; Noé is in primary school, whose export
+            // (ONDE) carries no such id: the directory cannot find him by
+            // his vector, only by the `{AAF}` id.
             vectors: &[
-                "2|DUBOIS|Éloïse|0350710G|0350710G",
-                "1|DUBOIS|Noé|0920131T|0920131T",
+                "2|DUBOIS|Éloïse|104211|0350710G",
+                "1|DUBOIS|Noé|ONDE-9201-0042|0920131T",
             ],
         }),
         challenge: &[],
@@ -413,10 +420,29 @@ pub static IDENTITIES: &[DemoIdentity] = &[
             ine: "",
             uai: "",
             level: "",
-            vectors: &["2|CŒURDEVEY|Maëlys|0780422K|0780422K"],
+            vectors: &["2|CŒURDEVEY|Maëlys|208977|0780422K"],
         }),
         challenge: &[],
         children: &["E25-0004"],
+    },
+    DemoIdentity {
+        id: EC_PARENT_VECTOR_ONLY,
+        label: "Karim BENALI (responsable)",
+        exercises: "an EduConnect guardian without {AAF} ids: his child is found by the FrEduVecteur (school and ELEVE_ID), his link by his name among the child's guardians",
+        claims: DemoClaims::EduConnect(EduConnectClaims {
+            affiliations: &["resp2d"],
+            educonnect_id: "ECT-DEMO-0004",
+            ref_ids: &[],
+            given_name: "Karim",
+            family_name: "BENALI",
+            birth_date: "",
+            ine: "",
+            uai: "",
+            level: "",
+            vectors: &["2|BENALI|Yasmine|209140|0780422K"],
+        }),
+        challenge: &[],
+        children: &["E25-0003"],
     },
 ];
 

@@ -24,18 +24,27 @@ macro_rules! demo_file {
     };
 }
 
-/// Rennes (academy 14): AAF schools, pupils, related persons.
-const RENNES: [File; 3] = [
-    demo_file!("ENT_14_Complet_20260901_EtabEducNat_0000.xml"),
+/// Rennes (academy 14), in the shape academies send: schools
+/// (`EtabEducNat`, with their jointures and class labels), second-degree
+/// pupils and related persons (chunk `0000`, pupils attached to their
+/// school by its jointure), first-degree ones as ONDE feeds them (chunk
+/// `0001`). The schools' file comes last on purpose: structures are
+/// resolved once every file of the export is read.
+const RENNES: [File; 5] = [
     demo_file!("ENT_14_Complet_20260901_Eleve_0000.xml"),
+    demo_file!("ENT_14_Complet_20260901_Eleve_0001.xml"),
     demo_file!("ENT_14_Complet_20260901_PersRelEleve_0000.xml"),
+    demo_file!("ENT_14_Complet_20260901_PersRelEleve_0001.xml"),
+    demo_file!("ENT_14_Complet_20260901_EtabEducNat_0000.xml"),
 ];
 
-/// Versailles (academy 25).
-const VERSAILLES: [File; 3] = [
-    demo_file!("ENT_25_Complet_20260901_EtabEducNat_0000.xml"),
+/// Versailles (academy 25), the same way.
+const VERSAILLES: [File; 5] = [
     demo_file!("ENT_25_Complet_20260901_Eleve_0000.xml"),
+    demo_file!("ENT_25_Complet_20260901_Eleve_0001.xml"),
     demo_file!("ENT_25_Complet_20260901_PersRelEleve_0000.xml"),
+    demo_file!("ENT_25_Complet_20260901_PersRelEleve_0001.xml"),
+    demo_file!("ENT_25_Complet_20260901_EtabEducNat_0000.xml"),
 ];
 
 /// The SIECLE pair of one secondary school.

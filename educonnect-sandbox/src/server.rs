@@ -968,7 +968,9 @@ fn educonnect_claims(identity: &DemoIdentity, now: i64, claims: &mut Map<String,
     };
     claims.insert("FrEduCtPersonAffiliation".into(), json!(e.affiliations));
     claims.insert("FrEduCtId".into(), e.educonnect_id.into());
-    claims.insert("FrEduCtRefId".into(), json!(e.ref_ids));
+    if !e.ref_ids.is_empty() {
+        claims.insert("FrEduCtRefId".into(), json!(e.ref_ids));
+    }
     if !e.vectors.is_empty() {
         claims.insert("FrEduVecteur".into(), json!(e.vectors));
     }

@@ -3,7 +3,9 @@
 //! demo identities need.
 
 use educonnect_core::directory::import::ExportFormat;
-use educonnect_core::directory::{DirectoryPerson, NameQuery, PersonId, SourceId};
+use educonnect_core::directory::{
+    DirectoryPerson, NameQuery, PersonId, PhoneKind, PupilId, SourceId,
+};
 use educonnect_core::ids::Uai;
 use educonnect_core::provider::EduVector;
 use educonnect_sandbox::demo::{self, DemoClaims, DemoProvider};
@@ -39,9 +41,48 @@ fn the_demo_exports_import_with_an_empty_report_and_the_expected_counts() {
     );
     // AAF files are ISO-8859-15 (œ is not in ISO-8859-1), SIECLE too.
     let aaf = &demo.reports[1].files;
-    assert_eq!(aaf.len(), 3);
+    assert_eq!(aaf.len(), 5);
     assert!(aaf.iter().all(|f| f.format == Some(ExportFormat::Aaf)));
     assert!(aaf.iter().all(|f| f.encoding == "ISO-8859-15"), "{aaf:#?}");
+}
+
+#[tokio::test]
+async fn the_demo_exports_are_in_the_shape_academies_send() {
+    let directory = demo_directory().unwrap();
+    let rennes = SourceId::aaf("14").unwrap();
+    let pupil = |local: &str| {
+        let id = PupilId::new(rennes.clone(), local).unwrap();
+        let directory = directory.clone();
+        async move { directory.pupil(&id).await.unwrap().unwrap() }
+    };
+    // Second degree: the school by its structure's jointure (3501), the
+    // class label from the structure, the SIECLE ELEVE_ID kept.
+    let eloise = pupil("E14-0001").await;
+    let college = Uai::parse("0350710G").unwrap();
+    assert_eq!(eloise.school, Some(college));
+    assert_eq!(eloise.classes, ["4EME A"]);
+    assert_eq!(eloise.school_local_id.as_deref(), Some("104211"));
+    let school = directory.school(&college).await.unwrap().unwrap();
+    assert_eq!(school.name, "Collège Anne de Bretagne");
+    assert_eq!(school.jointure.as_deref(), Some("3501"));
+    // First degree (ONDE): names in ENTPersonNom/ENTPersonPrenom, the
+    // school and class from ENTPersonClasses, legal authority from
+    // ENTEleveAutoriteParentale.
+    let lucas = pupil("E14-0002").await;
+    assert_eq!(
+        (lucas.birth_name.as_str(), lucas.given_names[0].as_str()),
+        ("MARTIN", "Lucas")
+    );
+    assert_eq!(lucas.school, Some(Uai::parse("0351234B").unwrap()));
+    assert_eq!(lucas.classes, ["CM2 M. Le Goff"]);
+    assert_eq!(lucas.level.as_deref(), Some("CM2"));
+    assert_eq!(lucas.school_local_id, None);
+    let father = PersonId::new(rennes.clone(), "P14-0002").unwrap();
+    let children = directory.pupils_of(&father).await.unwrap();
+    assert_eq!(children.len(), 1);
+    assert!(children[0].link.has_legal_authority());
+    let person = directory.person(&father).await.unwrap().unwrap();
+    assert_eq!(person.phone(PhoneKind::Mobile), Some("06 00 00 14 02"));
 }
 
 #[tokio::test]
@@ -118,26 +159,32 @@ async fn every_educonnect_aaf_id_names_a_record() {
 }
 
 /// The value of `ENTEleveStructRattachId` in the demo AAF pupil record
-/// `join_key`, read from the committed file's bytes (ids and that value are
-/// ASCII in the ISO-8859-15 file).
-fn struct_rattach_id(join_key: &str) -> Option<String> {
+/// `join_key`, read from the committed files' bytes (ids and that value are
+/// ASCII in the ISO-8859-15 files): `Ok(None)` for a record without one (a
+/// first-degree pupil), `Err` when no file holds the record.
+fn struct_rattach_id(join_key: &str) -> Result<Option<String>, ()> {
     for academy in DEMO_ACADEMIES {
-        let path = format!(
-            "{}/demo/ENT_{academy}_Complet_20260901_Eleve_0000.xml",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        let Some(start) = text.find(&format!("<id>{join_key}</id>")) else {
-            continue;
-        };
-        let record = &text[start..];
-        let record = &record[..record.find("</addRequest>").unwrap()];
-        let tag = "<attr name=\"ENTEleveStructRattachId\"><value>";
-        let value = &record[record.find(tag)? + tag.len()..];
-        return Some(value[..value.find("</value>").unwrap()].to_owned());
+        for chunk in ["0000", "0001"] {
+            let path = format!(
+                "{}/demo/ENT_{academy}_Complet_20260901_Eleve_{chunk}.xml",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let bytes = std::fs::read(path).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            let Some(start) = text.find(&format!("<id>{join_key}</id>")) else {
+                continue;
+            };
+            let record = &text[start..];
+            let record = &record[..record.find("</addRequest>").unwrap()];
+            let tag = "<attr name=\"ENTEleveStructRattachId\"><value>";
+            let Some(at) = record.find(tag) else {
+                return Ok(None);
+            };
+            let value = &record[at + tag.len()..];
+            return Ok(Some(value[..value.find("</value>").unwrap()].to_owned()));
+        }
     }
-    None
+    Err(())
 }
 
 #[tokio::test]
@@ -172,13 +219,27 @@ async fn every_educonnect_guardian_has_one_vector_per_child_matching_the_demo_fi
             assert_eq!(vector.family_name(), sn, "{child}");
             assert_eq!(vector.given_name(), pupil.given_names[0], "{child}");
             assert_eq!(Some(vector.uai()), pupil.school, "{child}");
-            assert_eq!(
-                Some(vector.pupil_id()),
-                struct_rattach_id(child).as_deref(),
-                "{child}"
-            );
+            // The vector finds the child by school and school-local id
+            // where the export carries that id (second degree); a
+            // first-degree export carries none, and then no vector finds
+            // the child.
+            let by_vector = directory
+                .pupil_by_school_local_id(&vector.uai(), vector.pupil_id())
+                .await
+                .unwrap();
+            match struct_rattach_id(child).unwrap() {
+                Some(local) => {
+                    assert_eq!(vector.pupil_id(), local, "{child}");
+                    assert_eq!(pupil.school_local_id.as_deref(), Some(local.as_str()));
+                    assert_eq!(by_vector.map(|p| p.id.clone()), Some(pupil.id.clone()));
+                }
+                None => {
+                    assert_eq!(pupil.school_local_id, None, "{child}");
+                    assert!(by_vector.is_none(), "{child}");
+                }
+            }
             checked += 1;
         }
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 4);
 }

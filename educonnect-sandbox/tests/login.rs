@@ -373,8 +373,8 @@ async fn educonnect_parent_and_pupil() {
     assert_eq!(
         vectors,
         [
-            "2|DUBOIS|Éloïse|0350710G|0350710G",
-            "1|DUBOIS|Noé|0920131T|0920131T"
+            "2|DUBOIS|Éloïse|104211|0350710G",
+            "1|DUBOIS|Noé|ONDE-9201-0042|0920131T"
         ]
     );
 
@@ -382,6 +382,21 @@ async fn educonnect_parent_and_pupil() {
     let done = world.log_in("educonnect", thomas.id).await;
     let session = world.session_of(&done).await;
     assert_eq!(local_ids(session.family().unwrap()), expected(thomas));
+
+    // No {AAF} id: Yasmine comes from the FrEduVecteur (her school and
+    // ELEVE_ID), with Karim's own link (her father, legal authority).
+    let karim = demo::identity(demo::EC_PARENT_VECTOR_ONLY).unwrap();
+    let done = world.log_in("educonnect", karim.id).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", body(&done));
+    let session = world.session_of(&done).await;
+    let family = session.family().unwrap();
+    assert_eq!(local_ids(family), expected(karim));
+    assert!(
+        family
+            .children()
+            .iter()
+            .all(|c| c.legal_authority() && c.verification() == Verification::EduConnect)
+    );
 
     let done = world.log_in("educonnect", demo::EC_PUPIL).await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", body(&done));

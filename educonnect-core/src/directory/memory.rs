@@ -423,6 +423,7 @@ impl DirectoryBuilder {
         let link_rows = rows.into_iter().map(|(_, row)| row).collect();
 
         let (names, name_entries) = name_index(&hasher, &persons);
+        let school_local_index = school_local_index(&hasher, &pupils);
         // A stable order, whatever the order of the hash tables: reports and
         // `educonnect directory check` print anomalies as they come.
         anomalies.sort_by(|a, b| anomaly_key(a).cmp(&anomaly_key(b)));
@@ -438,10 +439,34 @@ impl DirectoryBuilder {
             link_start,
             names,
             name_entries,
+            school_local_index,
             schools,
             anomalies,
         }
     }
+}
+
+/// The school and school-local id of a pupil that has both.
+fn school_local_key(pupil: &Pupil) -> Option<(&str, &str)> {
+    Some((
+        pupil.school.as_ref()?.as_str(),
+        pupil.school_local_id.as_deref()?,
+    ))
+}
+
+/// Positions of the pupils that have a school and a school-local id,
+/// hashed by the pair. Two records with one pair (an export's error): the
+/// lookup finds the first by position.
+fn school_local_index(hasher: &RandomState, pupils: &[Arc<Pupil>]) -> HashTable<u32> {
+    let mut table = HashTable::new();
+    for (i, pupil) in pupils.iter().enumerate() {
+        if let Some(key) = school_local_key(pupil) {
+            table.insert_unique(hasher.hash_one(key), position(i), |&j| {
+                school_local_key(&pupils[j as usize]).map_or(0, |k| hasher.hash_one(k))
+            });
+        }
+    }
+    table
 }
 
 /// Sort key of an anomaly: its pupil, then its kind, then the other side.
@@ -827,6 +852,8 @@ pub struct DirectorySnapshot {
     link_start: Vec<u32>,
     names: HashTable<NameGroup>,
     name_entries: Vec<u32>,
+    /// Pupils by (school, school-local id).
+    school_local_index: HashTable<u32>,
     schools: HashMap<Uai, School, RandomState>,
     anomalies: Vec<Anomaly>,
 }
@@ -1021,6 +1048,17 @@ impl DirectorySnapshot {
     pub fn school(&self, uai: &Uai) -> Option<&School> {
         self.schools.get(uai)
     }
+
+    /// The pupil of the school `uai` whose id in the school's own system
+    /// ([`Pupil::school_local_id`]) is `local_id`.
+    pub fn pupil_by_school_local_id(&self, uai: &Uai, local_id: &str) -> Option<Arc<Pupil>> {
+        let key = (uai.as_str(), local_id);
+        self.school_local_index
+            .find(self.hasher.hash_one(key), |&i| {
+                school_local_key(&self.pupils[i as usize]) == Some(key)
+            })
+            .map(|&i| self.pupils[i as usize].clone())
+    }
 }
 
 impl fmt::Debug for DirectorySnapshot {
@@ -1071,6 +1109,16 @@ impl Directory for DirectorySnapshot {
 
     async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError> {
         Ok(DirectorySnapshot::school(self, uai).cloned())
+    }
+
+    async fn pupil_by_school_local_id(
+        &self,
+        uai: &Uai,
+        local_id: &str,
+    ) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        Ok(DirectorySnapshot::pupil_by_school_local_id(
+            self, uai, local_id,
+        ))
     }
 }
 
@@ -1207,6 +1255,14 @@ impl Directory for MemoryDirectory {
 
     async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError> {
         Ok(self.snapshot().school(uai).cloned())
+    }
+
+    async fn pupil_by_school_local_id(
+        &self,
+        uai: &Uai,
+        local_id: &str,
+    ) -> Result<Option<Arc<Pupil>>, DirectoryError> {
+        Ok(self.snapshot().pupil_by_school_local_id(uai, local_id))
     }
 }
 

@@ -152,8 +152,7 @@ pub trait Directory: Send + Sync + fmt::Debug {
     /// `FrEduVecteur`) is `local_id`, from any source of this directory.
     ///
     /// The default answers `Ok(None)`: a directory without this index
-    /// finds no pupil this way. [`MemoryDirectory`] does not index it yet
-    /// (it comes with the compact snapshot): it answers `Ok(None)`;
+    /// finds no pupil this way. [`MemoryDirectory`] indexes it;
     /// [`CompositeDirectory`] asks each of its directories.
     async fn pupil_by_school_local_id(
         &self,
