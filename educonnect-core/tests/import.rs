@@ -1620,8 +1620,8 @@ fn aaf_first_degree_is_imported_as_fully_as_the_second() {
     assert_eq!(snapshot.guardian_candidates(&query).len(), 1);
 }
 
-#[test]
-fn siecle_and_aaf_records_of_one_pupil_join_on_school_and_local_id() {
+#[tokio::test]
+async fn siecle_and_aaf_records_of_one_pupil_join_on_school_and_local_id() {
     let uai = Uai::parse(UAI).unwrap();
     let mut siecle = Import::full(SourceId::siecle(uai));
     siecle
@@ -1641,6 +1641,38 @@ fn siecle_and_aaf_records_of_one_pupil_join_on_school_and_local_id() {
     assert_eq!(
         (from_aaf.school, from_aaf.school_local_id.as_deref()),
         (from_siecle.school, from_siecle.school_local_id.as_deref())
+    );
+    // Each source finds its own record by school and school-local id (what
+    // an EduConnect FrEduVecteur carries); a directory serving both finds
+    // one of them, and the other school's id finds nothing.
+    assert_eq!(
+        aaf.pupil_by_school_local_id(&uai, "1001")
+            .map(|p| p.id.clone()),
+        Some(from_aaf.id.clone())
+    );
+    assert_eq!(
+        siecle
+            .pupil_by_school_local_id(&uai, "1001")
+            .map(|p| p.id.clone()),
+        Some(from_siecle.id.clone())
+    );
+    let both = CompositeDirectory::new([
+        Arc::new(MemoryDirectory::new(aaf)) as Arc<dyn Directory>,
+        Arc::new(MemoryDirectory::new(siecle)),
+    ])
+    .unwrap();
+    let found = both
+        .pupil_by_school_local_id(&uai, "1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.id == from_aaf.id || found.id == from_siecle.id);
+    let elsewhere = Uai::parse("0870003F").unwrap();
+    assert!(
+        both.pupil_by_school_local_id(&elsewhere, "1001")
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 
