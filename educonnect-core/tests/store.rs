@@ -653,3 +653,143 @@ async fn debug_output_shows_no_ids_or_values() {
     assert!(!debug.contains("secret"), "{debug}");
     assert!(debug.contains("pending: 1"), "{debug}");
 }
+
+// ---- the conformance suite every store passes ----
+
+/// The memory store with time moved by hand: the same checks as Redis and
+/// PostgreSQL run (`store::conformance`).
+struct ManualTime {
+    store: MemoryStore,
+    clock: Arc<ManualClock>,
+}
+
+#[async_trait::async_trait]
+impl educonnect_core::store::conformance::Subject for ManualTime {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    async fn wait(&self, duration: Duration) {
+        self.clock.advance(duration);
+    }
+}
+
+#[tokio::test]
+async fn the_memory_store_passes_the_conformance_suite() {
+    let clock = clock();
+    let subject = ManualTime {
+        store: builder(&clock).build(),
+        clock,
+    };
+    let failures = educonnect_core::store::conformance::run(&subject).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A store that breaks two promises: a pending entry survives its take,
+/// and a touch does not extend a session.
+#[derive(Debug)]
+struct Broken(MemoryStore);
+
+#[async_trait::async_trait]
+impl Store for Broken {
+    async fn put_pending(&self, id: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+        self.0.put_pending(id, value, ttl).await
+    }
+    async fn take_pending(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.0.take_pending(id).await?;
+        if let Some(value) = &value {
+            self.0.put_pending(id, value.clone(), MINUTE).await?;
+        }
+        Ok(value)
+    }
+    async fn mark_used(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.0.mark_used(id, ttl).await
+    }
+    async fn create_session(
+        &self,
+        id: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.0.create_session(id, value, ttl).await
+    }
+    async fn read_session(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.read_session(id).await
+    }
+    async fn replace_session(
+        &self,
+        id: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        self.0.replace_session(id, value, ttl).await
+    }
+    async fn touch_session(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        if ttl < MS {
+            return Err(StoreError::InvalidTtl);
+        }
+        Ok(self.0.read_session(id).await?.is_some())
+    }
+    async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.delete_session(id).await
+    }
+    async fn increment_counter(&self, id: &str, ttl: Duration) -> Result<u64, StoreError> {
+        self.0.increment_counter(id, ttl).await
+    }
+    async fn read_counter(&self, id: &str) -> Result<u64, StoreError> {
+        self.0.read_counter(id).await
+    }
+    async fn reset_counter(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.reset_counter(id).await
+    }
+    async fn put_record(&self, id: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        self.0.put_record(id, value).await
+    }
+    async fn get_record(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.get_record(id).await
+    }
+    async fn delete_record(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.delete_record(id).await
+    }
+}
+
+struct BrokenSubject {
+    store: Broken,
+    clock: Arc<ManualClock>,
+}
+
+#[async_trait::async_trait]
+impl educonnect_core::store::conformance::Subject for BrokenSubject {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    async fn wait(&self, duration: Duration) {
+        self.clock.advance(duration);
+    }
+}
+
+#[tokio::test]
+async fn the_conformance_suite_names_the_promises_a_store_breaks() {
+    let clock = clock();
+    let subject = BrokenSubject {
+        store: Broken(builder(&clock).build()),
+        clock,
+    };
+    let failures = educonnect_core::store::conformance::run(&subject).await;
+    let mut failed: Vec<&str> = failures.iter().map(|f| f.check).collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [
+            // The entry is still there to collide with.
+            "a_live_pending_id_is_never_overwritten",
+            "a_pending_entry_is_taken_exactly_once",
+            "a_session_expires_when_idle_and_a_touch_extends_it",
+            // Its touch checks only the lower bound.
+            "a_ttl_below_a_millisecond_or_unrepresentable_is_refused",
+            "concurrent_takes_of_a_pending_entry_have_one_winner",
+        ],
+        "{failures:#?}"
+    );
+}

@@ -58,6 +58,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub mod conformance;
 mod memory;
 
 pub use memory::{
