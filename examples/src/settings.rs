@@ -15,6 +15,12 @@
 //! | `EDUCONNECT_DIRECTORY_UAI` | the school of the SIECLE files | |
 //! | `EDUCONNECT_INSECURE_COOKIES` | `1`: cookies without `Secure`, for `http://` on a developer's machine | `1` for an `http://` loopback URL |
 //! | `EDUCONNECT_SANDBOX_LISTEN` | where the in-process sandbox listens | `127.0.0.1:0` (a free port) |
+//! | `EDUCONNECT_REDIS_URL` | Redis for sessions, challenges and lock-outs, shared by replicas (`redis://host:6379/0`, `rediss://...`) | the process's memory |
+//! | `EDUCONNECT_LOGIN_STATE_KEY` | the key sealing logins in flight into their cookie, base64 of at least 32 bytes; the same in every replica | a random key per process |
+//!
+//! Replicas behind one load balancer share `EDUCONNECT_REDIS_URL` and
+//! `EDUCONNECT_LOGIN_STATE_KEY`, and name the same providers (a shared
+//! `educonnect sandbox`, not one in each process).
 //!
 //! Without `EDUCONNECT_FC_ISSUER` and `EDUCONNECT_EC_BASE`, the sandbox is
 //! started in the process and both providers point at it.
@@ -30,13 +36,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use educonnect_core::MemoryStore;
 use educonnect_core::directory::import::{FilesError, SourceHints, import_files};
 use educonnect_core::directory::{CompositeDirectory, Directory};
 use educonnect_core::filiation::ActForPolicy;
-use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, Provider};
+use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
 use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
+use educonnect_core::store::Store;
+use educonnect_redis::{ConnectError, RedisStore};
 use educonnect_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
 
@@ -75,6 +84,10 @@ pub struct Settings {
     /// Which links let a person act for a pupil: the example's choice, not
     /// an environment variable (see [`act_for_policy`](Self::act_for_policy)).
     pub act_for_policy: ActForPolicy,
+    /// Redis, for a store shared by replicas.
+    pub redis_url: Option<String>,
+    /// The key sealing logins in flight, shared by replicas.
+    pub login_state_key: Option<LoginStateKey>,
 }
 
 /// A setting that could not be used.
@@ -112,6 +125,9 @@ pub enum SettingsError {
     /// The directory could not be assembled.
     #[error("directory: {0}")]
     Directory(String),
+    /// Redis could not be reached at start.
+    #[error("EDUCONNECT_REDIS_URL: {0}")]
+    Redis(#[from] ConnectError),
     /// A socket could not be bound, or the sandbox not started.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -212,6 +228,21 @@ impl Settings {
                 SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             )?,
             act_for_policy: ActForPolicy::default(),
+            redis_url: var("EDUCONNECT_REDIS_URL"),
+            login_state_key: var("EDUCONNECT_LOGIN_STATE_KEY")
+                .map(|v| {
+                    let invalid = |reason: String| SettingsError::Invalid {
+                        name: "EDUCONNECT_LOGIN_STATE_KEY",
+                        reason,
+                    };
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(v.trim())
+                        .map_err(|_| {
+                            invalid("not base64 (e.g. `openssl rand -base64 32`)".into())
+                        })?;
+                    LoginStateKey::new(bytes).map_err(|e| invalid(e.to_string()))
+                })
+                .transpose()?,
         })
     }
 
@@ -310,9 +341,20 @@ impl Setup {
         let insecure = settings
             .insecure_cookies
             .unwrap_or_else(|| is_http_loopback(&public_url));
+        let store: Arc<dyn Store> = match &settings.redis_url {
+            Some(url) => Arc::new(RedisStore::connect(url).await?),
+            None => Arc::new(MemoryStore::new()),
+        };
         let mut builder = Gateway::builder(&public_url)?
-            .store(Arc::new(MemoryStore::new()))
+            .store(store)
             .act_for_policy(settings.act_for_policy);
+        match settings.login_state_key.clone() {
+            Some(key) => builder = builder.login_state_key(key),
+            None if settings.redis_url.is_some() => tracing::warn!(
+                "EDUCONNECT_REDIS_URL without EDUCONNECT_LOGIN_STATE_KEY: a login begun on another replica, or before a restart, fails"
+            ),
+            None => {}
+        }
         for provider in providers {
             builder = builder.provider(provider);
         }
@@ -385,7 +427,9 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
 const DIRECTORY: &str = "EDUCONNECT_DIRECTORY";
 
 /// Every variable the examples read.
-const VARIABLES: [&str; 13] = [
+const VARIABLES: [&str; 15] = [
+    "EDUCONNECT_REDIS_URL",
+    "EDUCONNECT_LOGIN_STATE_KEY",
     "EDUCONNECT_LISTEN",
     "EDUCONNECT_PUBLIC_URL",
     "EDUCONNECT_FC_ISSUER",

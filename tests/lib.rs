@@ -1,0 +1,149 @@
+//! Support for the workspace's end-to-end suites (`tests/*.rs`): replicas of
+//! the ENT portal example behind a round-robin load balancer, on shared
+//! stores, all over real HTTP on loopback.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use educonnect_core::flow::{Gateway, LoginStateKey};
+use educonnect_core::store::Store;
+use educonnect_examples::portal;
+use educonnect_sandbox::{Sandbox, SandboxConfig};
+use tokio::net::TcpListener;
+
+/// The variable `.ci/run` sets to the machine's Redis.
+pub const REDIS_URL_VAR: &str = "EDUCONNECT_TEST_REDIS_URL";
+
+/// The machine's Redis: `None` (with one line saying so) when the variable
+/// is not set, as on a laptop; set, the suites use it and fail if it cannot
+/// be reached.
+pub fn shared_redis_url() -> Option<String> {
+    match std::env::var(REDIS_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "skipped: {REDIS_URL_VAR} is not set (.ci/run sets it to the machine's Redis)"
+            );
+            None
+        }
+    }
+}
+
+/// A key prefix no other run uses, so runs can share one Redis.
+pub fn fresh_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("educonnect-e2e:{test}:{}:{nanos:x}:", std::process::id())
+}
+
+/// Replicas of the portal behind one public address, as a load balancer
+/// would put them: each request goes to the next replica in turn.
+pub struct Replicas {
+    /// The public URL (the load balancer's).
+    pub public_url: String,
+    /// Each replica's own URL, to address one directly.
+    pub replicas: Vec<String>,
+    /// How many requests each replica served through the balancer.
+    served: Arc<Vec<AtomicUsize>>,
+    _sandbox: Sandbox,
+}
+
+impl Replicas {
+    /// Starts the sandbox, `stores.len()` portal replicas (replica `i` on
+    /// `stores[i]`, all with `key`) and the balancer in front of them.
+    pub async fn start(stores: Vec<Arc<dyn Store>>, key: LoginStateKey) -> Self {
+        let balancer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let public_url = format!("http://{}", balancer.local_addr().unwrap());
+        let sandbox = Sandbox::start(SandboxConfig::new().gateway(&public_url))
+            .await
+            .unwrap();
+        let directory = educonnect_sandbox::demo_directory().unwrap();
+        let mut replicas = Vec::new();
+        for store in stores {
+            let gateway = Gateway::builder(&public_url)
+                .unwrap()
+                .store(store)
+                .login_state_key(key.clone())
+                .provider(sandbox.provider_franceconnect())
+                .provider(sandbox.provider_educonnect())
+                .directory(directory.clone())
+                .act_for_policy(portal::ACT_FOR_POLICY)
+                .insecure_cookies_for_local_development()
+                .build()
+                .unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr: SocketAddr = listener.local_addr().unwrap();
+            let app = portal::app(gateway, Some(directory.clone()));
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            replicas.push(format!("http://{addr}"));
+        }
+        let served: Arc<Vec<AtomicUsize>> =
+            Arc::new(replicas.iter().map(|_| AtomicUsize::new(0)).collect());
+        let state = Balancer {
+            replicas: replicas.clone(),
+            next: Arc::new(AtomicUsize::new(0)),
+            served: served.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        };
+        let app = Router::new().fallback(forward).with_state(state);
+        tokio::spawn(async move { axum::serve(balancer, app).await.unwrap() });
+        Self {
+            public_url,
+            replicas,
+            served,
+            _sandbox: sandbox,
+        }
+    }
+
+    /// How many requests replica `i` served through the balancer.
+    pub fn served(&self, i: usize) -> usize {
+        self.served[i].load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Clone)]
+struct Balancer {
+    replicas: Vec<String>,
+    next: Arc<AtomicUsize>,
+    served: Arc<Vec<AtomicUsize>>,
+    client: reqwest::Client,
+}
+
+/// Sends the request to the next replica, as it came (method, path and
+/// query, headers, body), and its answer back as it came.
+async fn forward(State(balancer): State<Balancer>, request: Request) -> Response {
+    let i = balancer.next.fetch_add(1, Ordering::Relaxed) % balancer.replicas.len();
+    balancer.served[i].fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut upstream = balancer
+        .client
+        .request(parts.method, format!("{}{path}", balancer.replicas[i]))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let answer = upstream.send().await.unwrap();
+    let mut response = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        // The body is whole: its length is set again below.
+        if name != "content-length" && name != "transfer-encoding" {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(Body::from(answer.bytes().await.unwrap()))
+        .unwrap()
+}

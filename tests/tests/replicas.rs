@@ -1,0 +1,155 @@
+//! Two replicas of the ENT portal on one Redis, behind a round-robin load
+//! balancer: every request of a login lands on the other replica than the
+//! one before, as it may in production.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use educonnect_core::directory::{PupilId, SourceId};
+use educonnect_core::flow::LoginStateKey;
+use educonnect_core::store::Store;
+use educonnect_redis::RedisStore;
+use educonnect_sandbox::agent::Agent;
+use educonnect_sandbox::demo;
+use educonnect_tests::{Replicas, fresh_prefix, shared_redis_url};
+use reqwest::StatusCode;
+
+fn key() -> LoginStateKey {
+    LoginStateKey::new(*b"replicas share this login state key!").unwrap()
+}
+
+async fn redis(url: &str, prefix: &str) -> Arc<dyn Store> {
+    Arc::new(
+        RedisStore::builder(url)
+            .key_prefix(prefix)
+            .connect()
+            .await
+            .expect("EDUCONNECT_TEST_REDIS_URL is set but Redis cannot be reached"),
+    )
+}
+
+async fn get(agent: &Agent, url: &str) -> (StatusCode, String) {
+    let response = agent
+        .client()
+        .get(url)
+        .header("cookie", agent.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_login_begun_on_one_replica_ends_on_the_other_and_so_does_a_logout() {
+    let Some(url) = shared_redis_url() else {
+        return;
+    };
+    let prefix = fresh_prefix("login");
+    let stores = vec![redis(&url, &prefix).await, redis(&url, &prefix).await];
+    let replicas = Replicas::start(stores, key()).await;
+
+    // FranceConnect with the birth-date challenge: login, callback,
+    // challenge page and answer alternate between the replicas.
+    let angela = demo::identity(demo::FC_PARENT_TWO_ACADEMIES).unwrap();
+    let agent = Agent::log_in(&replicas.public_url, angela).await.unwrap();
+    assert!(replicas.served(0) >= 2 && replicas.served(1) >= 2);
+
+    // The session is good on each replica, addressed directly.
+    for replica in &replicas.replicas {
+        let (status, page) = get(&agent, &format!("{replica}/enfants")).await;
+        assert_eq!(status, StatusCode::OK, "{replica}: {page}");
+        assert!(page.contains("Éloïse") && page.contains("Noé"), "{page}");
+    }
+
+    // Logging out on the first ends the session on the second.
+    let response = agent
+        .client()
+        .post(format!("{}/auth/logout", replicas.replicas[0]))
+        .header("origin", &replicas.public_url)
+        .header("cookie", agent.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, _) = get(&agent, &format!("{}/enfants", replicas.replicas[1])).await;
+    assert_ne!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_a_shared_store_a_login_cannot_cross_replicas() {
+    // The control: each replica on its own memory store. The challenge
+    // begun on one is unknown to the other, so the login fails.
+    let stores: Vec<Arc<dyn Store>> = vec![
+        Arc::new(educonnect_core::MemoryStore::new()),
+        Arc::new(educonnect_core::MemoryStore::new()),
+    ];
+    let replicas = Replicas::start(stores, key()).await;
+    let angela = demo::identity(demo::FC_PARENT_TWO_ACADEMIES).unwrap();
+    let result = tokio::time::timeout(
+        Duration::from_secs(60),
+        Agent::log_in(&replicas.public_url, angela),
+    )
+    .await
+    .unwrap();
+    assert!(
+        result.is_err(),
+        "a login crossed replicas without a shared store"
+    );
+}
+
+/// The portal's link to a demo pupil's report (`E14-…` in academy 14,
+/// `E25-…` in 25).
+fn report_link(local: &str) -> String {
+    let academy = &local[1..3];
+    let pupil = PupilId::new(SourceId::aaf(academy).unwrap(), local).unwrap();
+    format!("/eleves/{}/bulletin", pupil.to_url_segment())
+}
+
+#[tokio::test]
+async fn logins_spread_over_two_replicas_are_none_lost_nor_mixed() {
+    let Some(url) = shared_redis_url() else {
+        return;
+    };
+    let prefix = fresh_prefix("many");
+    let stores = vec![redis(&url, &prefix).await, redis(&url, &prefix).await];
+    let replicas = Arc::new(Replicas::start(stores, key()).await);
+    // EduConnect guardians: no birth-date challenge, so hundreds of logins
+    // of one person stay under the per-pupil daily cap of answer sets
+    // (counted in Redis, the cap holds across replicas: concurrent
+    // FranceConnect logins of one parent get 429 past it).
+    let identities = [
+        demo::EC_PARENT_TWO_ACADEMIES,
+        demo::EC_PARENT_ONE_CHILD,
+        demo::EC_PARENT_VECTOR_ONLY,
+    ];
+    const LOGINS: usize = 300;
+    let mut tasks = Vec::new();
+    for i in 0..LOGINS {
+        let replicas = replicas.clone();
+        let identity = demo::identity(identities[i % identities.len()]).unwrap();
+        tasks.push(tokio::spawn(async move {
+            let agent = Agent::log_in(&replicas.public_url, identity).await.unwrap();
+            let (status, page) = get(&agent, &format!("{}/enfants", replicas.public_url)).await;
+            (identity, status, page, agent.cookie_header())
+        }));
+    }
+    let mut cookies = std::collections::HashSet::new();
+    for task in tasks {
+        let (identity, status, page, cookie) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{}: {page}", identity.id);
+        // Each session shows its own person's children, never another's.
+        for other in identities.iter().map(|id| demo::identity(id).unwrap()) {
+            for child in other.children {
+                let link = report_link(child);
+                assert_eq!(
+                    page.contains(&link),
+                    identity.children.contains(child),
+                    "{}: {child}",
+                    identity.id
+                );
+            }
+        }
+        assert!(cookies.insert(cookie), "two logins got one session");
+    }
+    assert_eq!(cookies.len(), LOGINS);
+}
