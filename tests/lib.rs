@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use educonnect_core::filiation::AuditSink;
 use educonnect_core::flow::{Gateway, LoginStateKey};
 use educonnect_core::store::Store;
 use educonnect_examples::portal;
@@ -28,6 +29,22 @@ pub fn shared_redis_url() -> Option<String> {
         _ => {
             eprintln!(
                 "skipped: {REDIS_URL_VAR} is not set (.ci/run sets it to the machine's Redis)"
+            );
+            None
+        }
+    }
+}
+
+/// The variable `.ci/run` sets to the machine's PostgreSQL.
+pub const DATABASE_URL_VAR: &str = "EDUCONNECT_TEST_DATABASE_URL";
+
+/// The machine's PostgreSQL, as [`shared_redis_url`] does Redis.
+pub fn shared_database_url() -> Option<String> {
+    match std::env::var(DATABASE_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "skipped: {DATABASE_URL_VAR} is not set (.ci/run sets it to the machine's PostgreSQL)"
             );
             None
         }
@@ -58,6 +75,15 @@ impl Replicas {
     /// Starts the sandbox, `stores.len()` portal replicas (replica `i` on
     /// `stores[i]`, all with `key`) and the balancer in front of them.
     pub async fn start(stores: Vec<Arc<dyn Store>>, key: LoginStateKey) -> Self {
+        Self::start_with_audit(stores, key, None).await
+    }
+
+    /// The same, every replica reporting to `audit` when given.
+    pub async fn start_with_audit(
+        stores: Vec<Arc<dyn Store>>,
+        key: LoginStateKey,
+        audit: Option<Arc<dyn AuditSink>>,
+    ) -> Self {
         let balancer = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let public_url = format!("http://{}", balancer.local_addr().unwrap());
         let sandbox = Sandbox::start(SandboxConfig::new().gateway(&public_url))
@@ -66,7 +92,7 @@ impl Replicas {
         let directory = educonnect_sandbox::demo_directory().unwrap();
         let mut replicas = Vec::new();
         for store in stores {
-            let gateway = Gateway::builder(&public_url)
+            let mut gateway = Gateway::builder(&public_url)
                 .unwrap()
                 .store(store)
                 .login_state_key(key.clone())
@@ -74,9 +100,11 @@ impl Replicas {
                 .provider(sandbox.provider_educonnect())
                 .directory(directory.clone())
                 .act_for_policy(portal::ACT_FOR_POLICY)
-                .insecure_cookies_for_local_development()
-                .build()
-                .unwrap();
+                .insecure_cookies_for_local_development();
+            if let Some(audit) = &audit {
+                gateway = gateway.audit_sink(audit.clone());
+            }
+            let gateway = gateway.build().unwrap();
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr: SocketAddr = listener.local_addr().unwrap();
             let app = portal::app(gateway, Some(directory.clone()));

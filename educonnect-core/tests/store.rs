@@ -793,3 +793,40 @@ async fn the_conformance_suite_names_the_promises_a_store_breaks() {
         "{failures:#?}"
     );
 }
+
+/// Records on one store, everything else on the other: the split keeps the
+/// contract, and each kind of entry lands where it should.
+#[tokio::test]
+async fn a_split_store_passes_the_conformance_suite_and_routes_records_apart() {
+    use educonnect_core::store::SplitStore;
+    let clock = clock();
+    let ephemeral = Arc::new(builder(&clock).build());
+    let durable = Arc::new(builder(&clock).build());
+    let split = SplitStore::new(ephemeral.clone(), durable.clone());
+    struct Split {
+        store: SplitStore,
+        clock: Arc<ManualClock>,
+    }
+    #[async_trait::async_trait]
+    impl educonnect_core::store::conformance::Subject for Split {
+        fn store(&self) -> &dyn Store {
+            &self.store
+        }
+        async fn wait(&self, duration: Duration) {
+            self.clock.advance(duration);
+        }
+    }
+    let subject = Split {
+        store: split.clone(),
+        clock,
+    };
+    let failures = educonnect_core::store::conformance::run(&subject).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    split.put_record("link", bytes("l")).await.unwrap();
+    split.create_session("s", bytes("s"), MINUTE).await.unwrap();
+    assert_eq!(durable.get_record("link").await.unwrap(), Some(bytes("l")));
+    assert_eq!(ephemeral.get_record("link").await.unwrap(), None);
+    assert_eq!(ephemeral.read_session("s").await.unwrap(), Some(bytes("s")));
+    assert_eq!(durable.read_session("s").await.unwrap(), None);
+}

@@ -16,10 +16,11 @@
 //! | `EDUCONNECT_INSECURE_COOKIES` | `1`: cookies without `Secure`, for `http://` on a developer's machine | `1` for an `http://` loopback URL |
 //! | `EDUCONNECT_SANDBOX_LISTEN` | where the in-process sandbox listens | `127.0.0.1:0` (a free port) |
 //! | `EDUCONNECT_REDIS_URL` | Redis for sessions, challenges and lock-outs, shared by replicas (`redis://host:6379/0`, `rediss://...`) | the process's memory |
+//! | `EDUCONNECT_DATABASE_URL` | PostgreSQL for verified guardian links (kept across restarts) and the audit log (`postgres://user@host/db`) | the session store (Redis or memory); audit to the log |
 //! | `EDUCONNECT_LOGIN_STATE_KEY` | the key sealing logins in flight into their cookie, base64 of at least 32 bytes; the same in every replica | a random key per process |
 //!
-//! Replicas behind one load balancer share `EDUCONNECT_REDIS_URL` and
-//! `EDUCONNECT_LOGIN_STATE_KEY`, and name the same providers (a shared
+//! Replicas behind one load balancer share `EDUCONNECT_REDIS_URL`,
+//! `EDUCONNECT_DATABASE_URL` and `EDUCONNECT_LOGIN_STATE_KEY`, and name the same providers (a shared
 //! `educonnect sandbox`, not one in each process).
 //!
 //! Without `EDUCONNECT_FC_ISSUER` and `EDUCONNECT_EC_BASE`, the sandbox is
@@ -44,7 +45,8 @@ use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
 use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
-use educonnect_core::store::Store;
+use educonnect_core::store::{SplitStore, Store};
+use educonnect_postgres::{PostgresAuditSink, PostgresStore};
 use educonnect_redis::{ConnectError, RedisStore};
 use educonnect_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
@@ -86,6 +88,8 @@ pub struct Settings {
     pub act_for_policy: ActForPolicy,
     /// Redis, for a store shared by replicas.
     pub redis_url: Option<String>,
+    /// PostgreSQL, for verified links and the audit log.
+    pub database_url: Option<String>,
     /// The key sealing logins in flight, shared by replicas.
     pub login_state_key: Option<LoginStateKey>,
 }
@@ -128,6 +132,9 @@ pub enum SettingsError {
     /// Redis could not be reached at start.
     #[error("EDUCONNECT_REDIS_URL: {0}")]
     Redis(#[from] ConnectError),
+    /// PostgreSQL could not be reached or migrated at start.
+    #[error("EDUCONNECT_DATABASE_URL: {0}")]
+    Postgres(#[from] educonnect_postgres::ConnectError),
     /// A socket could not be bound, or the sandbox not started.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -229,6 +236,7 @@ impl Settings {
             )?,
             act_for_policy: ActForPolicy::default(),
             redis_url: var("EDUCONNECT_REDIS_URL"),
+            database_url: var("EDUCONNECT_DATABASE_URL"),
             login_state_key: var("EDUCONNECT_LOGIN_STATE_KEY")
                 .map(|v| {
                     let invalid = |reason: String| SettingsError::Invalid {
@@ -345,9 +353,19 @@ impl Setup {
             Some(url) => Arc::new(RedisStore::connect(url).await?),
             None => Arc::new(MemoryStore::new()),
         };
-        let mut builder = Gateway::builder(&public_url)?
-            .store(store)
-            .act_for_policy(settings.act_for_policy);
+        let mut builder = Gateway::builder(&public_url)?.act_for_policy(settings.act_for_policy);
+        // Verified links and the audit log on PostgreSQL; sessions and
+        // challenges stay on the store above.
+        builder = match &settings.database_url {
+            Some(url) => {
+                let postgres = PostgresStore::connect(url).await?;
+                let audit = PostgresAuditSink::new(&postgres);
+                builder
+                    .store(Arc::new(SplitStore::new(store, Arc::new(postgres))))
+                    .audit_sink(Arc::new(audit))
+            }
+            None => builder.store(store),
+        };
         match settings.login_state_key.clone() {
             Some(key) => builder = builder.login_state_key(key),
             None if settings.redis_url.is_some() => tracing::warn!(
@@ -427,8 +445,9 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
 const DIRECTORY: &str = "EDUCONNECT_DIRECTORY";
 
 /// Every variable the examples read.
-const VARIABLES: [&str; 15] = [
+const VARIABLES: [&str; 16] = [
     "EDUCONNECT_REDIS_URL",
+    "EDUCONNECT_DATABASE_URL",
     "EDUCONNECT_LOGIN_STATE_KEY",
     "EDUCONNECT_LISTEN",
     "EDUCONNECT_PUBLIC_URL",

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use educonnect_core::directory::{PupilId, SourceId};
+use educonnect_core::filiation::AuditSink;
 use educonnect_core::flow::LoginStateKey;
-use educonnect_core::store::Store;
+use educonnect_core::store::{SplitStore, Store};
+use educonnect_postgres::{PostgresAuditSink, PostgresStore};
 use educonnect_redis::RedisStore;
 use educonnect_sandbox::agent::Agent;
 use educonnect_sandbox::demo;
-use educonnect_tests::{Replicas, fresh_prefix, shared_redis_url};
+use educonnect_tests::{Replicas, fresh_prefix, shared_database_url, shared_redis_url};
 use reqwest::StatusCode;
 
 fn key() -> LoginStateKey {
@@ -152,4 +154,83 @@ async fn logins_spread_over_two_replicas_are_none_lost_nor_mixed() {
         assert!(cookies.insert(cookie), "two logins got one session");
     }
     assert_eq!(cookies.len(), LOGINS);
+}
+
+/// Verification-succeeded rows of the audit log since `since` (the
+/// database's clock).
+async fn verifications_since(store: &PostgresStore, since: std::time::SystemTime) -> i64 {
+    let client = store.pool().get().await.unwrap();
+    client
+        .query_one(
+            "SELECT count(*) FROM educonnect_audit
+             WHERE event = 'verification_succeeded' AND at >= $1",
+            &[&since],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_restart_keeps_verified_links_on_postgres() {
+    let (Some(redis_url), Some(database_url)) = (shared_redis_url(), shared_database_url()) else {
+        return;
+    };
+    let postgres = PostgresStore::connect(&database_url).await.unwrap();
+    let audit: Arc<dyn AuditSink> = Arc::new(PostgresAuditSink::new(&postgres));
+    let since = std::time::SystemTime::now() - Duration::from_secs(1);
+    let split = |redis: Arc<dyn Store>| -> Arc<dyn Store> {
+        Arc::new(SplitStore::new(redis, Arc::new(postgres.clone())))
+    };
+
+    // Jean-Pierre MARTIN (FranceConnect) answers the birth-date challenge:
+    // the link to his record is verified and stored on PostgreSQL.
+    let prefix = fresh_prefix("restart-1");
+    let before = Replicas::start_with_audit(
+        vec![
+            split(redis(&redis_url, &prefix).await),
+            split(redis(&redis_url, &prefix).await),
+        ],
+        key(),
+        Some(audit.clone()),
+    )
+    .await;
+    let father = demo::identity(demo::FC_PARENT_WITH_HOMONYM).unwrap();
+    let agent = Agent::log_in(&before.public_url, father).await.unwrap();
+    let (status, page) = get(&agent, &format!("{}/enfants", before.public_url)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Lucas"), "{page}");
+    drop(before);
+    let mut verified = 0;
+    for _ in 0..100 {
+        verified = verifications_since(&postgres, since).await;
+        if verified >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(verified, 1, "the challenge was not audited");
+
+    // Everything restarts, Redis forgotten (a new prefix): his next login
+    // needs no challenge, and he still sees Lucas.
+    let prefix = fresh_prefix("restart-2");
+    let after = Replicas::start_with_audit(
+        vec![
+            split(redis(&redis_url, &prefix).await),
+            split(redis(&redis_url, &prefix).await),
+        ],
+        key(),
+        Some(audit.clone()),
+    )
+    .await;
+    let agent = Agent::log_in(&after.public_url, father).await.unwrap();
+    let (status, page) = get(&agent, &format!("{}/enfants", after.public_url)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Lucas"), "{page}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        verifications_since(&postgres, since).await,
+        1,
+        "a second challenge was asked after the restart"
+    );
 }

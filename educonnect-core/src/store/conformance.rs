@@ -212,7 +212,15 @@ fn same<T: PartialEq + fmt::Debug>(what: &str, got: T, want: T) -> Result<(), St
 
 /// The store's answer, or the check's failure naming the operation.
 fn ok<T>(what: &str, result: Result<T, StoreError>) -> Result<T, String> {
-    result.map_err(|e| format!("{what} failed: {e}"))
+    result.map_err(|e| {
+        let mut reason = format!("{what} failed: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            reason.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        reason
+    })
 }
 
 fn bytes(s: &str) -> Vec<u8> {

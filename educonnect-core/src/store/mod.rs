@@ -60,11 +60,13 @@ use async_trait::async_trait;
 
 pub mod conformance;
 mod memory;
+mod split;
 
 pub use memory::{
     DEFAULT_MAX_COUNTERS, DEFAULT_MAX_PENDING_LOGINS, DEFAULT_MAX_RECORDS, DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_USED_STATES, MemoryStore, MemoryStoreBuilder,
 };
+pub use split::SplitStore;
 
 /// The state the login flow keeps between requests, behind an async interface
 /// so that a network store (Redis) fits as well as the [`MemoryStore`].
