@@ -75,20 +75,28 @@ impl Replicas {
     /// Starts the sandbox, `stores.len()` portal replicas (replica `i` on
     /// `stores[i]`, all with `key`) and the balancer in front of them.
     pub async fn start(stores: Vec<Arc<dyn Store>>, key: LoginStateKey) -> Self {
-        Self::start_with_audit(stores, key, None).await
+        Self::start_with_audit(stores, key, None, "educonnect-e2e").await
     }
 
-    /// The same, every replica reporting to `audit` when given.
+    /// The same, every replica reporting to `audit` when given, the service
+    /// being the sandbox's client `client_id` (the sandbox's `sub`s are per
+    /// client: a new client id is a new person to the service, whatever a
+    /// database kept from an earlier run).
     pub async fn start_with_audit(
         stores: Vec<Arc<dyn Store>>,
         key: LoginStateKey,
         audit: Option<Arc<dyn AuditSink>>,
+        client_id: &str,
     ) -> Self {
         let balancer = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let public_url = format!("http://{}", balancer.local_addr().unwrap());
-        let sandbox = Sandbox::start(SandboxConfig::new().gateway(&public_url))
-            .await
-            .unwrap();
+        let sandbox = Sandbox::start(
+            SandboxConfig::new()
+                .client(client_id, "e2e-client-secret")
+                .gateway(&public_url),
+        )
+        .await
+        .unwrap();
         let directory = educonnect_sandbox::demo_directory().unwrap();
         let mut replicas = Vec::new();
         for store in stores {

@@ -31,6 +31,14 @@ use url::Url;
 
 use crate::demo::{DemoIdentity, DemoProvider};
 
+/// Where a login is once back at the service.
+enum Reached {
+    /// The birth-date challenge's form.
+    Challenge(Url),
+    /// The end of a login that needed none.
+    Done(Url),
+}
+
 /// How many redirects one step may follow.
 const MAX_REDIRECTS: usize = 8;
 
@@ -79,6 +87,43 @@ impl Agent {
     /// the gateway under `/auth`) through the provider the identity belongs
     /// to, and comes back to `/`.
     pub async fn log_in(service: &str, identity: &DemoIdentity) -> Result<Agent, AgentError> {
+        let (mut agent, next) = Self::to_challenge(service, identity).await?;
+        let next = match next {
+            Reached::Challenge(form) => agent.answer_challenge(form, identity, true).await?,
+            Reached::Done(next) => next,
+        };
+        agent.landed = next.path().to_owned();
+        Ok(agent)
+    }
+
+    /// What an impostor who knows the names but not the dates does: logs
+    /// `identity` in up to the gateway's birth-date challenge and answers
+    /// every child with a wrong date (a year off the demo answer). Returns
+    /// the status of the service's answer and, for a redirect, where it
+    /// goes, else its page; `Ok(None)` when the login asked no challenge.
+    pub async fn guess_wrong(
+        service: &str,
+        identity: &DemoIdentity,
+    ) -> Result<Option<(StatusCode, String)>, AgentError> {
+        let (mut agent, next) = Self::to_challenge(service, identity).await?;
+        let Reached::Challenge(form) = next else {
+            return Ok(None);
+        };
+        let response = agent.post_answers(form, identity, false).await?;
+        let status = response.status();
+        let detail = match response.headers().get(header::LOCATION) {
+            Some(location) => location.to_str().unwrap_or_default().to_owned(),
+            None => response.text().await?,
+        };
+        Ok(Some((status, detail)))
+    }
+
+    /// Logs `identity` in up to the challenge, or to the end of a login
+    /// that needs none.
+    async fn to_challenge(
+        service: &str,
+        identity: &DemoIdentity,
+    ) -> Result<(Agent, Reached), AgentError> {
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -123,12 +168,12 @@ impl Agent {
 
         // Back at the service: a session, or the challenge first.
         let response = agent.get_service(callback).await?;
-        let mut next = redirect_target(&response, "callback")?;
+        let next = redirect_target(&response, "callback")?;
         if next.path() == "/auth/verify" {
-            next = agent.answer_challenge(next, identity).await?;
+            Ok((agent, Reached::Challenge(next)))
+        } else {
+            Ok((agent, Reached::Done(next)))
         }
-        agent.landed = next.path().to_owned();
-        Ok(agent)
     }
 
     /// The HTTP client it used (no redirects followed, no cookie store).
@@ -154,7 +199,20 @@ impl Agent {
         &mut self,
         form_url: Url,
         identity: &DemoIdentity,
+        right: bool,
     ) -> Result<Url, AgentError> {
+        let response = self.post_answers(form_url, identity, right).await?;
+        redirect_target(&response, "challenge")
+    }
+
+    /// Reads the challenge form and posts the demo answers (`right`), or
+    /// each date a year off.
+    async fn post_answers(
+        &mut self,
+        form_url: Url,
+        identity: &DemoIdentity,
+        right: bool,
+    ) -> Result<Response, AgentError> {
         let response = self.get_service(form_url.clone()).await?;
         let status = response.status();
         let html = response.text().await?;
@@ -172,10 +230,16 @@ impl Agent {
                 .ok_or_else(|| {
                     unexpected("challenge", 200, format!("no demo answer for child {i}"))
                 })?;
-            if answer.mine {
-                answers.push((format!("day_{i}"), answer.day.to_string()));
-                answers.push((format!("month_{i}"), answer.month.to_string()));
-                answers.push((format!("year_{i}"), answer.year.to_string()));
+            if answer.mine || !right {
+                // A wrong answer is a whole date, a year off.
+                let (day, month, year) = if right {
+                    (answer.day, answer.month, answer.year)
+                } else {
+                    (answer.day.max(1), answer.month.max(1), answer.year - 1)
+                };
+                answers.push((format!("day_{i}"), day.to_string()));
+                answers.push((format!("month_{i}"), month.to_string()));
+                answers.push((format!("year_{i}"), year.to_string()));
             } else {
                 answers.push((format!("not_mine_{i}"), "1".into()));
             }
@@ -190,7 +254,7 @@ impl Agent {
             .send()
             .await?;
         self.keep_cookies(response.headers());
-        redirect_target(&response, "challenge")
+        Ok(response)
     }
 
     fn service_url(&self, path: &str) -> Result<Url, AgentError> {

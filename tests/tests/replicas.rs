@@ -11,7 +11,7 @@ use educonnect_core::flow::LoginStateKey;
 use educonnect_core::store::{SplitStore, Store};
 use educonnect_postgres::{PostgresAuditSink, PostgresStore};
 use educonnect_redis::RedisStore;
-use educonnect_sandbox::agent::Agent;
+use educonnect_sandbox::agent::{Agent, AgentError};
 use educonnect_sandbox::demo;
 use educonnect_tests::{Replicas, fresh_prefix, shared_database_url, shared_redis_url};
 use reqwest::StatusCode;
@@ -183,6 +183,9 @@ async fn a_restart_keeps_verified_links_on_postgres() {
         Arc::new(SplitStore::new(redis, Arc::new(postgres.clone())))
     };
 
+    // A client id of this run only: to the service, a person never seen,
+    // whatever the database kept from earlier runs.
+    let client = fresh_prefix("client");
     // Jean-Pierre MARTIN (FranceConnect) answers the birth-date challenge:
     // the link to his record is verified and stored on PostgreSQL.
     let prefix = fresh_prefix("restart-1");
@@ -193,6 +196,7 @@ async fn a_restart_keeps_verified_links_on_postgres() {
         ],
         key(),
         Some(audit.clone()),
+        &client,
     )
     .await;
     let father = demo::identity(demo::FC_PARENT_WITH_HOMONYM).unwrap();
@@ -221,6 +225,7 @@ async fn a_restart_keeps_verified_links_on_postgres() {
         ],
         key(),
         Some(audit.clone()),
+        &client,
     )
     .await;
     let agent = Agent::log_in(&after.public_url, father).await.unwrap();
@@ -233,4 +238,53 @@ async fn a_restart_keeps_verified_links_on_postgres() {
         1,
         "a second challenge was asked after the restart"
     );
+}
+
+/// Wrong answer sets of one person until the lock: the attempt at which
+/// the login was refused before any challenge, and the statuses before it.
+///
+/// A wrong guess is four requests (login, callback, challenge form,
+/// answers): one more request between guesses makes the answers land on
+/// each replica in turn.
+async fn guesses_until_locked(replicas: &Replicas, attempts: usize) -> (Option<usize>, Vec<u16>) {
+    let impostor = demo::identity(demo::FC_PARENT_BORN_ABROAD).unwrap();
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for attempt in 1..=attempts {
+        match Agent::guess_wrong(&replicas.public_url, impostor).await {
+            Ok(Some((status, _))) => statuses.push(status.as_u16()),
+            Ok(None) => panic!("attempt {attempt} got in without a challenge"),
+            Err(AgentError::Unexpected {
+                step: "callback",
+                status: 429,
+                ..
+            }) => return (Some(attempt), statuses),
+            Err(e) => panic!("attempt {attempt}: {e:?}"),
+        }
+        client.get(&replicas.public_url).send().await.unwrap();
+    }
+    (None, statuses)
+}
+
+#[tokio::test]
+async fn a_lock_out_is_counted_across_replicas() {
+    let Some(url) = shared_redis_url() else {
+        return;
+    };
+    let prefix = fresh_prefix("lockout");
+    let replicas = Replicas::start(
+        vec![redis(&url, &prefix).await, redis(&url, &prefix).await],
+        key(),
+    )
+    .await;
+    // Five wrong answer sets (the default policy), three on one replica and
+    // two on the other, then locked on both: apart, neither would have
+    // counted five.
+    let (locked_at, statuses) = guesses_until_locked(&replicas, 8).await;
+    // The fifth is refused with the lock page itself.
+    assert_eq!(statuses, [400, 400, 400, 400, 429]);
+    assert_eq!(locked_at, Some(6), "{statuses:?}");
+    // Locked whichever replica the next login reaches.
+    let (locked_at, _) = guesses_until_locked(&replicas, 1).await;
+    assert_eq!(locked_at, Some(1));
 }
