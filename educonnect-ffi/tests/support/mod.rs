@@ -94,11 +94,11 @@ pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Where cargo put the test binary: `target/<profile>/deps`; the library
-/// (`libeduconnect_ffi.so`, `.a`) is one level up.
+/// Where cargo put the test binary, `target/<profile>/deps`: the library
+/// built for the tests (`libeduconnect_ffi.so` and `.a`) is there too.
 pub(crate) fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+    exe.parent().unwrap().to_path_buf()
 }
 
 /// A fresh scratch directory for one test.
@@ -107,4 +107,55 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Compiles the C example `examples/c/<name>.c` against the library built
+/// for this test run (linked dynamically, found at run time by rpath).
+pub(crate) fn compile_c_example(name: &str, out_dir: &Path) -> PathBuf {
+    let source = workspace().join("examples/c").join(format!("{name}.c"));
+    let binary = out_dir.join(name);
+    let lib = library_dir();
+    let status = std::process::Command::new("cc")
+        .args([
+            "-std=c11",
+            "-D_POSIX_C_SOURCE=200809L",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-I",
+        ])
+        .arg(workspace().join("educonnect-ffi/include"))
+        .arg(&source)
+        .arg("-o")
+        .arg(&binary)
+        .arg("-L")
+        .arg(&lib)
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-leduconnect_ffi", "-lpthread"])
+        .status()
+        .expect("cc runs (scripts/test installs it)");
+    assert!(status.success(), "cc failed on {}", source.display());
+    binary
+}
+
+/// The command that runs a program under valgrind's memcheck: any invalid
+/// access, or a leak definitely or indirectly lost, exits with 99.
+pub(crate) fn valgrind(program: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("valgrind");
+    command
+        .args([
+            "--quiet",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+        ])
+        .arg(program);
+    command
+}
+
+/// The shared library itself.
+pub(crate) fn shared_library() -> PathBuf {
+    library_dir().join("libeduconnect_ffi.so")
 }
