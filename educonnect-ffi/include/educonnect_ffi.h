@@ -297,6 +297,27 @@ typedef uint32_t educonnect_verification;
 typedef struct educonnect_claims educonnect_claims;
 
 /**
+ * The login gateway (FranceConnect, EduConnect, the birth-date challenge,
+ * sessions) with its own runtime: every call blocks until it is done.
+ *
+ * Made by [`educonnect_gateway_new`] or [`educonnect_gateway_new_from_file`],
+ * freed by [`educonnect_gateway_free`]. Thread-safe: one gateway serves
+ * calls from several threads at once (free it only once no call is in
+ * progress). Never call it from within a Rust async runtime.
+ */
+typedef struct educonnect_gateway educonnect_gateway;
+
+/**
+ * A response of the gateway: status, headers, body.
+ *
+ * Made by [`educonnect_gateway_handle`], freed by
+ * [`educonnect_response_free`]. Immutable: may be read by several threads.
+ * Every string and the body are borrowed from the response: valid until
+ * it is freed, NUL-terminated, their length beside them.
+ */
+typedef struct educonnect_response educonnect_response;
+
+/**
  * Checks family assertions from one gateway (issuer), for one audience,
  * offline, against the gateway's JWKS.
  *
@@ -562,3 +583,208 @@ educonnect_result educonnect_claims_has_legal_authority_over(const struct educon
  * Thread-safe.
  */
 const char *educonnect_error_message(uint32_t code);
+
+/**
+ * Why the last [`educonnect_gateway_new`] or
+ * [`educonnect_gateway_new_from_file`] of this thread failed, in English,
+ * for the operator: it names a setting or a file, never a secret or a
+ * person. Empty after a success. Borrowed: valid until the next
+ * constructor call on this thread.
+ *
+ * # Safety
+ *
+ * Both outputs are valid for writes.
+ */
+educonnect_result educonnect_last_error_detail(const char **detail_out, size_t *detail_len_out);
+
+/**
+ * Makes a gateway from a JSON configuration (see the crate's README:
+ * providers, directory export files, store, keys). Loads the directory
+ * before returning. Relative paths are read from the working directory.
+ *
+ * On success `*gateway_out` is a new gateway that the caller frees with
+ * [`educonnect_gateway_free`]; on failure it is NULL, and
+ * [`educonnect_last_error_detail`] says which setting or file.
+ * `"store"` other than `"memory"` is `EDUCONNECT_STORE_NOT_SUPPORTED`
+ * (Redis and PostgreSQL stores do not exist yet); a directory
+ * `"snapshot"` is `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
+ *
+ * # Safety
+ *
+ * `config` is valid for reads of `config_len` bytes; `gateway_out` is
+ * valid for a write.
+ */
+educonnect_result educonnect_gateway_new(const char *config,
+                                         size_t config_len,
+                                         struct educonnect_gateway **gateway_out);
+
+/**
+ * As [`educonnect_gateway_new`], from a configuration file (UTF-8 path);
+ * relative paths in it are read from the file's directory.
+ *
+ * # Safety
+ *
+ * `path` is valid for reads of `path_len` bytes; `gateway_out` is valid
+ * for a write.
+ */
+educonnect_result educonnect_gateway_new_from_file(const char *path,
+                                                   size_t path_len,
+                                                   struct educonnect_gateway **gateway_out);
+
+/**
+ * Frees a gateway and stops its runtime. NULL is accepted and ignored.
+ *
+ * # Safety
+ *
+ * `gateway` is NULL or a gateway not freed yet, on which no call is in
+ * progress or will be made.
+ */
+void educonnect_gateway_free(struct educonnect_gateway *gateway);
+
+/**
+ * Answers a request for one of the gateway's routes (under `/auth` by
+ * default: login, callback, logout, the birth-date challenge, the JWKS).
+ *
+ * `method` is the HTTP method (`GET`), `target` the path and query as
+ * received (`/auth/callback?code=...&state=...`), `headers` the request's
+ * header block (`Name: value` lines separated by `\r\n` or `\n`; NULL with
+ * length 0 for none), `body` its body (NULL with length 0 for none; larger
+ * than 64 KiB: a 413 response, the gateway is not called).
+ *
+ * A path that is not the gateway's is `EDUCONNECT_NOT_A_GATEWAY_ROUTE`:
+ * the service answers it. On success `*response_out` is a new response
+ * that the caller frees with [`educonnect_response_free`]; on failure it
+ * is NULL. Blocks until the gateway has answered (it may call the
+ * provider: 10 seconds at most by default).
+ *
+ * # Safety
+ *
+ * `gateway` is a live gateway; each buffer is valid for reads of its
+ * length; `response_out` is valid for a write.
+ */
+educonnect_result educonnect_gateway_handle(const struct educonnect_gateway *gateway,
+                                            const char *method,
+                                            size_t method_len,
+                                            const char *target,
+                                            size_t target_len,
+                                            const char *headers,
+                                            size_t headers_len,
+                                            const char *body,
+                                            size_t body_len,
+                                            struct educonnect_response **response_out);
+
+/**
+ * The claims of the session a request's `Cookie` header names.
+ *
+ * `cookie` is the header's value (`name=value; name2=value2`). On success
+ * `*claims_out` is new claims that the caller frees with
+ * `educonnect_claims_free`, or NULL when there is no valid session or the
+ * session holds no family claims (a generic provider, no directory).
+ * Blocks while the store is read.
+ *
+ * This does not check where the request comes from: for a request other
+ * than `GET`, `HEAD`, `OPTIONS` or `TRACE`, or a connection upgrade, use
+ * [`educonnect_gateway_request_claims`], which refuses the session to
+ * another origin of the same site.
+ *
+ * # Safety
+ *
+ * `gateway` is a live gateway; `cookie` is valid for reads of
+ * `cookie_len` bytes; `claims_out` is valid for a write.
+ */
+educonnect_result educonnect_gateway_session_claims(const struct educonnect_gateway *gateway,
+                                                    const char *cookie,
+                                                    size_t cookie_len,
+                                                    struct educonnect_claims **claims_out);
+
+/**
+ * The claims of a request's session, as the Rust adapters read them: the
+ * session named by its `Cookie` header, except that a state-changing
+ * request (not `GET`, `HEAD`, `OPTIONS`, `TRACE`) or a connection upgrade
+ * from another origin (`Sec-Fetch-Site`, else `Origin`) gets none.
+ *
+ * `headers` is the request's header block, as for
+ * [`educonnect_gateway_handle`]. `*claims_out` is new claims, or NULL as
+ * for [`educonnect_gateway_session_claims`].
+ *
+ * # Safety
+ *
+ * `gateway` is a live gateway; each buffer is valid for reads of its
+ * length; `claims_out` is valid for a write.
+ */
+educonnect_result educonnect_gateway_request_claims(const struct educonnect_gateway *gateway,
+                                                    const char *method,
+                                                    size_t method_len,
+                                                    const char *headers,
+                                                    size_t headers_len,
+                                                    struct educonnect_claims **claims_out);
+
+/**
+ * Frees a response. NULL is accepted and ignored.
+ *
+ * # Safety
+ *
+ * `response` is NULL or a response not freed yet, that no other thread
+ * is using.
+ */
+void educonnect_response_free(struct educonnect_response *response);
+
+/**
+ * The response's status code (200, 302, 403...).
+ *
+ * # Safety
+ *
+ * `response` is a live response; `status_out` is valid for a write.
+ */
+educonnect_result educonnect_response_status(const struct educonnect_response *response,
+                                             uint16_t *status_out);
+
+/**
+ * How many headers the response has (a name may come several times:
+ * `set-cookie`).
+ *
+ * # Safety
+ *
+ * `response` is a live response; `count_out` is valid for a write.
+ */
+educonnect_result educonnect_response_header_count(const struct educonnect_response *response,
+                                                   size_t *count_out);
+
+/**
+ * Header `index`: its name (lower case) and value, borrowed from the
+ * response.
+ *
+ * # Safety
+ *
+ * `response` is a live response; the four outputs are valid for writes.
+ */
+educonnect_result educonnect_response_header(const struct educonnect_response *response,
+                                             size_t index,
+                                             const char **name_out,
+                                             size_t *name_len_out,
+                                             const char **value_out,
+                                             size_t *value_len_out);
+
+/**
+ * All the response's headers as one block, `name: value\r\n` per header
+ * (ready to write after the status line), borrowed from the response.
+ *
+ * # Safety
+ *
+ * `response` is a live response; both outputs are valid for writes.
+ */
+educonnect_result educonnect_response_headers(const struct educonnect_response *response,
+                                              const char **headers_out,
+                                              size_t *headers_len_out);
+
+/**
+ * The response's body, borrowed from the response (followed by a NUL
+ * that is not counted; the body itself may hold any byte).
+ *
+ * # Safety
+ *
+ * `response` is a live response; both outputs are valid for writes.
+ */
+educonnect_result educonnect_response_body(const struct educonnect_response *response,
+                                           const char **body_out,
+                                           size_t *body_len_out);

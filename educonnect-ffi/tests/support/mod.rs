@@ -159,3 +159,64 @@ pub(crate) fn valgrind(program: &Path) -> std::process::Command {
 pub(crate) fn shared_library() -> PathBuf {
     library_dir().join("libeduconnect_ffi.so")
 }
+
+/// The demo directory's export files, as a configuration lists them.
+pub(crate) fn demo_directory_config() -> serde_json::Value {
+    let demo = workspace().join("educonnect-sandbox/demo");
+    let mut files: Vec<String> = std::fs::read_dir(&demo)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    for name in ["ElevesSansAdresses.xml", "ResponsablesAvecAdresses.xml"] {
+        files.push(
+            demo.join("siecle_0590089B")
+                .join(name)
+                .display()
+                .to_string(),
+        );
+    }
+    json!({ "files": files, "uai": "0590089B" })
+}
+
+/// A gateway configuration for `public_url` against a running sandbox.
+pub(crate) fn sandbox_config(
+    public_url: &str,
+    sandbox: &educonnect_sandbox::Sandbox,
+) -> serde_json::Value {
+    json!({
+        "public_url": public_url,
+        "providers": [
+            {
+                "type": "franceconnect",
+                "issuer": sandbox.franceconnect_issuer(),
+                "client_id": sandbox.client_id(),
+                "client_secret": sandbox.client_secret(),
+                "usage_name": true,
+                "email": true,
+            },
+            {
+                "type": "educonnect",
+                "base": sandbox.educonnect_base(),
+                "jwks": format!("{}/profile/oidc/jwks", sandbox.educonnect_base()),
+                "client_id": sandbox.client_id(),
+                "client_secret": sandbox.client_secret(),
+            },
+        ],
+        "directory": demo_directory_config(),
+        "store": "memory",
+        "insecure_cookies_for_local_development": true,
+    })
+}
+
+/// A free loopback port (bound, read, released: another process may take
+/// it in between, which a test then reports as a failure to listen).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
