@@ -191,3 +191,34 @@ fn the_python_example_does_the_same_through_ctypes() {
     );
     let _ = std::fs::remove_dir_all(&case.dir);
 }
+
+#[test]
+fn the_php_example_does_the_same_through_php_ffi() {
+    // Debian's php-cli has the FFI extension (scripts/test installs it).
+    let modules = Command::new("php")
+        .arg("-m")
+        .output()
+        .expect("php runs (scripts/test installs php-cli)");
+    assert!(
+        String::from_utf8_lossy(&modules.stdout)
+            .lines()
+            .any(|l| l == "FFI"),
+        "PHP's FFI extension is missing"
+    );
+    let minter = Minter::new();
+    let case = Case::new("php-verify", &minter);
+    let script = support::workspace().join("examples/php/verify_assertion.php");
+    check_cases(
+        |args| {
+            Command::new("php")
+                .arg(&script)
+                .args(args)
+                .env("EDUCONNECT_FFI_LIB", support::shared_library())
+                .output()
+                .expect("php runs")
+        },
+        &case,
+        &minter,
+    );
+    let _ = std::fs::remove_dir_all(&case.dir);
+}
