@@ -310,3 +310,78 @@ fn requests_the_gateway_cannot_read_are_typed_errors() {
         educonnect_response_free(ptr::null_mut());
     }
 }
+
+/// A gateway handle passed between threads, as C does.
+#[derive(Clone, Copy)]
+struct Shared(*mut educonnect_gateway);
+// SAFETY: the gateway is documented thread-safe; the test frees it after
+// joining every thread.
+unsafe impl Send for Shared {}
+
+fn login(gateway: Shared) -> (educonnect_result, u16) {
+    let (method, target) = (b"GET", b"/auth/login?provider=franceconnect");
+    let mut response = ptr::null_mut();
+    // SAFETY: a live gateway, valid buffers and output.
+    let code = unsafe {
+        educonnect_gateway_handle(
+            gateway.0,
+            method.as_ptr().cast(),
+            method.len(),
+            target.as_ptr().cast(),
+            target.len(),
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            &mut response,
+        )
+    };
+    let mut status = 0;
+    if code == EDUCONNECT_OK {
+        // SAFETY: a live response, freed once.
+        unsafe {
+            educonnect_response_status(response, &mut status);
+            educonnect_response_free(response);
+        }
+    }
+    (code, status)
+}
+
+#[test]
+fn one_gateway_serves_several_threads_at_once() {
+    let config = base().to_string();
+    let mut gateway = ptr::null_mut();
+    // SAFETY: a valid buffer and output.
+    assert_eq!(
+        unsafe { educonnect_gateway_new(config.as_ptr().cast(), config.len(), &mut gateway) },
+        EDUCONNECT_OK
+    );
+    let shared = Shared(gateway);
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|_| login(shared))
+                    .filter(|r| *r == (EDUCONNECT_OK, 303))
+                    .count()
+            })
+        })
+        .collect();
+    let redirected: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(redirected, 400);
+
+    // Called from within a Rust async runtime (which the documentation
+    // forbids): a code, not a crash.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let inside = runtime.block_on(async { login(shared) });
+    std::panic::set_hook(previous);
+    assert_eq!(inside, (EDUCONNECT_PANIC, 0));
+    // The gateway still works afterwards.
+    assert_eq!(login(shared), (EDUCONNECT_OK, 303));
+    // SAFETY: every thread joined; freed once.
+    unsafe { educonnect_gateway_free(gateway) };
+}
