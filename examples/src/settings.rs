@@ -39,8 +39,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use educonnect_core::MemoryStore;
-use educonnect_core::directory::import::{FilesError, SourceHints, import_files};
-use educonnect_core::directory::{CompositeDirectory, Directory};
+use educonnect_core::directory::Directory;
+use educonnect_core::directory::import::{FilesError, LoadError, SourceHints, load_export_files};
 use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
@@ -397,48 +397,12 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
         academy: None,
         uai: settings.directory_uai,
     };
-    let sources = import_files(&settings.directory, &hints)?;
-    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
-    for source in sources {
-        let report = &source.report;
-        for file in &report.files {
-            let failed = if !file.complete {
-                Some("not read to its end")
-            } else if file.counts.records == 0 {
-                Some("no record in it")
-            } else {
-                None
-            };
-            if let Some(failed) = failed {
-                // The issue about the file as a whole (no record id): it
-                // names no person.
-                let cause = report
-                    .issues
-                    .iter()
-                    .find(|i| i.file == file.file && i.record_id.is_none())
-                    .map(|i| format!(" ({}, at byte {})", i.reason, i.position))
-                    .unwrap_or_default();
-                return Err(SettingsError::Load {
-                    file: file.file.clone(),
-                    reason: format!("{failed}{cause}"),
-                });
-            }
-        }
-        // Counts only: the issues name records, which is the operator's
-        // business (`educonnect directory check` prints them).
-        tracing::info!(
-            source = %source.snapshot.source(),
-            pupils = source.snapshot.pupil_count(),
-            persons = source.snapshot.person_count(),
-            issues = report.issue_count(),
-            anomalies = report.anomalies.len(),
-            "directory source loaded"
-        );
-        parts.push(Arc::new(source.snapshot));
+    match load_export_files(&settings.directory, &hints) {
+        Ok(directory) => Ok(Arc::new(directory)),
+        Err(LoadError::Files(e)) => Err(SettingsError::Files(e)),
+        Err(LoadError::Incomplete { file, reason }) => Err(SettingsError::Load { file, reason }),
+        Err(e) => Err(SettingsError::Directory(e.to_string())),
     }
-    let composite =
-        CompositeDirectory::new(parts).map_err(|e| SettingsError::Directory(e.to_string()))?;
-    Ok(Arc::new(composite))
 }
 
 /// The export files variable.

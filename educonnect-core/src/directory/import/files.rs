@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 
 use super::aaf::{export_of_file_name, is_structure_file};
 use super::{ExportFormat, Import, ImportReport, academy_from_file_name, sniff};
-use crate::directory::{DirectorySnapshot, SourceId};
+use std::sync::Arc;
+
+use crate::directory::{
+    CompositeDirectory, Directory, DirectoryError, DirectorySnapshot, SourceId,
+};
 use crate::ids::Uai;
 
 /// What the files themselves cannot tell: the academy of AAF files whose
@@ -233,4 +237,78 @@ fn source_of(
     SourceId::aaf(academy).map_err(|_| FilesError::BadAcademy {
         path: path.to_owned(),
     })
+}
+
+/// Why export files could not become a directory to serve
+/// ([`load_export_files`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The files could not be imported at all.
+    #[error(transparent)]
+    Files(#[from] FilesError),
+    /// A file was read but did not load: not read to its end, or no record
+    /// in it.
+    #[error("{file}: {reason}")]
+    Incomplete {
+        /// The file.
+        file: String,
+        /// Why, with the import's reason and position when it gave one
+        /// (never a record's content).
+        reason: String,
+    },
+    /// The sources could not be served together (the same source twice).
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+/// Imports export files (AAF and SIECLE, as [`import_files`] does) into one
+/// directory to serve, strictly: a file that is not read to its end or
+/// holds no record is an error naming it, so that a broken export is never
+/// served as an empty or partial directory. Logs each source's counts (no
+/// record, no name). Used by the examples and the C ABI's gateway.
+pub fn load_export_files<P: AsRef<Path>>(
+    paths: &[P],
+    hints: &SourceHints,
+) -> Result<CompositeDirectory, LoadError> {
+    let sources = import_files(paths, hints)?;
+    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+    for source in sources {
+        let report = &source.report;
+        for file in &report.files {
+            let failed = if !file.complete {
+                Some("not read to its end")
+            } else if file.counts.records == 0 {
+                Some("no record in it")
+            } else {
+                None
+            };
+            if let Some(failed) = failed {
+                // The issue about the file as a whole (no record id): it
+                // names no person.
+                let cause = report
+                    .issues
+                    .iter()
+                    .find(|i| i.file == file.file && i.record_id.is_none())
+                    .map(|i| format!(" ({}, at byte {})", i.reason, i.position))
+                    .unwrap_or_default();
+                return Err(LoadError::Incomplete {
+                    file: file.file.clone(),
+                    reason: format!("{failed}{cause}"),
+                });
+            }
+        }
+        // Counts only: the issues name records, which is the operator's
+        // business (`educonnect directory check` prints them).
+        tracing::info!(
+            source = %source.snapshot.source(),
+            pupils = source.snapshot.pupil_count(),
+            persons = source.snapshot.person_count(),
+            issues = report.issue_count(),
+            anomalies = report.anomalies.len(),
+            "directory source loaded"
+        );
+        parts.push(Arc::new(source.snapshot));
+    }
+    Ok(CompositeDirectory::new(parts)?)
 }
