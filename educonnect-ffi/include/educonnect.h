@@ -121,8 +121,8 @@ enum educonnect_result
    */
   EDUCONNECT_CONFIG_INVALID = 301,
   /**
-   * The configured store (`redis://`, `postgres://`) is not supported
-   * yet: only `"memory"` is.
+   * The configured store is of no kind this build knows: `"memory"`, a
+   * `redis://` or `rediss://` URL, or a `postgres://` URL.
    */
   EDUCONNECT_STORE_NOT_SUPPORTED = 302,
   /**
@@ -145,6 +145,11 @@ enum educonnect_result
    * The gateway's runtime could not be started.
    */
   EDUCONNECT_RUNTIME_FAILED = 307,
+  /**
+   * A configured store could not be reached or set up at start (Redis
+   * down, a wrong password, PostgreSQL's migrations refused).
+   */
+  EDUCONNECT_STORE_UNREACHABLE = 308,
   /**
    * The request's path is not one of the gateway's routes: the service
    * answers it itself.
@@ -645,9 +650,10 @@ educonnect_result educonnect_last_error_detail(const char **detail_out, size_t *
  * On success `*gateway_out` is a new gateway that the caller frees with
  * [`educonnect_gateway_free`]; on failure it is NULL, and
  * [`educonnect_last_error_detail`] says which setting or file.
- * `"store"` other than `"memory"` is `EDUCONNECT_STORE_NOT_SUPPORTED`
- * (Redis and PostgreSQL stores do not exist yet); a directory
- * `"snapshot"` is `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
+ * A `"store"` or `"links_store"` of an unknown kind is
+ * `EDUCONNECT_STORE_NOT_SUPPORTED`, one that cannot be reached at start
+ * `EDUCONNECT_STORE_UNREACHABLE`; a directory `"snapshot"` is
+ * `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
  *
  * # Safety
  *

@@ -15,7 +15,8 @@
 //!       "jwks": "https://.../jwks", "client_id": "...", "client_secret": "..." }
 //!   ],
 //!   "directory": { "files": ["ENT_14_Complet_..._Eleve_0000.xml"], "uai": "0590089B" },
-//!   "store": "memory",
+//!   "store": "redis://cache.internal:6379/0",
+//!   "links_store": "postgres://educonnect@db.internal/ent",
 //!   "act_for_policy": "legal_guardians",
 //!   "login_state_key_file": "/etc/ent/login-state.key",
 //!   "assertion_key_file": "/etc/ent/assertion.private.jwk.json",
@@ -36,6 +37,9 @@ use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, LoginStateKey
 use educonnect_core::ids::Uai;
 use educonnect_core::jose::SigningKey;
 use educonnect_core::provider::{EduConnect, FranceConnect};
+use educonnect_core::store::{SplitStore, Store};
+use educonnect_postgres::{PostgresAuditSink, PostgresStore};
+use educonnect_redis::RedisStore;
 use serde::Deserialize;
 
 use crate::error::educonnect_result;
@@ -52,10 +56,16 @@ pub(crate) struct Config {
     /// children.
     #[serde(default)]
     directory: Option<DirectoryConfig>,
-    /// `"memory"` (the default). `redis://` and `postgres://` URLs are
-    /// recognized and refused as not supported yet.
+    /// Sessions, challenges and lock-out counters, and verified links
+    /// unless `links_store` is set: `"memory"` (the default, one process),
+    /// a `redis://` or `rediss://` URL (shared by replicas), or a
+    /// `postgres://` URL.
     #[serde(default)]
     store: Option<String>,
+    /// A `postgres://` URL for verified guardian links (kept across
+    /// restarts) and the audit log, beside `store`.
+    #[serde(default)]
+    links_store: Option<String>,
     /// Which links let a person act for a pupil.
     #[serde(default)]
     act_for_policy: ActForPolicy,
@@ -178,8 +188,42 @@ impl Config {
         })
     }
 
+    /// The stores this configuration names, checked but not connected.
+    pub(crate) fn stores(&self) -> Result<StoresConfig, ConfigError> {
+        use educonnect_result::*;
+        let store = match self.store.as_deref() {
+            None | Some("memory") => StoreKind::Memory,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                StoreKind::Redis(url.to_owned())
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                StoreKind::Postgres(url.to_owned())
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    EDUCONNECT_STORE_NOT_SUPPORTED,
+                    "store: \"memory\", or a redis://, rediss:// or postgres:// URL",
+                ));
+            }
+        };
+        let links = match self.links_store.as_deref() {
+            None => None,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(url.to_owned())
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    EDUCONNECT_STORE_NOT_SUPPORTED,
+                    "links_store: a postgres:// URL",
+                ));
+            }
+        };
+        Ok(StoresConfig { store, links })
+    }
+
     /// The gateway builder this configuration describes, with its
-    /// directory loaded. `base` is where relative paths start.
+    /// directory loaded and a memory store (see [`StoresConfig::connect`]
+    /// for the others). `base` is where relative paths start.
     pub(crate) fn builder(self, base: &Path) -> Result<GatewayBuilder, ConfigError> {
         use educonnect_result::*;
         let gateway = |e: educonnect_core::flow::GatewayConfigError| {
@@ -188,27 +232,6 @@ impl Config {
         let provider_error = |e: educonnect_core::provider::ConfigError| {
             ConfigError::new(EDUCONNECT_PROVIDER_CONFIG, format!("provider: {e}"))
         };
-        match self.store.as_deref() {
-            None | Some("memory") => {}
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                return Err(ConfigError::new(
-                    EDUCONNECT_STORE_NOT_SUPPORTED,
-                    "store: Redis is not supported yet (only \"memory\")",
-                ));
-            }
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                return Err(ConfigError::new(
-                    EDUCONNECT_STORE_NOT_SUPPORTED,
-                    "store: PostgreSQL is not supported yet (only \"memory\")",
-                ));
-            }
-            Some(_) => {
-                return Err(ConfigError::new(
-                    EDUCONNECT_CONFIG_INVALID,
-                    "store: \"memory\", or a redis:// or postgres:// URL (not supported yet)",
-                ));
-            }
-        }
         let mut builder = Gateway::builder(&self.public_url)
             .map_err(gateway)?
             .store(Arc::new(MemoryStore::new()))
@@ -325,5 +348,64 @@ impl DirectoryConfig {
         load_export_files(&files, &hints).map_err(|e: LoadError| {
             ConfigError::new(EDUCONNECT_DIRECTORY_NOT_LOADED, format!("directory: {e}"))
         })
+    }
+}
+
+/// Where the gateway keeps its state, as configured.
+pub(crate) struct StoresConfig {
+    store: StoreKind,
+    /// PostgreSQL for verified links and the audit log.
+    links: Option<String>,
+}
+
+enum StoreKind {
+    Memory,
+    Redis(String),
+    Postgres(String),
+}
+
+impl StoresConfig {
+    /// Connects the stores (on the gateway's runtime: their tasks run
+    /// there) and sets them, with the PostgreSQL audit log if any, on
+    /// `builder`. Errors never show a URL (it may hold a password).
+    pub(crate) async fn connect(
+        self,
+        builder: GatewayBuilder,
+    ) -> Result<GatewayBuilder, ConfigError> {
+        use educonnect_result::*;
+        let unreachable = |what: &str, e: &dyn std::fmt::Display| {
+            ConfigError::new(EDUCONNECT_STORE_UNREACHABLE, format!("{what}: {e}"))
+        };
+        let mut audit = None;
+        let store: Arc<dyn Store> = match self.store {
+            StoreKind::Memory => Arc::new(MemoryStore::new()),
+            StoreKind::Redis(url) => Arc::new(
+                RedisStore::connect(&url)
+                    .await
+                    .map_err(|e| unreachable("store", &e))?,
+            ),
+            StoreKind::Postgres(url) => {
+                let postgres = PostgresStore::connect(&url)
+                    .await
+                    .map_err(|e| unreachable("store", &e))?;
+                audit = Some(PostgresAuditSink::new(&postgres));
+                Arc::new(postgres)
+            }
+        };
+        let store: Arc<dyn Store> = match self.links {
+            None => store,
+            Some(url) => {
+                let postgres = PostgresStore::connect(&url)
+                    .await
+                    .map_err(|e| unreachable("links_store", &e))?;
+                audit = Some(PostgresAuditSink::new(&postgres));
+                Arc::new(SplitStore::new(store, Arc::new(postgres)))
+            }
+        };
+        let mut builder = builder.store(store);
+        if let Some(audit) = audit {
+            builder = builder.audit_sink(Arc::new(audit));
+        }
+        Ok(builder)
     }
 }

@@ -73,8 +73,8 @@ pub enum educonnect_result {
     EDUCONNECT_CONFIG_UNREADABLE = 300,
     /// The configuration is not valid JSON of the documented shape.
     EDUCONNECT_CONFIG_INVALID = 301,
-    /// The configured store (`redis://`, `postgres://`) is not supported
-    /// yet: only `"memory"` is.
+    /// The configured store is of no kind this build knows: `"memory"`, a
+    /// `redis://` or `rediss://` URL, or a `postgres://` URL.
     EDUCONNECT_STORE_NOT_SUPPORTED = 302,
     /// A directory snapshot file is not supported yet: give export files.
     EDUCONNECT_SNAPSHOT_NOT_SUPPORTED = 303,
@@ -86,6 +86,9 @@ pub enum educonnect_result {
     EDUCONNECT_GATEWAY_CONFIG = 306,
     /// The gateway's runtime could not be started.
     EDUCONNECT_RUNTIME_FAILED = 307,
+    /// A configured store could not be reached or set up at start (Redis
+    /// down, a wrong password, PostgreSQL's migrations refused).
+    EDUCONNECT_STORE_UNREACHABLE = 308,
 
     /// The request's path is not one of the gateway's routes: the service
     /// answers it itself.
@@ -135,8 +138,9 @@ impl educonnect_result {
             EDUCONNECT_CONFIG_UNREADABLE => b"the configuration file could not be read\0",
             EDUCONNECT_CONFIG_INVALID => b"the configuration is not valid\0",
             EDUCONNECT_STORE_NOT_SUPPORTED => {
-                b"this store is not supported yet: only \"memory\" is\0"
+                b"this store is not supported: \"memory\", redis:// or postgres://\0"
             }
+            EDUCONNECT_STORE_UNREACHABLE => b"a configured store could not be reached or set up\0",
             EDUCONNECT_SNAPSHOT_NOT_SUPPORTED => {
                 b"directory snapshots are not supported yet: give export files\0"
             }
@@ -210,7 +214,7 @@ fn from_u32(code: u32) -> Option<educonnect_result> {
 }
 
 /// Every code, in order.
-const ALL: [educonnect_result; 34] = {
+const ALL: [educonnect_result; 35] = {
     use educonnect_result::*;
     [
         EDUCONNECT_OK,
@@ -242,6 +246,7 @@ const ALL: [educonnect_result; 34] = {
         EDUCONNECT_PROVIDER_CONFIG,
         EDUCONNECT_GATEWAY_CONFIG,
         EDUCONNECT_RUNTIME_FAILED,
+        EDUCONNECT_STORE_UNREACHABLE,
         EDUCONNECT_NOT_A_GATEWAY_ROUTE,
         EDUCONNECT_INVALID_METHOD,
         EDUCONNECT_INVALID_TARGET,

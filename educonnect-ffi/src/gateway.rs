@@ -112,7 +112,9 @@ pub unsafe extern "C" fn educonnect_last_error_detail(
 }
 
 fn build(config: &[u8], base: &Path) -> Result<educonnect_gateway, ConfigError> {
-    let builder = Config::parse(config)?.builder(base)?;
+    let config = Config::parse(config)?;
+    let stores = config.stores()?;
+    let builder = config.builder(base)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("educonnect-gateway")
@@ -122,6 +124,8 @@ fn build(config: &[u8], base: &Path) -> Result<educonnect_gateway, ConfigError> 
             code: educonnect_result::EDUCONNECT_RUNTIME_FAILED,
             detail: format!("runtime: {e}"),
         })?;
+    // The stores' connections and tasks live on the gateway's runtime.
+    let builder = runtime.block_on(stores.connect(builder))?;
     // The HTTP client may register with the runtime it is made in.
     let gateway = {
         let _entered = runtime.enter();
@@ -157,9 +161,10 @@ fn finish(
 /// On success `*gateway_out` is a new gateway that the caller frees with
 /// [`educonnect_gateway_free`]; on failure it is NULL, and
 /// [`educonnect_last_error_detail`] says which setting or file.
-/// `"store"` other than `"memory"` is `EDUCONNECT_STORE_NOT_SUPPORTED`
-/// (Redis and PostgreSQL stores do not exist yet); a directory
-/// `"snapshot"` is `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
+/// A `"store"` or `"links_store"` of an unknown kind is
+/// `EDUCONNECT_STORE_NOT_SUPPORTED`, one that cannot be reached at start
+/// `EDUCONNECT_STORE_UNREACHABLE`; a directory `"snapshot"` is
+/// `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
 ///
 /// # Safety
 ///
