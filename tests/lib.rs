@@ -3,8 +3,10 @@
 //! stores, all over real HTTP on loopback.
 
 use std::net::SocketAddr;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +18,7 @@ use educonnect_core::store::Store;
 use educonnect_examples::portal;
 use educonnect_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
 
 /// The variable `.ci/run` sets to the machine's Redis.
 pub const REDIS_URL_VAR: &str = "EDUCONNECT_TEST_REDIS_URL";
@@ -48,6 +51,77 @@ pub fn shared_database_url() -> Option<String> {
             );
             None
         }
+    }
+}
+
+/// A Redis server of the test's own, killed on drop.
+pub struct OwnRedis {
+    /// Its loopback port.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    /// Starts `redis-server` (or `$REDIS_SERVER`) on a free loopback port,
+    /// keeping nothing on disk, and waits until it answers.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut own = Self { port, child: None };
+        own.restart().await;
+        own
+    }
+
+    /// The URL of this server.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills the server (as a crash would: no shutdown, no save).
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.unwrap();
+        }
+    }
+
+    /// Starts the server again on the same port.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        let program = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(&program)
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &std::env::temp_dir().to_string_lossy(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {program} (Debian's redis-server package): {e}")
+            });
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not listen on port {}", self.port);
     }
 }
 

@@ -13,7 +13,7 @@ use educonnect_postgres::{PostgresAuditSink, PostgresStore};
 use educonnect_redis::RedisStore;
 use educonnect_sandbox::agent::{Agent, AgentError};
 use educonnect_sandbox::demo;
-use educonnect_tests::{Replicas, fresh_prefix, shared_database_url, shared_redis_url};
+use educonnect_tests::{OwnRedis, Replicas, fresh_prefix, shared_database_url, shared_redis_url};
 use reqwest::StatusCode;
 
 fn key() -> LoginStateKey {
@@ -287,4 +287,76 @@ async fn a_lock_out_is_counted_across_replicas() {
     // Locked whichever replica the next login reaches.
     let (locked_at, _) = guesses_until_locked(&replicas, 1).await;
     assert_eq!(locked_at, Some(1));
+}
+
+#[tokio::test]
+async fn redis_stopped_mid_login_is_an_error_page_then_logins_recover_and_links_are_kept() {
+    let Some(database_url) = shared_database_url() else {
+        return;
+    };
+    let mut own = OwnRedis::start().await;
+    let own_redis = || async {
+        Arc::new(
+            RedisStore::builder(own.url())
+                .response_timeout(Duration::from_millis(300))
+                .connect_timeout(Duration::from_millis(300))
+                .connect()
+                .await
+                .unwrap(),
+        ) as Arc<dyn Store>
+    };
+    let postgres = PostgresStore::connect(&database_url).await.unwrap();
+    let audit: Arc<dyn AuditSink> = Arc::new(PostgresAuditSink::new(&postgres));
+    let split = |redis: Arc<dyn Store>| -> Arc<dyn Store> {
+        Arc::new(SplitStore::new(redis, Arc::new(postgres.clone())))
+    };
+    let client = fresh_prefix("outage-client");
+    let since = std::time::SystemTime::now() - Duration::from_secs(1);
+    let replicas = Replicas::start_with_audit(
+        vec![split(own_redis().await), split(own_redis().await)],
+        key(),
+        Some(audit),
+        &client,
+    )
+    .await;
+    let father = demo::identity(demo::FC_PARENT_WITH_HOMONYM).unwrap();
+    let mother = demo::identity(demo::FC_PARENT_TWO_ACADEMIES).unwrap();
+    // Before: the father verified, his link on PostgreSQL.
+    let agent = Agent::log_in(&replicas.public_url, father).await.unwrap();
+    let (status, _) = get(&agent, &format!("{}/enfants", replicas.public_url)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    own.kill().await;
+    // A login in flight meets the outage at its callback: the 503 page,
+    // in French, and no session.
+    match Agent::log_in(&replicas.public_url, mother).await {
+        Err(AgentError::Unexpected { status: 503, .. }) => {}
+        other => panic!("a login with Redis down: {other:?}"),
+    }
+    // A session check cannot tell: 503, never "logged out" nor a panic.
+    for replica in &replicas.replicas {
+        let (status, page) = get(&agent, &format!("{replica}/enfants")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+        assert!(page.contains("lang=\"fr\""), "{page}");
+    }
+
+    // Redis back, empty (it keeps nothing on disk): sessions are gone, but
+    // the father's verified link is not: no challenge at his next login.
+    own.restart().await;
+    let mut back = None;
+    for _ in 0..50 {
+        if let Ok(agent) = Agent::log_in(&replicas.public_url, father).await {
+            back = Some(agent);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let agent = back.expect("logins did not recover once Redis was back");
+    let (status, page) = get(&agent, &format!("{}/enfants", replicas.public_url)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Lucas"), "{page}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(verifications_since(&postgres, since).await, 1);
+    // And a new parent logs in as before.
+    Agent::log_in(&replicas.public_url, mother).await.unwrap();
 }

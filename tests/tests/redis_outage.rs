@@ -2,13 +2,11 @@
 //! `StoreError::Unavailable`, never hang or panic, and the store works again
 //! once Redis is back. Uses a Redis of its own, never the machine's.
 
-mod support;
-
 use std::time::Duration;
 
 use educonnect_core::store::{Store, StoreError};
 use educonnect_redis::RedisStore;
-use support::OwnRedis;
+use educonnect_tests::OwnRedis;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
