@@ -54,6 +54,42 @@ pub fn shared_database_url() -> Option<String> {
     }
 }
 
+/// An audit sink that passes every event on to another and counts the
+/// birth-date challenges passed: how a test tells whether a login was asked
+/// to prove the family link again.
+#[derive(Debug)]
+pub struct CountingAudit {
+    inner: Arc<dyn AuditSink>,
+    verified: AtomicUsize,
+}
+
+impl CountingAudit {
+    /// Counting, and passing events on to `inner`.
+    pub fn new(inner: Arc<dyn AuditSink>) -> Self {
+        Self {
+            inner,
+            verified: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many challenges were passed.
+    pub fn verified(&self) -> usize {
+        self.verified.load(Ordering::Relaxed)
+    }
+}
+
+impl AuditSink for CountingAudit {
+    fn record(&self, event: &educonnect_core::filiation::AuditEvent) {
+        if matches!(
+            event,
+            educonnect_core::filiation::AuditEvent::VerificationSucceeded { .. }
+        ) {
+            self.verified.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.record(event);
+    }
+}
+
 /// A Redis server of the test's own, killed on drop.
 pub struct OwnRedis {
     /// Its loopback port.
