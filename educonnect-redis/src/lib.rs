@@ -46,7 +46,9 @@
 //! # TLS
 //!
 //! `rediss://` URLs work with the `tls` feature (on by default), over
-//! rustls with the system's root certificates.
+//! rustls with the system's root certificates, or with the authority given
+//! to [`RedisStoreBuilder::root_certificate_pem`]. The server's certificate
+//! is always checked.
 //!
 //! Nothing is logged: ids are session secrets, values personal data.
 
@@ -103,6 +105,8 @@ impl RedisStore {
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            #[cfg(feature = "tls")]
+            root_certificate: None,
         }
     }
 
@@ -156,6 +160,8 @@ pub struct RedisStoreBuilder {
     prefix: String,
     response_timeout: Duration,
     connect_timeout: Duration,
+    #[cfg(feature = "tls")]
+    root_certificate: Option<Vec<u8>>,
 }
 
 impl RedisStoreBuilder {
@@ -183,10 +189,32 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// For `rediss://`: the certificate (PEM) of the authority that signed
+    /// the server's, instead of the system's roots: a private CA, as
+    /// managed Redis services and internal platforms use.
+    #[cfg(feature = "tls")]
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificate = Some(pem.into());
+        self
+    }
+
+    fn client(&self) -> Result<Client, ConnectError> {
+        #[cfg(feature = "tls")]
+        if let Some(root) = &self.root_certificate {
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root.clone()),
+            };
+            return Client::build_with_tls(self.url.as_str(), certificates)
+                .map_err(|e| ConnectError::Url(e.kind()));
+        }
+        Client::open(self.url.as_str()).map_err(|e| ConnectError::Url(e.kind()))
+    }
+
     /// Connects, and checks the server answers (`PING`), so that a wrong
     /// URL, password or database stops the service at start.
     pub async fn connect(self) -> Result<RedisStore, ConnectError> {
-        let client = Client::open(self.url.as_str()).map_err(|e| ConnectError::Url(e.kind()))?;
+        let client = self.client()?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(self.response_timeout))
             .set_connection_timeout(Some(self.connect_timeout))
