@@ -77,7 +77,8 @@ pub enum MigrationError {
 pub(crate) async fn apply(client: &mut Client) -> Result<i32, MigrationError> {
     let tx = client.transaction().await?;
     tx.batch_execute(&format!(
-        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+        "SET LOCAL client_min_messages = warning;
+         SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
          CREATE TABLE IF NOT EXISTS educonnect_schema (version integer NOT NULL);"
     ))
     .await?;
