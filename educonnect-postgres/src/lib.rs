@@ -24,7 +24,10 @@
 //!   value, a counter, the expiry; records never expire);
 //! - `educonnect_audit`: one row per audit event, ids only (the hashed
 //!   `sub`, directory record ids), never a name or a birth date; a trigger
-//!   refuses `UPDATE`, `DELETE` and `TRUNCATE`.
+//!   refuses `UPDATE`, `DELETE` and `TRUNCATE`;
+//! - views `educonnect_verified_links` (who, which record, which pupils,
+//!   how, when) and `educonnect_revoked_links` (which record, when), read
+//!   from the links the core writes.
 //!
 //! # One statement per operation
 //!

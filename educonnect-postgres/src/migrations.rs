@@ -48,6 +48,37 @@ const MIGRATIONS: &[&str] = &[
         BEFORE TRUNCATE ON educonnect_audit
         FOR EACH STATEMENT EXECUTE FUNCTION educonnect_audit_append_only();
     "#,
+    // 2: the verified links as rows, for operators and reviewers: who
+    // (the hashed `sub`), which guardian record, which pupils, how and
+    // when it was verified; and which records a school revoked, when.
+    // Read from the records the core writes (JSON); the CTEs keep other
+    // records (any bytes) away from the JSON conversion.
+    r#"
+    CREATE VIEW educonnect_verified_links AS
+    WITH links AS MATERIALIZED (
+        SELECT substring(id FROM 9) AS sub_hash, value
+        FROM educonnect_entries
+        WHERE space = 5 AND substring(id FROM 1 FOR 8) = 'fc-link:'::bytea
+    )
+    SELECT convert_from(sub_hash, 'UTF8') AS sub_hash,
+           (r->'person'->>'source') || '/' || (r->'person'->>'local') AS person,
+           ARRAY(SELECT (p->>'source') || '/' || (p->>'local')
+                 FROM jsonb_array_elements(r->'pupils') p) AS pupils,
+           r->>'verification' AS verification,
+           to_timestamp((r->>'verified_at')::bigint) AS verified_at
+    FROM links, jsonb_array_elements(convert_from(value, 'UTF8')::jsonb->'records') r;
+
+    CREATE VIEW educonnect_revoked_links AS
+    WITH links AS MATERIALIZED (
+        SELECT substring(id FROM 9) AS sub_hash, value
+        FROM educonnect_entries
+        WHERE space = 5 AND substring(id FROM 1 FOR 8) = 'fc-link:'::bytea
+    )
+    SELECT convert_from(sub_hash, 'UTF8') AS sub_hash,
+           (r->0->>'source') || '/' || (r->0->>'local') AS person,
+           to_timestamp((r->>1)::bigint) AS revoked_at
+    FROM links, jsonb_array_elements(convert_from(value, 'UTF8')::jsonb->'revoked_at') r;
+    "#,
 ];
 
 /// The advisory lock key migrations hold ("EDUCONNE" in ASCII).

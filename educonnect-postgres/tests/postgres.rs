@@ -229,3 +229,54 @@ async fn audit_events_are_appended_with_ids_only_and_never_changed() {
         .unwrap_err();
     assert!(format!("{error:?}").contains("append-only"), "{error:?}");
 }
+
+#[tokio::test]
+async fn verified_and_revoked_links_read_as_rows_beside_records_of_any_bytes() {
+    let Some(store) = store().await else {
+        return;
+    };
+    let sub_hash = format!(
+        "view-{}-{:?}",
+        std::process::id(),
+        std::time::Instant::now()
+    );
+    // A link as the core writes it (`filiation/link.rs`), and a record
+    // whose id is no UTF-8 text.
+    let link = r#"{"records":[{"person":{"source":"aaf:14","local":"P14-0002"},
+        "pupils":[{"source":"aaf:14","local":"E14-0002"}],"verification":"birth_dates",
+        "verified_at":1796539526,"declined":[]}],
+        "revoked":[{"source":"aaf:14","local":"P14-0009"}],
+        "revoked_at":[[{"source":"aaf:14","local":"P14-0009"},1796540000]]}"#;
+    store
+        .put_record(&format!("fc-link:{sub_hash}"), link.as_bytes().to_vec())
+        .await
+        .unwrap();
+    store
+        .put_record("\u{0}\u{ff}odd", vec![0xff, 0])
+        .await
+        .unwrap();
+    let client = store.pool().get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT person, pupils, verification, extract(epoch FROM verified_at)::bigint
+             FROM educonnect_verified_links WHERE sub_hash = $1",
+            &[&sub_hash],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "aaf:14/P14-0002");
+    assert_eq!(row.get::<_, Vec<String>>(1), ["aaf:14/E14-0002"]);
+    assert_eq!(row.get::<_, String>(2), "birth_dates");
+    assert_eq!(row.get::<_, i64>(3), 1_796_539_526);
+    let row = client
+        .query_one(
+            "SELECT person, extract(epoch FROM revoked_at)::bigint
+             FROM educonnect_revoked_links WHERE sub_hash = $1",
+            &[&sub_hash],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "aaf:14/P14-0009");
+    assert_eq!(row.get::<_, i64>(1), 1_796_540_000);
+    store.delete_record("\u{0}\u{ff}odd").await.unwrap();
+}

@@ -217,6 +217,25 @@ async fn a_restart_keeps_verified_links_on_postgres() {
         1,
         "a second challenge was asked after the restart"
     );
+    // What PostgreSQL holds, as an operator reads it: his record, Lucas,
+    // verified by birth dates a moment ago.
+    let rows = postgres
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .query(
+            "SELECT person, pupils, verification, verified_at FROM educonnect_verified_links
+             WHERE person = 'aaf:14/P14-0002' AND verified_at > now() - interval '5 minutes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    let pupils: Vec<String> = rows[0].get(1);
+    let verification: String = rows[0].get(2);
+    assert_eq!(pupils, ["aaf:14/E14-0002"]);
+    assert_eq!(verification, "birth_dates");
 }
 
 /// Wrong answer sets of one person until the lock: the attempt at which

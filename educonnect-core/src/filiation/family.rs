@@ -73,6 +73,7 @@ pub(crate) async fn from_link(
     let updated = changed.then(|| StoredLink {
         records: kept,
         revoked: link.revoked.clone(),
+        revoked_at: link.revoked_at.clone(),
     });
     Ok((claims, updated))
 }

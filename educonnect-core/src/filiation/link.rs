@@ -48,6 +48,10 @@ pub(crate) struct StoredLink {
     /// Records a school revoked for this person: never confirmed again.
     #[serde(default)]
     pub(crate) revoked: Vec<PersonId>,
+    /// When each record of `revoked` was revoked (Unix seconds), for the
+    /// audit trail; links stored before this was kept have none.
+    #[serde(default)]
+    pub(crate) revoked_at: Vec<(PersonId, i64)>,
 }
 
 impl StoredLink {
@@ -133,6 +137,7 @@ async fn read_index(store: &dyn Store, key: &str) -> Result<Vec<String>, StoreEr
 pub(crate) async fn revoke_person(
     store: &dyn Store,
     person: &PersonId,
+    now: i64,
 ) -> Result<usize, StoreError> {
     let key = person_key(person);
     let subs = read_index(store, &key).await?;
@@ -141,6 +146,7 @@ pub(crate) async fn revoke_person(
             link.records.retain(|r| &r.person != person);
             if !link.revoked.contains(person) {
                 link.revoked.push(person.clone());
+                link.revoked_at.push((person.clone(), now));
             }
             let value =
                 serde_json::to_vec(&link).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
@@ -164,8 +170,42 @@ pub(crate) async fn forget(store: &dyn Store, sub_hash: &str) -> Result<bool, St
     let kept = StoredLink {
         records: Vec::new(),
         revoked: link.revoked,
+        revoked_at: link.revoked_at,
     };
     let value = serde_json::to_vec(&kept).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
     store.put_record(&link_key(sub_hash), value).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::SourceId;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn a_revocation_is_kept_with_its_time_and_survives_forgetting() {
+        let store = MemoryStore::new();
+        let source = SourceId::aaf("14").unwrap();
+        let person = PersonId::new(source.clone(), "P1").unwrap();
+        let link = StoredLink {
+            records: vec![LinkedRecord {
+                person: person.clone(),
+                pupils: vec![PupilId::new(source, "E1").unwrap()],
+                verification: Verification::BirthDates,
+                verified_at: 1_000,
+                declined: Vec::new(),
+            }],
+            ..StoredLink::default()
+        };
+        save(&store, "sub-hash", &link).await.unwrap();
+        assert_eq!(revoke_person(&store, &person, 2_000).await.unwrap(), 1);
+        let revoked = load(&store, "sub-hash").await.unwrap().unwrap();
+        assert!(revoked.records.is_empty());
+        assert_eq!(revoked.revoked, [person.clone()]);
+        assert_eq!(revoked.revoked_at, [(person.clone(), 2_000)]);
+        assert!(forget(&store, "sub-hash").await.unwrap());
+        let forgotten = load(&store, "sub-hash").await.unwrap().unwrap();
+        assert_eq!(forgotten.revoked_at, [(person, 2_000)]);
+    }
 }

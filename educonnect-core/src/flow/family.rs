@@ -930,7 +930,8 @@ impl Gateway {
     /// minute), and the challenge never links that record to those persons
     /// again. Returns how many persons were linked to it.
     pub async fn revoke_guardian_record(&self, person: &PersonId) -> Result<usize, StoreError> {
-        let revoked = link::revoke_person(&*self.inner.store, person).await?;
+        let now = self.inner.clock.unix_seconds();
+        let revoked = link::revoke_person(&*self.inner.store, person, now).await?;
         tracing::info!(%person, persons = revoked, "verified links to a guardian record revoked");
         Ok(revoked)
     }
