@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(revoke_person(&store, &person, 2_000).await.unwrap(), 1);
         let revoked = load(&store, "sub-hash").await.unwrap().unwrap();
         assert!(revoked.records.is_empty());
-        assert_eq!(revoked.revoked, [person.clone()]);
+        assert_eq!(revoked.revoked, std::slice::from_ref(&person));
         assert_eq!(revoked.revoked_at, [(person.clone(), 2_000)]);
         assert!(forget(&store, "sub-hash").await.unwrap());
         let forgotten = load(&store, "sub-hash").await.unwrap().unwrap();
