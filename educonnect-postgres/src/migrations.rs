@@ -79,6 +79,23 @@ const MIGRATIONS: &[&str] = &[
            to_timestamp((r->>1)::bigint) AS revoked_at
     FROM links, jsonb_array_elements(convert_from(value, 'UTF8')::jsonb->'revoked_at') r;
     "#,
+    // 3: which export each link was checked against.
+    r#"
+    CREATE OR REPLACE VIEW educonnect_verified_links AS
+    WITH links AS MATERIALIZED (
+        SELECT substring(id FROM 9) AS sub_hash, value
+        FROM educonnect_entries
+        WHERE space = 5 AND substring(id FROM 1 FOR 8) = 'fc-link:'::bytea
+    )
+    SELECT convert_from(sub_hash, 'UTF8') AS sub_hash,
+           (r->'person'->>'source') || '/' || (r->'person'->>'local') AS person,
+           ARRAY(SELECT (p->>'source') || '/' || (p->>'local')
+                 FROM jsonb_array_elements(r->'pupils') p) AS pupils,
+           r->>'verification' AS verification,
+           to_timestamp((r->>'verified_at')::bigint) AS verified_at,
+           r->>'export' AS checked_against
+    FROM links, jsonb_array_elements(convert_from(value, 'UTF8')::jsonb->'records') r;
+    "#,
 ];
 
 /// The advisory lock key migrations hold ("EDUCONNE" in ASCII).

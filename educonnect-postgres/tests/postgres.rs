@@ -244,7 +244,7 @@ async fn verified_and_revoked_links_read_as_rows_beside_records_of_any_bytes() {
     // whose id is no UTF-8 text.
     let link = r#"{"records":[{"person":{"source":"aaf:14","local":"P14-0002"},
         "pupils":[{"source":"aaf:14","local":"E14-0002"}],"verification":"birth_dates",
-        "verified_at":1796539526,"declined":[]}],
+        "verified_at":1796539526,"declined":[],"export":"ENT_14_Complet_20260901"}],
         "revoked":[{"source":"aaf:14","local":"P14-0009"}],
         "revoked_at":[[{"source":"aaf:14","local":"P14-0009"},1796540000]]}"#;
     store
@@ -258,7 +258,8 @@ async fn verified_and_revoked_links_read_as_rows_beside_records_of_any_bytes() {
     let client = store.pool().get().await.unwrap();
     let row = client
         .query_one(
-            "SELECT person, pupils, verification, extract(epoch FROM verified_at)::bigint
+            "SELECT person, pupils, verification, extract(epoch FROM verified_at)::bigint,
+                    checked_against
              FROM educonnect_verified_links WHERE sub_hash = $1",
             &[&sub_hash],
         )
@@ -268,6 +269,7 @@ async fn verified_and_revoked_links_read_as_rows_beside_records_of_any_bytes() {
     assert_eq!(row.get::<_, Vec<String>>(1), ["aaf:14/E14-0002"]);
     assert_eq!(row.get::<_, String>(2), "birth_dates");
     assert_eq!(row.get::<_, i64>(3), 1_796_539_526);
+    assert_eq!(row.get::<_, String>(4), "ENT_14_Complet_20260901");
     let row = client
         .query_one(
             "SELECT person, extract(epoch FROM revoked_at)::bigint

@@ -174,6 +174,8 @@ async fn a_restart_keeps_verified_links_on_postgres() {
     // A client id of this run only: to the service, a person never seen,
     // whatever the database kept from earlier runs.
     let client = fresh_prefix("client");
+    // Links are stamped in whole seconds.
+    let started = std::time::SystemTime::now() - Duration::from_secs(1);
     // Jean-Pierre MARTIN (FranceConnect) answers the birth-date challenge:
     // the link to his record is verified and stored on PostgreSQL.
     let prefix = fresh_prefix("restart-1");
@@ -218,16 +220,16 @@ async fn a_restart_keeps_verified_links_on_postgres() {
         "a second challenge was asked after the restart"
     );
     // What PostgreSQL holds, as an operator reads it: his record, Lucas,
-    // verified by birth dates a moment ago.
+    // verified by birth dates a moment ago, against which export.
     let rows = postgres
         .pool()
         .get()
         .await
         .unwrap()
         .query(
-            "SELECT person, pupils, verification, verified_at FROM educonnect_verified_links
-             WHERE person = 'aaf:14/P14-0002' AND verified_at > now() - interval '5 minutes'",
-            &[],
+            "SELECT person, pupils, verification, checked_against FROM educonnect_verified_links
+             WHERE person = 'aaf:14/P14-0002' AND verified_at >= $1",
+            &[&started],
         )
         .await
         .unwrap();
@@ -236,6 +238,9 @@ async fn a_restart_keeps_verified_links_on_postgres() {
     let verification: String = rows[0].get(2);
     assert_eq!(pupils, ["aaf:14/E14-0002"]);
     assert_eq!(verification, "birth_dates");
+    // Checked against the demo's Rennes export (both of its chunks).
+    let export: String = rows[0].get(3);
+    assert_eq!(export, "ENT_14_Complet_20260901");
 }
 
 /// Wrong answer sets of one person until the lock: the attempt at which

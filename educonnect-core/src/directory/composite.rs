@@ -191,4 +191,8 @@ impl Directory for CompositeDirectory {
         }
         Ok(None)
     }
+
+    fn export_of(&self, source: &SourceId) -> Option<Arc<str>> {
+        self.directory_for(source).ok()?.export_of(source)
+    }
 }

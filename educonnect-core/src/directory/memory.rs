@@ -442,6 +442,7 @@ impl DirectoryBuilder {
             school_local_index,
             schools,
             anomalies,
+            export: None,
         }
     }
 }
@@ -856,6 +857,8 @@ pub struct DirectorySnapshot {
     school_local_index: HashTable<u32>,
     schools: HashMap<Uai, School, RandomState>,
     anomalies: Vec<Anomaly>,
+    /// Which export it was built from (see [`export`](Self::export)).
+    export: Option<Arc<str>>,
 }
 
 impl DirectorySnapshot {
@@ -1049,6 +1052,20 @@ impl DirectorySnapshot {
         self.schools.get(uai)
     }
 
+    /// Which export this snapshot was built from, as its importer named it
+    /// (AAF: `ENT_14_Complet_20260901`, with each delta applied after;
+    /// SIECLE: the files' names): kept with each link verified against it.
+    pub fn export(&self) -> Option<&str> {
+        self.export.as_deref()
+    }
+
+    /// The same snapshot, named as built from `export`.
+    #[must_use]
+    pub fn with_export(mut self, export: impl Into<Arc<str>>) -> Self {
+        self.export = Some(export.into());
+        self
+    }
+
     /// The pupil of the school `uai` whose id in the school's own system
     /// ([`Pupil::school_local_id`]) is `local_id`.
     pub fn pupil_by_school_local_id(&self, uai: &Uai, local_id: &str) -> Option<Arc<Pupil>> {
@@ -1119,6 +1136,12 @@ impl Directory for DirectorySnapshot {
         Ok(DirectorySnapshot::pupil_by_school_local_id(
             self, uai, local_id,
         ))
+    }
+
+    fn export_of(&self, source: &SourceId) -> Option<Arc<str>> {
+        (*source == self.source)
+            .then(|| self.export.clone())
+            .flatten()
     }
 }
 
@@ -1263,6 +1286,10 @@ impl Directory for MemoryDirectory {
         local_id: &str,
     ) -> Result<Option<Arc<Pupil>>, DirectoryError> {
         Ok(self.snapshot().pupil_by_school_local_id(uai, local_id))
+    }
+
+    fn export_of(&self, source: &SourceId) -> Option<Arc<str>> {
+        Directory::export_of(&*self.snapshot(), source)
     }
 }
 

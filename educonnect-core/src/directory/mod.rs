@@ -162,6 +162,15 @@ pub trait Directory: Send + Sync + fmt::Debug {
         let _ = (uai, local_id);
         Ok(None)
     }
+
+    /// Which export the records of `source` come from now (see
+    /// [`DirectorySnapshot::export`]): kept with each link verified against
+    /// them, so an operator can tell which data a parent was checked on.
+    /// The default answers `None`.
+    fn export_of(&self, source: &SourceId) -> Option<Arc<str>> {
+        let _ = source;
+        None
+    }
 }
 
 /// A [`Directory`] lookup or a directory update failed.

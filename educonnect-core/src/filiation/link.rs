@@ -35,6 +35,11 @@ pub(crate) struct LinkedRecord {
     /// theirs: never asked about again.
     #[serde(default)]
     pub(crate) declined: Vec<PupilId>,
+    /// The export the answers were checked against
+    /// ([`Directory::export_of`](crate::directory::Directory::export_of)),
+    /// when the directory names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) export: Option<String>,
 }
 
 /// The verified link of one FranceConnect `sub`.
@@ -195,6 +200,7 @@ mod tests {
                 verification: Verification::BirthDates,
                 verified_at: 1_000,
                 declined: Vec::new(),
+                export: None,
             }],
             ..StoredLink::default()
         };

@@ -629,6 +629,9 @@ impl Gateway {
         let settled: Vec<LinkedRecord> = settled
             .into_iter()
             .map(|c| LinkedRecord {
+                export: directory
+                    .export_of(c.person.source())
+                    .map(|e| e.to_string()),
                 person: c.person,
                 pupils: c.pupils,
                 verification: Verification::BirthDates,
@@ -793,6 +796,7 @@ impl Gateway {
             let mut records = std::mem::take(&mut codes.settled);
             for (person, pupils) in codes.sent.swap_remove(i).records {
                 records.push(LinkedRecord {
+                    export: directory.export_of(person.source()).map(|e| e.to_string()),
                     person,
                     pupils,
                     verification: Verification::BirthDatesAndOneTimeCode,

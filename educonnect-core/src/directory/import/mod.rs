@@ -422,6 +422,25 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// The name of the export these files make, for the snapshot's
+    /// [`export`](DirectorySnapshot::export): each AAF export once
+    /// (`ENT_14_Complet_20260901`, the file names without their kind and
+    /// chunk), each SIECLE file's name, in import order, joined by ` + `.
+    pub fn export_name(&self) -> Option<String> {
+        let mut names: Vec<&str> = Vec::new();
+        for file in &self.files {
+            let base = file.file.rsplit(['/', '\\']).next().unwrap_or(&file.file);
+            let name = match file.format {
+                Some(ExportFormat::Aaf) => aaf::export_of_file_name(base),
+                _ => base,
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        (!names.is_empty()).then(|| names.join(" + "))
+    }
+
     /// No issue and no anomaly.
     pub fn is_clean(&self) -> bool {
         self.issues.is_empty() && self.issues_omitted == 0 && self.anomalies.is_empty()
@@ -868,7 +887,10 @@ impl Import {
     /// Builds the snapshot, and the report with its anomalies.
     pub fn finish(self) -> (DirectorySnapshot, ImportReport) {
         let (builder, mut report) = self.into_parts();
-        let snapshot = builder.build();
+        let mut snapshot = builder.build();
+        if let Some(export) = report.export_name() {
+            snapshot = snapshot.with_export(export);
+        }
         report.set_anomalies(&snapshot);
         (snapshot, report)
     }
