@@ -419,3 +419,87 @@ fn a_duplicate_school_pair_finds_the_first_pupil_by_id() {
         [] | [Anomaly::DanglingLink { .. }]
     ));
 }
+
+/// The small snapshots the `snapshot_open` fuzz target starts from.
+fn fuzz_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let s = SourceId::aaf("14").unwrap();
+    let mut b = DirectoryBuilder::new(s.clone());
+    let e = |local: &str| PupilId::new(s.clone(), local).unwrap();
+    let r = |local: &str| PersonId::new(s.clone(), local).unwrap();
+    b.add_school(School::new(uai("0350001L"), "Collège").with_class("6A", "6EME A"));
+    b.add_pupil(
+        Pupil::new(e("E1"), "LEFÈVRE", ["Zoé", "Louise"])
+            .with_usage_name("MARTIN")
+            .with_ine(Ine::parse("123456789AB").unwrap())
+            .with_birth_date(BirthDate::presumed_day(2012, 3).unwrap())
+            .with_school(uai("0350001L"))
+            .with_school_local_id("4242")
+            .with_level("6EME")
+            .with_class("6EME A"),
+    )
+    .unwrap();
+    b.add_pupil(Pupil::new(e("E2"), "MARTIN", ["Lucas"]))
+        .unwrap();
+    b.add_person(
+        RelatedPerson::new(r("R1"), "MARTIN", ["Anne-Marie"])
+            .with_usage_name("LEFÈVRE")
+            .with_civility(Civility::Madame)
+            .with_birth_date(BirthDate::new(1980, 5, 17).unwrap())
+            .with_phone(PhoneKind::Sms, "0612345678")
+            .with_email("a@example.fr"),
+    )
+    .unwrap();
+    b.add_person(RelatedPerson::new(r("R2"), "LEFEVRE", ["Paul"]))
+        .unwrap();
+    b.add_link(Link::new(e("E1"), r("R1"), Relationship::Mother).with_legal(LegalRank::First))
+        .unwrap();
+    b.add_link(
+        Link::new(e("E1"), r("R2"), RelationshipCode::from_aaf(1).unwrap())
+            .with_legal(LegalRank::First)
+            .with_financial(true),
+    )
+    .unwrap();
+    b.add_link(Link::new(e("E2"), r("R1"), Relationship::GrandParent))
+        .unwrap();
+    b.add_link(Link::new(e("E9"), r("R1"), Relationship::Other))
+        .unwrap();
+    let family = b.build().as_bytes().to_vec();
+    let empty = DirectorySnapshot::empty(SourceId::siecle(uai("0750654D")))
+        .as_bytes()
+        .to_vec();
+    vec![("family", family), ("empty", empty)]
+}
+
+#[test]
+#[ignore = "writes the fuzz seeds: run when the format changes"]
+fn write_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/snapshot_open");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in fuzz_seeds() {
+        std::fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
+    }
+}
+
+#[test]
+fn the_committed_fuzz_seeds_open() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/snapshot_open");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("seed-")
+        {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        DirectorySnapshot::from_bytes(bytes.clone())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        educonnect_core::internal::snapshot_open(&bytes);
+        seeds += 1;
+    }
+    assert_eq!(seeds, fuzz_seeds().len());
+}

@@ -11,7 +11,7 @@
 //! | `EDUCONNECT_EC_BASE` | an EduConnect IdP base URL | the sandbox's |
 //! | `EDUCONNECT_EC_CLIENT_ID`, `EDUCONNECT_EC_CLIENT_SECRET` | the service's EduConnect client | |
 //! | `EDUCONNECT_EC_JWKS` | EduConnect's JWKS URL | |
-//! | `EDUCONNECT_DIRECTORY` | AAF / SIECLE export files, separated by `:` | the demo directory (with the sandbox) |
+//! | `EDUCONNECT_DIRECTORY` | AAF / SIECLE export files, separated by `:`; a file ending in `.snap` is a snapshot written by `educonnect directory compile`, mapped into memory | the demo directory (with the sandbox) |
 //! | `EDUCONNECT_DIRECTORY_UAI` | the school of the SIECLE files | |
 //! | `EDUCONNECT_INSECURE_COOKIES` | `1`: cookies without `Secure`, for `http://` on a developer's machine | `1` for an `http://` loopback URL |
 //! | `EDUCONNECT_SANDBOX_LISTEN` | where the in-process sandbox listens | `127.0.0.1:0` (a free port) |
@@ -109,6 +109,10 @@ pub enum SettingsError {
         /// Why.
         reason: String,
     },
+    /// A snapshot file could not be opened (unreadable, truncated,
+    /// damaged, another format version).
+    #[error("directory: {0}")]
+    Snapshot(#[from] educonnect_mmap::SnapshotFileError),
     /// The directory could not be assembled.
     #[error("directory: {0}")]
     Directory(String),
@@ -337,8 +341,29 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
         academy: None,
         uai: settings.directory_uai,
     };
-    let sources = import_files(&settings.directory, &hints)?;
+    let (snapshots, exports): (Vec<PathBuf>, Vec<PathBuf>) = settings
+        .directory
+        .iter()
+        .cloned()
+        .partition(|f| f.extension().is_some_and(|e| e == "snap"));
     let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+    // Snapshot files: mapped and checked whole, ready in seconds.
+    for path in &snapshots {
+        let snapshot = educonnect_mmap::open_snapshot(path)?;
+        tracing::info!(
+            source = %snapshot.source(),
+            pupils = snapshot.pupil_count(),
+            persons = snapshot.person_count(),
+            bytes = snapshot.byte_len(),
+            "directory snapshot opened"
+        );
+        parts.push(Arc::new(snapshot));
+    }
+    let sources = if exports.is_empty() {
+        Vec::new()
+    } else {
+        import_files(&exports, &hints)?
+    };
     for source in sources {
         let report = &source.report;
         for file in &report.files {
