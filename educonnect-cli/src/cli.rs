@@ -132,6 +132,11 @@ pub(crate) struct CompileArgs {
     /// source: `aaf_14.snap`, `siecle_0750654D.snap`.
     #[arg(long, value_name = "DIR")]
     pub(crate) output_dir: Option<PathBuf>,
+    /// How many sources to import at once, each on its own thread (each
+    /// holds its source's records while importing: memory grows with it).
+    /// Default: the number of cores.
+    #[arg(short, long, value_name = "N")]
+    pub(crate) jobs: Option<std::num::NonZeroUsize>,
     /// The export files, applied in this order (a full export, then deltas).
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<PathBuf>,

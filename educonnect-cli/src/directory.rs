@@ -4,11 +4,12 @@
 //! files.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use educonnect_core::directory::import::{
     FilesError, ImportIssue, ImportReport, ImportedSource, IssueEffect, IssueReason, SourceHints,
-    import_files,
+    import_files_in_parallel,
 };
 use educonnect_core::directory::{Anomaly, DirectorySnapshot};
 use educonnect_core::ids::Uai;
@@ -24,9 +25,10 @@ fn import(
     files: &[PathBuf],
     academy: Option<String>,
     uai: Option<Uai>,
+    threads: NonZeroUsize,
 ) -> Result<Vec<ImportedSource>, Failure> {
     let hints = SourceHints { academy, uai };
-    import_files(files, &hints).map_err(|e| match e {
+    import_files_in_parallel(files, &hints, threads).map_err(|e| match e {
         FilesError::AcademyNeeded { .. } => Failure::usage(format_args!("{e}: use --academy")),
         FilesError::SchoolNeeded { .. } => Failure::usage(format_args!("{e}: use --uai")),
         e => Failure::usage(format_args!("{e}")),
@@ -48,7 +50,7 @@ pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
     let mut sources = if exports.is_empty() {
         Vec::new()
     } else {
-        import(&exports, args.academy.clone(), args.uai)?
+        import(&exports, args.academy.clone(), args.uai, NonZeroUsize::MIN)?
     };
     for path in &snapshots {
         let snapshot = educonnect_mmap::open_snapshot(path)
@@ -86,7 +88,10 @@ pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
 
 /// Imports the files and writes each source's snapshot file.
 pub(crate) fn compile(args: &CompileArgs) -> Result<(), Failure> {
-    let sources = import(&args.files, args.academy.clone(), args.uai)?;
+    let threads = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+    let sources = import(&args.files, args.academy.clone(), args.uai, threads)?;
     if let Some(output) = &args.output
         && sources.len() > 1
     {

@@ -599,6 +599,8 @@ fn compile_writes_a_snapshot_that_check_opens_and_a_cut_one_is_refused() {
     let out = run(&[
         "directory",
         "compile",
+        "--jobs",
+        "2",
         "--output-dir",
         s(&out_dir),
         s(&eleves),

@@ -226,7 +226,7 @@ mod siecle;
 mod xml;
 
 pub use aaf::{academy_code_from_name, academy_from_file_name};
-pub use files::{FilesError, ImportedSource, SourceHints, import_files};
+pub use files::{FilesError, ImportedSource, SourceHints, import_files, import_files_in_parallel};
 
 /// The limits and choices of an [`Import`].
 #[derive(Debug, Clone, Copy)]
