@@ -63,10 +63,16 @@ impl Keys {
         self.hash(&[local.as_bytes()])
     }
 
-    /// The hash of a name key: a family name key and a given-name key
-    /// (`0xFF` never occurs in UTF-8: the split is unambiguous).
-    pub(crate) fn name(&self, family: &str, given: &str) -> u64 {
-        self.hash(&[family.as_bytes(), &[0xFF], given.as_bytes()])
+    /// The hash of a family name key (the name index's first level).
+    pub(crate) fn family(&self, family: &str) -> u64 {
+        self.hash(&[family.as_bytes()])
+    }
+
+    /// The 32-bit hash of a given-name key (the name index's second
+    /// level; `0xFE` never occurs in UTF-8, so it never equals a family
+    /// name's hash input).
+    pub(crate) fn given(&self, given: &str) -> u32 {
+        self.hash(&[&[0xFE], given.as_bytes()]) as u32
     }
 
     /// The hash of a (school, id in the school's system) pair (a UAI is

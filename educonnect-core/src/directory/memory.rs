@@ -369,7 +369,7 @@ impl DirectoryBuilder {
         let mut person_records = Vec::new();
         let mut person_offsets = Vec::with_capacity((person_count + 1) * 8);
         let mut person_ids = Vec::with_capacity(person_count);
-        let mut names: Vec<(u64, u32)> = Vec::with_capacity(person_count + person_count / 4);
+        let mut names: Vec<(u64, u32, u32)> = Vec::with_capacity(person_count + person_count / 4);
         let mut name_keys = IndexKeys::default();
         for (p, person) in persons.into_iter().enumerate() {
             let p = position(p);
@@ -377,7 +377,7 @@ impl DirectoryBuilder {
             compact::encode_person(&mut person_records, &person);
             person_ids.push((keys.id(person.id.local()), p));
             name_keys.for_each(&person, |family, given| {
-                names.push((keys.name(family, given), p));
+                names.push((keys.family(family), keys.given(given), p));
             });
             if let Some(k) = link_ids.get(person.id.local()) {
                 person_at[k as usize] = p;
@@ -431,20 +431,22 @@ impl DirectoryBuilder {
         let link_codes: Vec<u8> = rows.iter().flat_map(|r| r.2.to_le_bytes()).collect();
         drop(rows);
 
-        // The name index: persons grouped by name-key hash.
+        // The name index: persons grouped by family name key, sorted by
+        // given-name key within a family.
         names.sort_unstable();
         names.dedup();
-        let mut groups = Vec::new();
-        let mut group_starts = Vec::new();
-        let mut entries = Vec::with_capacity(names.len() * 4);
-        for (i, &(hash, person)) in names.iter().enumerate() {
-            if i == 0 || names[i - 1].0 != hash {
-                groups.push((hash, position(group_starts.len() / 4)));
-                group_starts.extend_from_slice(&position(i).to_le_bytes());
+        let mut families = Vec::new();
+        let mut family_starts = Vec::new();
+        let mut entries = Vec::with_capacity(names.len() * 8);
+        for (i, &(family, given, person)) in names.iter().enumerate() {
+            if i == 0 || names[i - 1].0 != family {
+                families.push((family, position(family_starts.len() / 4)));
+                family_starts.extend_from_slice(&position(i).to_le_bytes());
             }
+            entries.extend_from_slice(&given.to_le_bytes());
             entries.extend_from_slice(&person.to_le_bytes());
         }
-        group_starts.extend_from_slice(&position(names.len()).to_le_bytes());
+        family_starts.extend_from_slice(&position(names.len()).to_le_bytes());
         drop(names);
 
         let mut schools: Vec<School> = schools.into_values().collect();
@@ -474,8 +476,8 @@ impl DirectoryBuilder {
                 link_start,
                 link_pupils,
                 link_codes,
-                compact::table(&groups),
-                group_starts,
+                compact::table(&families),
+                family_starts,
                 entries,
                 compact::table(&school_locals),
                 school_bytes,

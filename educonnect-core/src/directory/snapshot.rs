@@ -207,7 +207,7 @@ pub(crate) fn fix_checksum(bytes: &mut [u8]) {
 /// | pupil, person offsets | `u64` start of each record, and the end |
 /// | pupil, person id index | open-addressed table of 8-byte slots (32-bit hash tag, position + 1), keyed by local id |
 /// | link offsets, pupils, codes | links grouped by person: person `p`'s are `start[p]..start[p + 1]`; each a pupil position (`u32`) and its codes (`u16`) |
-/// | name index, groups, entries | table keyed by (family name key, given-name key) → a group, a run of person positions |
+/// | name index, groups, entries | table keyed by family name key → a family's run of entries, each a given-name key hash (`u32`) and a person position, sorted by the hash |
 /// | school-local id index | table keyed by (UAI, [`Pupil::school_local_id`]) → pupil position |
 /// | schools, interned strings, anomalies | small: decoded at open |
 ///
@@ -219,12 +219,15 @@ pub(crate) fn fix_checksum(bytes: &mut [u8]) {
 /// Each related person is indexed under each of its family names (birth and
 /// usage, by [`family_name_key`](super::family_name_key)) paired with its
 /// first given name, normalized. A [`NameQuery`] looks up each of its
-/// family names paired with each of its given names and with each run of
-/// its first words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`): a dozen
-/// hash lookups or so, which find every record that [`NameQuery::matches`];
-/// the match is then checked on the record (hash collisions are harmless)
-/// and classified. A group holds true homonyms only, so the work per lookup
-/// is the number of candidates, not the size of the directory.
+/// family names (one or two hash probes: the cache misses that count at
+/// national scale), then, within that family's entries (a few, usually in
+/// one cache line), each of its given names and each run of its first
+/// words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`) by binary search:
+/// that finds every record that [`NameQuery::matches`]; the match is then
+/// checked on the record (hash collisions are harmless) and classified.
+/// The work per lookup grows with the number of candidates and, for the
+/// commonest family names (tens of thousands of `MARTIN`), with the log of
+/// the family's size; not with the size of the directory.
 ///
 /// # Opening a file
 ///
@@ -425,13 +428,13 @@ impl DirectorySnapshot {
         }
 
         let entries = section(NAME_ENTRIES);
-        if !entries.len().is_multiple_of(4)
-            || !(0..entries.len() / 4)
-                .all(|i| u32_at(entries, i).is_some_and(|p| (p as usize) < person_count))
+        if !entries.len().is_multiple_of(8)
+            || !(0..entries.len() / 8)
+                .all(|i| u32_at(entries, 2 * i + 1).is_some_and(|p| (p as usize) < person_count))
         {
             return Err(invalid(NAME_ENTRIES));
         }
-        let groups = check_offsets(section(NAME_GROUPS), 4, (entries.len() / 4) as u64)
+        let groups = check_offsets(section(NAME_GROUPS), 4, (entries.len() / 8) as u64)
             .ok_or_else(|| invalid(NAME_GROUPS))?;
         if !check_table(section(NAME_INDEX), groups) {
             return Err(invalid(NAME_INDEX));
@@ -655,16 +658,37 @@ impl DirectorySnapshot {
             self.section(NAME_GROUPS),
             self.section(NAME_ENTRIES),
         );
+        let given: Vec<u32> = query
+            .given_keys()
+            .iter()
+            .map(|g| self.keys.given(g))
+            .collect();
         let mut hits: Vec<u32> = Vec::new();
         for (_, family) in query.family_keys() {
-            for given in query.given_keys() {
-                for group in Probe::new(index, self.keys.name(family, given)) {
-                    let g = group as usize;
-                    let (Some(start), Some(end)) = (u32_at(groups, g), u32_at(groups, g + 1))
-                    else {
-                        continue;
-                    };
-                    hits.extend((start..end).filter_map(|e| u32_at(entries, e as usize)));
+            for group in Probe::new(index, self.keys.family(family)) {
+                let g = group as usize;
+                let (Some(start), Some(end)) = (u32_at(groups, g), u32_at(groups, g + 1)) else {
+                    continue;
+                };
+                let (start, end) = (start as usize, end as usize);
+                for &key in &given {
+                    // The family's entries are sorted by given-name key:
+                    // the first one at `key`, then the run.
+                    let (mut low, mut high) = (start, end.max(start));
+                    while low < high {
+                        let mid = low + (high - low) / 2;
+                        if u32_at(entries, 2 * mid).is_some_and(|k| k < key) {
+                            low = mid + 1;
+                        } else {
+                            high = mid;
+                        }
+                    }
+                    for e in low..end {
+                        if u32_at(entries, 2 * e) != Some(key) {
+                            break;
+                        }
+                        hits.extend(u32_at(entries, 2 * e + 1));
+                    }
                 }
             }
         }
