@@ -401,6 +401,24 @@ fn print_throughput(what: &str, records: u64, bytes: u64, secs: f64) {
     );
 }
 
+/// The CPU time this process used so far (user and system, every thread),
+/// in seconds, from /proc/self/stat (Linux; 0 elsewhere).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces), in ticks.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 here;
+    // the kernel counts in USER_HZ, 100 on Linux.
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
 /// A line of /proc/self/status, in KiB.
 fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -523,6 +541,7 @@ fn parallel(dir: &Path, files: &[PathBuf], records: u64, bytes: u64) {
     for threads in [1, 2] {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let rss_before = status_kib("VmRSS:").unwrap_or(0);
+        let cpu_before = cpu_secs();
         let started = Instant::now();
         let sources = import_files_in_parallel(
             &both,
@@ -539,10 +558,14 @@ fn parallel(dir: &Path, files: &[PathBuf], records: u64, bytes: u64) {
             2 * bytes,
             secs,
         );
+        let cpu = cpu_secs() - cpu_before;
         println!(
-            "two academies, {threads} thread(s): peak {} MiB over the {} MiB before",
+            "two academies, {threads} thread(s): peak {} MiB over the {} MiB before; {cpu:.1} s \
+             of CPU in {secs:.1} s, {:.2} cores busy on average (on a shared machine, fewer \
+             than asked when other processes compete)",
             hwm.saturating_sub(rss_before) / 1024,
-            rss_before / 1024
+            rss_before / 1024,
+            cpu / secs,
         );
     }
     let _ = std::fs::remove_dir_all(&twin);
