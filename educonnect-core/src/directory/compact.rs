@@ -678,6 +678,11 @@ impl<'a> PersonView<'a> {
         })
     }
 
+    /// The birth name, the usage name and the given names, borrowed.
+    pub(crate) fn names(&self) -> (&'a str, Option<&'a str>, impl Iterator<Item = &'a str>) {
+        (self.birth_name, self.usage_name, self.given_names.iter())
+    }
+
     /// The record, in `source`.
     pub(crate) fn to_person(&self, source: &SourceId) -> RelatedPerson {
         let mut phones = Reader::new(self.phones);

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-use super::compact::{self, Interner, Keys};
+use super::compact::{self, Interner, Keys, PersonView};
 use super::model::{
     DirectoryPerson, LegalRank, Link, LinkedPupil, PersonId, Pupil, PupilId, RelatedPerson,
     RelationshipCode, School, SourceId,
@@ -85,10 +85,11 @@ pub enum Anomaly {
 /// ```
 pub struct DirectoryBuilder {
     source: SourceId,
-    /// Records are shared with the snapshots built from them, and with the
-    /// builder of a delta made [`from_snapshot`](Self::from_snapshot).
     pupils: Records<Pupil>,
-    persons: Records<RelatedPerson>,
+    /// Related persons, encoded as a snapshot stores them (a quarter of
+    /// the memory of `RelatedPerson` values, the bulk of a national
+    /// directory's records): the builder hands none out by reference.
+    persons: EncodedPersons,
     /// The local ids the links name, each stored once.
     link_ids: LocalIds,
     /// Links by the pupil's interned local id: a pupil has a handful.
@@ -102,7 +103,7 @@ impl DirectoryBuilder {
         Self {
             source,
             pupils: Records::default(),
-            persons: Records::default(),
+            persons: EncodedPersons::default(),
             link_ids: LocalIds::default(),
             links: HashMap::default(),
             schools: HashMap::default(),
@@ -119,7 +120,7 @@ impl DirectoryBuilder {
             builder.pupils.insert(pupil);
         }
         for person in snapshot.persons() {
-            builder.persons.insert(person);
+            builder.persons.insert(&person);
         }
         for link in snapshot.links() {
             // The snapshot's links were added through a builder, whose ids
@@ -206,8 +207,8 @@ impl DirectoryBuilder {
         self.check_source(person.id.source())?;
         Ok(self
             .persons
-            .insert(Arc::new(person))
-            .map(Arc::unwrap_or_clone))
+            .insert(&person)
+            .and_then(|old| PersonView::parse(&old).map(|v| v.to_person(&self.source))))
     }
 
     /// Adds a link, or replaces the one between the same pupil and person
@@ -259,7 +260,8 @@ impl DirectoryBuilder {
         if *id.source() != self.source {
             return None;
         }
-        self.persons.remove(id.local()).map(Arc::unwrap_or_clone)
+        let old = self.persons.remove(id.local())?;
+        PersonView::parse(&old).map(|v| v.to_person(&self.source))
     }
 
     /// Removes the link between `pupil` and `person`.
@@ -366,20 +368,24 @@ impl DirectoryBuilder {
 
         let persons = sorted_by_local(persons.table.into_iter().collect());
         let person_count = persons.len();
-        let mut person_records = Vec::new();
+        let mut person_records = Vec::with_capacity(persons.iter().map(|p| p.len()).sum());
         let mut person_offsets = Vec::with_capacity((person_count + 1) * 8);
         let mut person_ids = Vec::with_capacity(person_count);
         let mut names: Vec<(u64, u32, u32)> = Vec::with_capacity(person_count + person_count / 4);
         let mut name_keys = IndexKeys::default();
-        for (p, person) in persons.into_iter().enumerate() {
+        for (p, record) in persons.into_iter().enumerate() {
             let p = position(p);
             person_offsets.extend_from_slice(&(person_records.len() as u64).to_le_bytes());
-            compact::encode_person(&mut person_records, &person);
-            person_ids.push((keys.id(person.id.local()), p));
-            name_keys.for_each(&person, |family, given| {
+            person_records.extend_from_slice(&record);
+            let Some(person) = PersonView::parse(&record) else {
+                continue; // encoded by `EncodedPersons::insert`: never
+            };
+            person_ids.push((keys.id(person.local), p));
+            let (birth, usage, given) = person.names();
+            name_keys.for_each_of(birth, usage, given, |family, given| {
                 names.push((keys.family(family), keys.given(given), p));
             });
-            if let Some(k) = link_ids.get(person.id.local()) {
+            if let Some(k) = link_ids.get(person.local) {
                 person_at[k as usize] = p;
             }
         }
@@ -527,6 +533,75 @@ impl Record for RelatedPerson {
     }
 }
 
+impl<T: Record> Record for Arc<T> {
+    fn local(&self) -> &str {
+        (**self).local()
+    }
+}
+
+impl Record for Box<[u8]> {
+    fn local(&self) -> &str {
+        // Encoded by `EncodedPersons::insert` from a checked id.
+        compact::record_local(self)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+/// A builder's related persons, encoded (see `compact::encode_person`),
+/// found by the local id each record starts with.
+#[derive(Default)]
+struct EncodedPersons {
+    hasher: RandomState,
+    table: HashTable<Box<[u8]>>,
+    /// Reused for each record encoded.
+    buffer: Vec<u8>,
+}
+
+impl EncodedPersons {
+    /// Adds `person`, returning the record it replaces.
+    fn insert(&mut self, person: &RelatedPerson) -> Option<Box<[u8]>> {
+        let Self {
+            hasher,
+            table,
+            buffer,
+        } = self;
+        buffer.clear();
+        compact::encode_person(buffer, person);
+        let record: Box<[u8]> = buffer.as_slice().into();
+        let local = person.id.local();
+        let hash = hasher.hash_one(local);
+        match table.entry(hash, |r| r.local() == local, |r| hasher.hash_one(r.local())) {
+            hashbrown::hash_table::Entry::Occupied(mut old) => {
+                Some(std::mem::replace(old.get_mut(), record))
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(record);
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, local: &str) -> Option<Box<[u8]>> {
+        let hash = self.hasher.hash_one(local);
+        let entry = self.table.find_entry(hash, |r| r.local() == local).ok()?;
+        Some(entry.remove().0)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Self { hasher, table, .. } = self;
+        table.reserve(additional, |r| hasher.hash_one(r.local()));
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
 /// A builder's records, found by their own local id: no copy of the id as a
 /// separate key (one allocation less per record, millions at scale).
 struct Records<T> {
@@ -596,7 +671,7 @@ impl<T: Record> Records<T> {
 /// id held in the sort array, and reads the records only on a tie:
 /// comparing through millions of `Arc`s would miss the cache at every
 /// comparison (seconds per million records).
-fn sorted_by_local<T: Record>(records: Vec<Arc<T>>) -> Vec<Arc<T>> {
+fn sorted_by_local<R: Record>(records: Vec<R>) -> Vec<R> {
     fn prefix(local: &str) -> u128 {
         // Zero-padded, big-endian: the order of the first 16 bytes (no
         // local id holds a NUL, so a shorter id sorts first).
@@ -617,7 +692,7 @@ fn sorted_by_local<T: Record>(records: Vec<Arc<T>>) -> Vec<Arc<T>> {
                 .cmp(records[b.1 as usize].local())
         })
     });
-    let mut slots: Vec<Option<Arc<T>>> = records.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<R>> = records.into_iter().map(Some).collect();
     keys.into_iter()
         .filter_map(|(_, i)| slots[i as usize].take())
         .collect()
