@@ -116,7 +116,7 @@ pub fn import_files<P: AsRef<Path>>(
 /// thousands of schools' SIECLE exports: they import in the time of the
 /// largest source once there are enough cores. Each thread holds one
 /// source's builder while it imports it, so the memory peak is that of the
-/// `threads` largest sources at once (about 1.1 GiB per million guardians
+/// `threads` largest sources at once (about 0.7 GiB per million guardians
 /// each, see `benches/directory.rs`), plus the snapshots built.
 pub fn import_files_in_parallel<P: AsRef<Path>>(
     paths: &[P],
