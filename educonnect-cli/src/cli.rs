@@ -95,8 +95,51 @@ impl SandboxAlg {
 pub(crate) enum DirectoryCommand {
     /// Import AAF or SIECLE export files as the library would, and print
     /// the counts and every problem found (file, record id, reason; never a
-    /// name or a birth date). Exit 1 when there are problems.
+    /// name or a birth date). Exit 1 when there are problems. A file whose
+    /// name ends in `.snap` is a snapshot written by `compile`: opened and
+    /// checked whole, its counts and anomalies printed.
     Check(CheckArgs),
+    /// Import AAF or SIECLE export files and write each source's directory
+    /// as a snapshot file, which a gateway opens at start (mapped into
+    /// memory, checked whole) instead of importing the exports again. The
+    /// file is written under a temporary name, then renamed: never modified
+    /// in place. Prints each source's counts and the number of problems
+    /// (`check` lists them); problems do not stop the compile.
+    Compile(CompileArgs),
+}
+
+/// Arguments of `educonnect directory compile`.
+#[derive(Debug, Args)]
+pub(crate) struct CompileArgs {
+    /// The academy code of the AAF files (1 to 3 digits). Default: read
+    /// from each file name, `ENT_<code>_...`
+    #[arg(long, value_name = "CODE", conflicts_with = "uai", value_parser = parse_academy)]
+    pub(crate) academy: Option<String>,
+    /// The school whose SIECLE files these are (required for SIECLE files).
+    #[arg(long, value_name = "UAI", value_parser = parse_uai)]
+    pub(crate) uai: Option<Uai>,
+    /// The snapshot file to write, when the files are of one source (by
+    /// convention `<name>.snap`).
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        conflicts_with = "output_dir",
+        required_unless_present = "output_dir"
+    )]
+    pub(crate) output: Option<PathBuf>,
+    /// A directory to write one snapshot per source to, named after the
+    /// source: `aaf_14.snap`, `siecle_0750654D.snap`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) output_dir: Option<PathBuf>,
+    /// How many sources to import at once, each on its own thread (each
+    /// holds its source's records while importing: memory grows with it).
+    /// Default: the number of cores.
+    #[arg(short, long, value_name = "N")]
+    pub(crate) jobs: Option<std::num::NonZeroUsize>,
+    /// The export files, applied in this order (a full export, then deltas).
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// Arguments of `educonnect directory check`.

@@ -1,32 +1,64 @@
 //! `educonnect directory check`: import export files as the library does,
 //! and print what it found, as text or as one JSON object.
+//! `educonnect directory compile`: the same import, written as snapshot
+//! files.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 
 use educonnect_core::directory::import::{
     FilesError, ImportIssue, ImportReport, ImportedSource, IssueEffect, IssueReason, SourceHints,
-    import_files,
+    import_files_in_parallel,
 };
 use educonnect_core::directory::{Anomaly, DirectorySnapshot};
 use educonnect_core::ids::Uai;
 use serde_json::{Value, json};
 
-use crate::cli::{CheckArgs, CheckFormat};
+use crate::cli::{CheckArgs, CheckFormat, CompileArgs};
 use crate::failure::Failure;
 use crate::output;
 
-/// Imports the files, grouped by source (in the order first met), prints
-/// each file's counts, each issue and anomaly, each source's totals.
-pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
-    let hints = SourceHints {
-        academy: args.academy.clone(),
-        uai: args.uai,
-    };
-    let sources = import_files(&args.files, &hints).map_err(|e| match e {
+/// Imports the export files with the CLI's hints, grouped by source (in
+/// the order first met).
+fn import(
+    files: &[PathBuf],
+    academy: Option<String>,
+    uai: Option<Uai>,
+    threads: NonZeroUsize,
+) -> Result<Vec<ImportedSource>, Failure> {
+    let hints = SourceHints { academy, uai };
+    import_files_in_parallel(files, &hints, threads).map_err(|e| match e {
         FilesError::AcademyNeeded { .. } => Failure::usage(format_args!("{e}: use --academy")),
         FilesError::SchoolNeeded { .. } => Failure::usage(format_args!("{e}: use --uai")),
         e => Failure::usage(format_args!("{e}")),
-    })?;
+    })
+}
+
+/// Whether `path` names a snapshot file (`.snap`) rather than an export.
+fn is_snapshot(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "snap")
+}
+
+/// Imports the files, grouped by source (in the order first met), prints
+/// each file's counts, each issue and anomaly, each source's totals.
+/// Snapshot files are opened (mapped, checked whole) and count as sources
+/// of their own, with their anomalies.
+pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
+    let (snapshots, exports): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.files.iter().cloned().partition(|f| is_snapshot(f));
+    let mut sources = if exports.is_empty() {
+        Vec::new()
+    } else {
+        import(&exports, args.academy.clone(), args.uai, NonZeroUsize::MIN)?
+    };
+    for path in &snapshots {
+        let snapshot = educonnect_mmap::open_snapshot(path)
+            .map_err(|e| Failure::usage(format_args!("{e}")))?;
+        let mut report = ImportReport::default();
+        report.anomalies = snapshot.anomalies().to_vec();
+        sources.push(ImportedSource { snapshot, report });
+    }
     if args.format == CheckFormat::Json {
         return check_json(&sources);
     }
@@ -50,6 +82,53 @@ pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
         return Err(Failure::problems(format_args!(
             "{issues} issues, {anomalies} anomalies"
         )));
+    }
+    Ok(())
+}
+
+/// Imports the files and writes each source's snapshot file.
+pub(crate) fn compile(args: &CompileArgs) -> Result<(), Failure> {
+    let threads = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+    let sources = import(&args.files, args.academy.clone(), args.uai, threads)?;
+    if let Some(output) = &args.output
+        && sources.len() > 1
+    {
+        let names: Vec<&str> = sources
+            .iter()
+            .map(|s| s.snapshot.source().as_str())
+            .collect();
+        return Err(Failure::usage(format_args!(
+            "the files hold {} sources ({}): use --output-dir to write one snapshot each, \
+             not --output {}",
+            sources.len(),
+            names.join(", "),
+            output.display()
+        )));
+    }
+    for ImportedSource { snapshot, report } in &sources {
+        let path = match (&args.output, &args.output_dir) {
+            (Some(output), _) => output.clone(),
+            (None, Some(dir)) => dir.join(format!(
+                "{}_{}.snap",
+                snapshot.source().kind(),
+                snapshot.source().code()
+            )),
+            (None, None) => return Err(Failure::usage("use --output FILE or --output-dir DIR")),
+        };
+        educonnect_mmap::write_snapshot(snapshot, &path)
+            .map_err(|e| Failure::usage(format_args!("{e}")))?;
+        let [pupils, persons, links, schools] = counts(snapshot);
+        output::line(&format!(
+            "source {}: {pupils} pupils, {persons} persons, {links} links, {schools} schools; \
+             {} issues, {} anomalies; snapshot {} ({} bytes)",
+            snapshot.source(),
+            report.issue_count(),
+            report.anomalies.len(),
+            path.display(),
+            snapshot.byte_len(),
+        ))?;
     }
     Ok(())
 }

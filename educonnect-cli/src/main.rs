@@ -1,6 +1,7 @@
 //! `educonnect`: generate signing keys, sign, verify and inspect tokens
 //! (compact JWS), check school directory exports, and run the sandbox
-//! provider, with the EduConnect-rs core.
+//! provider, with the EduConnect-rs core; compile exports into directory
+//! snapshot files.
 //!
 //! Exit codes, kept stable for scripts: `0` success, `1` the token was
 //! rejected (or, for `inspect`, is malformed; for `directory check`, the
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Verify(args)) => token::verify(&args),
         Command::Token(TokenCommand::Inspect(args)) => token::inspect(&args),
         Command::Directory(DirectoryCommand::Check(args)) => directory::check(&args),
+        Command::Directory(DirectoryCommand::Compile(args)) => directory::compile(&args),
         Command::Sandbox(args) => sandbox::run(args),
     };
     match result {

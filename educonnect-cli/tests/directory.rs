@@ -550,3 +550,83 @@ fn json_refusals_exit_2_with_the_error_line_only() {
     assert_eq!(out.code, 2, "{out:#?}");
     assert!(out.stdout.is_empty(), "{out:#?}");
 }
+
+#[test]
+fn compile_writes_a_snapshot_that_check_opens_and_a_cut_one_is_refused() {
+    let dir = temp_dir("compile");
+    let (eleves, persons) = clean_export(&dir);
+    let snap = dir.join("aaf_14.snap");
+    let out = run(&[
+        "directory",
+        "compile",
+        s(&eleves),
+        s(&persons),
+        "-o",
+        s(&snap),
+    ]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stdout.starts_with(
+            "source aaf:14: 2 pupils, 2 persons, 3 links, 0 schools; 0 issues, 0 anomalies; snapshot "
+        ),
+        "{out:#?}"
+    );
+    // No temporary file left beside it.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+
+    let out = run(&["directory", "check", s(&snap)]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [
+            "source aaf:14: 2 pupils, 2 persons, 3 links, 0 schools",
+            "total: 2 pupils, 2 persons, 3 links, 0 schools; 0 issues, 0 anomalies"
+        ],
+        "{out:#?}"
+    );
+    let out = run(&["directory", "check", "--format", "json", s(&snap)]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["totals"]["links"], 3);
+
+    // --output-dir names the file after the source.
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = run(&[
+        "directory",
+        "compile",
+        "--jobs",
+        "2",
+        "--output-dir",
+        s(&out_dir),
+        s(&eleves),
+        s(&persons),
+    ]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    // (Another hash key per build: not the same bytes, the same answers.)
+    let out = run(&["directory", "check", s(&out_dir.join("aaf_14.snap"))]);
+    assert_eq!(out.code, 0, "{out:#?}");
+
+    // A truncated or damaged file: a clear error, exit 2, no panic.
+    let bytes = std::fs::read(&snap).unwrap();
+    let cut = dir.join("cut.snap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let out = run(&["directory", "check", s(&cut)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("cut.snap: the directory snapshot is truncated"),
+        "{out:#?}"
+    );
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&cut, &damaged).unwrap();
+    let out = run(&["directory", "check", s(&cut)]);
+    assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stderr.contains("checksum does not match"), "{out:#?}");
+}

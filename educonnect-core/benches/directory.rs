@@ -10,8 +10,8 @@
 //!   those sizes, after the 10 thousand reference that every other size is
 //!   compared with (it takes a second). Each size has 3/4 as many pupils
 //!   and 1.5 times as many links as guardians.
-//! - `EDUCONNECT_BENCH_10M=1` adds 10 million to the defaults (about 10 GiB
-//!   before the compact representation, two minutes to build); the same as
+//! - `EDUCONNECT_BENCH_10M=1` adds 10 million to the defaults (the
+//!   builder's peak is what limits the size: see the table); the same as
 //!   `EDUCONNECT_BENCH_GUARDIANS=1000000,10000000`.
 //! - `EDUCONNECT_BENCH_SIZES` is the former name of
 //!   `EDUCONNECT_BENCH_GUARDIANS`, without the 10 thousand reference.
@@ -19,18 +19,35 @@
 //! For each size it prints, before criterion's measurements, then again as
 //! one table at the end:
 //!
-//! - resident memory per million guardians: `VmRSS` (from
-//!   `/proc/self/status`) after the snapshot is built and the builder
-//!   dropped, minus `VmRSS` before the first directory of the run, i.e. what
-//!   the directory keeps plus the heap the load left behind (a dropped
-//!   directory's heap stays resident and the next, larger, size reuses it);
-//!   and the peak of the load, `VmHWM` (reset through
-//!   `/proc/self/clear_refs` before each size) minus the same `VmRSS`;
+//! - the snapshot's size: the bytes of its one buffer (records and
+//!   indexes, see `DirectorySnapshot`), per million guardians; what a
+//!   service that opens the snapshot file holds;
+//! - resident memory per million guardians of a service that opens the
+//!   snapshot file: this bench run again as a child process (a fresh
+//!   heap: in this process, the buffer would reuse the heap the builder
+//!   freed) reads the file, checks it and answers a lookup; its `VmRSS`
+//!   growth (from `/proc/self/status`) is what the directory costs there;
+//! - the resident growth after the build, counted from before the first
+//!   directory of the run: the snapshot plus the heap the builder left
+//!   behind (glibc keeps it); and the peak of the load, `VmHWM` (reset
+//!   through `/proc/self/clear_refs` before each size) minus the same
+//!   `VmRSS`: what compiling a snapshot of that size needs;
 //! - the load time: records generated and added to the builder, then
-//!   [`DirectoryBuilder::build`];
+//!   [`DirectoryBuilder::build`]; the time to write the snapshot file, and
+//!   to open it (read it and check every byte: checksum, sections,
+//!   records);
 //! - the candidates lookup time (the median of 15 batches of 4 rounds of
-//!   the same 1024 queries, printed before criterion's own figure), and its
-//!   ratio to the 10 thousand figure.
+//!   the same 1024 queries), and its ratio to the 10 thousand figure: in
+//!   the child process that opened the file (a fresh heap: what a service
+//!   sees), and in this process, on the opened snapshot but on the heap
+//!   the builder left (a lookup allocates the records it returns, and
+//!   glibc's allocator is slower on a heap of millions of freed blocks);
+//!   criterion then measures lookups in this process.
+//!
+//! Snapshot files are written to `EDUCONNECT_BENCH_DIR` (default: the
+//! system's temporary directory) and removed after each size, unless
+//! `EDUCONNECT_BENCH_KEEP=1` (then their paths are printed: open one with
+//! `educonnect directory check FILE.snap` to see a mapped one).
 //!
 //! Families are generated deterministically: two guardians (the mother
 //! often with a usage name, her husband's), one or two children, names made
@@ -58,10 +75,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 use educonnect_core::directory::{
-    Directory, DirectoryBuilder, LegalRank, Link, MemoryDirectory, NameQuery, PersonId, PhoneKind,
-    Pupil, PupilId, RelatedPerson, Relationship, School, SourceId,
+    Directory, DirectoryBuilder, DirectorySnapshot, LegalRank, Link, MemoryDirectory, NameQuery,
+    PersonId, PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, School, SourceId,
 };
 use educonnect_core::ids::Uai;
 
@@ -317,10 +334,15 @@ fn reset_peak() {
 /// What one size measured, for the table at the end.
 struct Measured {
     guardians: u64,
+    snapshot_mib: f64,
+    opened_mib: u64,
     resident_mib: u64,
     peak_mib: u64,
     load: Duration,
+    write: Duration,
+    open: Duration,
     candidates_ns: f64,
+    fresh_ns: f64,
 }
 
 /// Runs a `MemoryDirectory` future, documented to be ready at once.
@@ -371,7 +393,7 @@ const REFERENCE: u64 = 10_000;
 /// Time of one candidates lookup: the median of 15 batches, each the mean
 /// over 4 rounds of `queries` (a median, so that a neighbour's burst on a
 /// shared machine does not count).
-fn candidates_ns(directory: &dyn Directory, queries: &[NameQuery]) -> f64 {
+fn candidates_ns<D: Directory + ?Sized>(directory: &D, queries: &[NameQuery]) -> f64 {
     let rounds = 4;
     let mut batches: Vec<f64> = (0..15)
         .map(|_| {
@@ -413,28 +435,60 @@ fn lookups(c: &mut Criterion) {
         let snapshot = memory.snapshot();
         let resident = after.saturating_sub(before);
         let peak = peak.saturating_sub(before);
+        let snapshot_mib = snapshot.byte_len() as f64 / (1024.0 * 1024.0);
         eprintln!(
             "directory of {guardians} guardians: {} pupils, {} links; records generated and \
-             added in {:.2?}, indexes built in {:.2?}; resident memory +{resident} MiB \
-             ({:.0} MiB per million guardians; VmRSS {after} MiB), peak of the load \
-             +{peak} MiB ({:.0} MiB per million guardians, VmHWM)",
+             added in {:.2?}, snapshot built in {:.2?}; snapshot {snapshot_mib:.0} MiB \
+             ({:.0} MiB per million guardians); resident after the build +{resident} MiB \
+             ({:.0} MiB per million guardians, VmRSS {after} MiB: the snapshot and the \
+             heap the builder left), peak of the load +{peak} MiB ({:.0} MiB per million \
+             guardians, VmHWM)",
             snapshot.pupil_count(),
             snapshot.link_count(),
             filled,
             built,
+            snapshot_mib * 1_000_000.0 / guardians as f64,
             per_million(resident, guardians),
             per_million(peak, guardians),
         );
+
+        // The snapshot file, written then opened as a service would.
+        let dir = std::env::var_os("EDUCONNECT_BENCH_DIR")
+            .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+        let path = dir.join(format!(
+            "educonnect-bench-{}-{guardians}.snap",
+            std::process::id()
+        ));
+        let start = Instant::now();
+        {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            snapshot.write_to(&mut file).unwrap();
+            std::io::Write::flush(&mut file).unwrap();
+        }
+        let write = start.elapsed();
         drop(snapshot);
-        let directory: Arc<dyn Directory> = Arc::new(memory);
+        drop(memory);
+        let (opened_mib, fresh_ns) = open_in_child(&path);
+        let start = Instant::now();
+        let bytes = std::fs::read(&path).unwrap();
+        let opened = DirectorySnapshot::from_bytes(bytes).unwrap();
+        let open = start.elapsed();
+        if std::env::var_os("EDUCONNECT_BENCH_KEEP").is_some_and(|v| v == "1") {
+            eprintln!("  snapshot file kept: {}", path.display());
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+        eprintln!(
+            "  snapshot file written in {write:.2?}, read and checked in {open:.2?}; a process \
+             that opens it grows by {opened_mib} MiB ({:.0} MiB per million guardians)",
+            per_million(opened_mib, guardians),
+        );
+        let directory: Arc<dyn Directory> = Arc::new(MemoryDirectory::new(opened));
 
         // 1024 guardians picked at random, so that lookups miss the cache as
         // they would in production.
         let picked: Vec<u64> = (0..1024).map(|i| mix(i ^ guardians) % guardians).collect();
-        let queries: Vec<NameQuery> = picked
-            .iter()
-            .map(|&g| population.guardian(g).query)
-            .collect();
+        let queries = queries(&population);
         let ids: Vec<PersonId> = picked
             .iter()
             .map(|&g| PersonId::new(population.source.clone(), &format!("R{g}")).unwrap())
@@ -458,17 +512,25 @@ fn lookups(c: &mut Criterion) {
 
         let candidates_ns = candidates_ns(&*directory, &queries);
         let reference = measured.first().map_or(candidates_ns, |m| m.candidates_ns);
+        let fresh_reference = measured.first().map_or(fresh_ns, |m| m.fresh_ns);
         eprintln!(
-            "  candidates lookup {candidates_ns:.0} ns (median of 15 batches; {:.2}x the \
-             {REFERENCE} figure)",
-            candidates_ns / reference
+            "  candidates lookup {candidates_ns:.0} ns in this process, after the build \
+             (median of 15 batches; {:.2}x the {REFERENCE} figure); {fresh_ns:.0} ns in a \
+             process that opened the file ({:.2}x)",
+            candidates_ns / reference,
+            fresh_ns / fresh_reference,
         );
         measured.push(Measured {
             guardians,
+            snapshot_mib,
+            opened_mib,
             resident_mib: resident,
             peak_mib: peak,
             load: filled + built,
+            write,
+            open,
             candidates_ns,
+            fresh_ns,
         });
 
         let mut i = 0;
@@ -492,23 +554,86 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 
     let reference = measured.first().map_or(1.0, |m| m.candidates_ns);
+    let fresh_reference = measured.first().map_or(1.0, |m| m.fresh_ns);
     eprintln!(
-        "\n| guardians | resident MiB per million (VmRSS growth) | peak MiB per million \
-         (VmHWM) | load | candidates lookup | vs first size |"
+        "\n| guardians | snapshot MiB per million | resident MiB per million of a process \
+         that opens it (VmRSS growth) | after the build (VmRSS growth) | peak of the build per \
+         million (VmHWM) | load (generate + build) | write | open (read + check) | candidates \
+         lookup, opened file | vs first size | candidates lookup, after the build | vs first \
+         size |"
     );
-    eprintln!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    eprintln!(
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for m in &measured {
         eprintln!(
-            "| {} | {:.0} | {:.0} | {:.2?} | {:.0} ns | {:.2}x |",
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2?} | {:.2?} | {:.2?} | {:.0} ns | {:.2}x \
+             | {:.0} ns | {:.2}x |",
             m.guardians,
+            m.snapshot_mib * 1_000_000.0 / m.guardians as f64,
+            per_million(m.opened_mib, m.guardians),
             per_million(m.resident_mib, m.guardians),
             per_million(m.peak_mib, m.guardians),
             m.load,
+            m.write,
+            m.open,
+            m.fresh_ns,
+            m.fresh_ns / fresh_reference,
             m.candidates_ns,
             m.candidates_ns / reference,
         );
     }
 }
 
+/// The variable that makes this bench a child process opening a file.
+const CHILD: &str = "EDUCONNECT_BENCH_OPEN_CHILD";
+
+/// Runs this bench again as a child process that opens the snapshot file
+/// `path`; returns its resident growth in MiB and its candidates lookup
+/// time in nanoseconds.
+fn open_in_child(path: &std::path::Path) -> (u64, f64) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut fields = stdout.split_whitespace();
+    let resident = fields.next().unwrap().parse().unwrap();
+    let lookup = fields.next().unwrap().parse().unwrap();
+    (resident, lookup)
+}
+
+/// The 1024 guardians whose identities a size's lookups query, picked at
+/// random so that lookups miss the cache as they would in production.
+fn queries(population: &Population) -> Vec<NameQuery> {
+    let guardians = population.guardians;
+    (0..1024)
+        .map(|i| population.guardian(mix(i ^ guardians) % guardians).query)
+        .collect()
+}
+
+/// The child: reads and checks the file, prints its `VmRSS` growth, then
+/// the candidates lookup time on a fresh heap, as a service that opened
+/// the file at start would see it.
+fn child(path: &std::ffi::OsStr) {
+    let before = rss_mib();
+    let snapshot = DirectorySnapshot::from_bytes(std::fs::read(path).unwrap()).unwrap();
+    let population = Population::new(snapshot.person_count() as u64);
+    let queries = queries(&population);
+    black_box(snapshot.guardian_candidates(&queries[0]));
+    let resident = rss_mib().saturating_sub(before);
+    let lookup = candidates_ns(&snapshot, &queries);
+    println!("{resident} {lookup}");
+}
+
 criterion_group!(benches, lookups);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(path) = std::env::var_os(CHILD) {
+        child(&path);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

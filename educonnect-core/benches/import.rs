@@ -9,7 +9,11 @@
 //! then times the imports (parsing and builder inserts) and the snapshot
 //! builds, and reads the process's peak resident memory (VmHWM) after
 //! resetting it past the generation. `IMPORT_BENCH_PUPILS=N` and
-//! `IMPORT_BENCH_SIECLE_SCHOOLS=N` change the sizes. Without `--bench` (as
+//! `IMPORT_BENCH_SIECLE_SCHOOLS=N` change the sizes. With `--bench` (or
+//! `IMPORT_BENCH_PARALLEL=1`), the AAF export is then imported as two
+//! academies by `import_files_in_parallel`, with one thread and with two
+//! (`IMPORT_BENCH_PARALLEL=0` skips it): sources import in parallel, one
+//! source's files on one thread. Without `--bench` (as
 //! `cargo test --benches` runs it) it runs on a thousand AAF pupils and two
 //! SIECLE schools as a smoke test.
 #![allow(missing_docs)]
@@ -397,6 +401,24 @@ fn print_throughput(what: &str, records: u64, bytes: u64, secs: f64) {
     );
 }
 
+/// The CPU time this process used so far (user and system, every thread),
+/// in seconds, from /proc/self/stat (Linux; 0 elsewhere).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces), in ticks.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 here;
+    // the kernel counts in USER_HZ, 100 on Linux.
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
 /// A line of /proc/self/status, in KiB.
 fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -486,7 +508,67 @@ fn main() {
         hwm / 1024
     );
     drop(snapshot);
+    if std::env::var("IMPORT_BENCH_PARALLEL").map_or(bench, |v| v == "1") {
+        parallel(&dir, &files, records, bytes);
+    }
     siecle(bench);
+}
+
+/// Two academies at once: the same export linked under a second academy's
+/// name (`ENT_15_...`), imported by `import_files_in_parallel` with one
+/// thread, then two: how importing a national directory (thirty academies,
+/// each its own source) scales with cores. One source is read by one
+/// thread: the import of one academy is not parallel.
+fn parallel(dir: &Path, files: &[PathBuf], records: u64, bytes: u64) {
+    use educonnect_core::directory::import::{SourceHints, import_files_in_parallel};
+    use std::num::NonZeroUsize;
+
+    let twin = dir.with_file_name(format!(
+        "{}-twin",
+        dir.file_name().unwrap().to_string_lossy()
+    ));
+    let _ = std::fs::remove_dir_all(&twin);
+    std::fs::create_dir_all(&twin).unwrap();
+    let mut both: Vec<PathBuf> = files.to_vec();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy();
+        let linked = twin.join(name.replacen("ENT_14_", "ENT_15_", 1));
+        std::fs::hard_link(file, &linked)
+            .or_else(|_| std::fs::copy(file, &linked).map(|_| ()))
+            .unwrap();
+        both.push(linked);
+    }
+    for threads in [1, 2] {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let rss_before = status_kib("VmRSS:").unwrap_or(0);
+        let cpu_before = cpu_secs();
+        let started = Instant::now();
+        let sources = import_files_in_parallel(
+            &both,
+            &SourceHints::default(),
+            NonZeroUsize::new(threads).unwrap(),
+        )
+        .expect("the exports are readable");
+        let secs = started.elapsed().as_secs_f64();
+        let hwm = status_kib("VmHWM:").unwrap_or(0);
+        assert_eq!(sources.len(), 2);
+        print_throughput(
+            &format!("two academies, import + build, {threads} thread(s)"),
+            2 * records,
+            2 * bytes,
+            secs,
+        );
+        let cpu = cpu_secs() - cpu_before;
+        println!(
+            "two academies, {threads} thread(s): peak {} MiB over the {} MiB before; {cpu:.1} s \
+             of CPU in {secs:.1} s, {:.2} cores busy on average (on a shared machine, fewer \
+             than asked when other processes compete)",
+            hwm.saturating_sub(rss_before) / 1024,
+            rss_before / 1024,
+            cpu / secs,
+        );
+    }
+    let _ = std::fs::remove_dir_all(&twin);
 }
 
 fn siecle(bench: bool) {

@@ -1718,3 +1718,64 @@ fn the_academy_of_an_export_comes_from_its_structures_when_its_name_has_none() {
     assert_eq!(imported[0].snapshot.source(), &SourceId::aaf("25").unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sources_imported_in_parallel_come_out_as_one_after_the_other() {
+    use educonnect_core::directory::import::{
+        FilesError, SourceHints, import_files, import_files_in_parallel,
+    };
+    use std::num::NonZeroUsize;
+    let dir = std::env::temp_dir().join(format!("educonnect-parallel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    // Five academies, each a full export then a delta that removes E2.
+    for academy in ["14", "25", "10", "01", "43"] {
+        let full = dir.join(format!("ENT_{academy}_Complet_20250905_Eleve_0000.xml"));
+        std::fs::write(
+            &full,
+            aaf(&[
+                pupil_2d("E1", "1234", "1001", &[], &[]),
+                pupil_2d("E2", "1234", "1002", &[], &[]),
+            ]),
+        )
+        .unwrap();
+        let delta = dir.join(format!("ENT_{academy}_Delta_20250906_Eleve_0000.xml"));
+        std::fs::write(
+            &delta,
+            aaf(&["<deleteRequest><identifier><id>E2</id></identifier></deleteRequest>".into()]),
+        )
+        .unwrap();
+        files.push(full);
+        files.push(delta);
+    }
+    let hints = SourceHints::default();
+    let one = import_files(&files, &hints).unwrap();
+    for threads in [2, 3, 8] {
+        let many =
+            import_files_in_parallel(&files, &hints, NonZeroUsize::new(threads).unwrap()).unwrap();
+        assert_eq!(many.len(), 5);
+        for (a, b) in one.iter().zip(&many) {
+            assert_eq!(a.snapshot.source(), b.snapshot.source());
+            assert_eq!(a.report, b.report);
+            assert_eq!(
+                a.snapshot.pupils().collect::<Vec<_>>(),
+                b.snapshot.pupils().collect::<Vec<_>>()
+            );
+            assert_eq!(b.snapshot.pupil_count(), 1, "the delta applied after");
+        }
+    }
+    // A missing file: the first in the given order is the error, however
+    // the sources are spread over threads.
+    let mut broken = files.clone();
+    broken.insert(3, dir.join("ENT_25_Complet_20250905_Eleve_0001.xml"));
+    broken.insert(7, dir.join("ENT_10_Complet_20250905_Eleve_0001.xml"));
+    for threads in [1, 4] {
+        let err = import_files_in_parallel(&broken, &hints, NonZeroUsize::new(threads).unwrap())
+            .unwrap_err();
+        let FilesError::Read { path, .. } = err else {
+            panic!("{err}")
+        };
+        assert!(path.ends_with("ENT_25_Complet_20250905_Eleve_0001.xml"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -126,9 +126,10 @@ enum educonnect_result
    */
   EDUCONNECT_STORE_NOT_SUPPORTED = 302,
   /**
-   * A directory snapshot file is not supported yet: give export files.
+   * A directory snapshot file (`educonnect directory compile`) could not
+   * be opened: missing, truncated, damaged or of another format version.
    */
-  EDUCONNECT_SNAPSHOT_NOT_SUPPORTED = 303,
+  EDUCONNECT_SNAPSHOT_INVALID = 303,
   /**
    * The directory's export files could not be loaded.
    */
@@ -652,8 +653,8 @@ educonnect_result educonnect_last_error_detail(const char **detail_out, size_t *
  * [`educonnect_last_error_detail`] says which setting or file.
  * A `"store"` or `"links_store"` of an unknown kind is
  * `EDUCONNECT_STORE_NOT_SUPPORTED`, one that cannot be reached at start
- * `EDUCONNECT_STORE_UNREACHABLE`; a directory `"snapshot"` is
- * `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
+ * `EDUCONNECT_STORE_UNREACHABLE`; a directory snapshot file that cannot
+ * be opened is `EDUCONNECT_SNAPSHOT_INVALID`.
  *
  * # Safety
  *

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use educonnect_core::MemoryStore;
 use educonnect_core::directory::import::{LoadError, SourceHints, load_export_files};
+use educonnect_core::directory::{CompositeDirectory, Directory};
 use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
@@ -141,9 +142,11 @@ struct DirectoryConfig {
     /// The school of the SIECLE files.
     #[serde(default)]
     uai: Option<String>,
-    /// A directory snapshot file: not supported yet.
+    /// Directory snapshot files (`educonnect directory compile`, one per
+    /// source), mapped into memory: ready in seconds, pages shared by the
+    /// processes that map the same file.
     #[serde(default)]
-    snapshot: Option<PathBuf>,
+    snapshots: Vec<PathBuf>,
 }
 
 /// A configuration that could not be used: the code, and a detail for the
@@ -281,7 +284,7 @@ impl Config {
             });
         }
         if let Some(directory) = self.directory {
-            builder = builder.directory(Arc::new(directory.load(base)?));
+            builder = builder.directory(directory.load(base)?);
         }
         if let Some(path) = self.login_state_key_file {
             let path = base.join(path);
@@ -320,22 +323,23 @@ impl Config {
 }
 
 impl DirectoryConfig {
-    fn load(
-        self,
-        base: &Path,
-    ) -> Result<educonnect_core::directory::CompositeDirectory, ConfigError> {
+    fn load(self, base: &Path) -> Result<Arc<dyn Directory>, ConfigError> {
         use educonnect_result::*;
-        if self.snapshot.is_some() {
-            return Err(ConfigError::new(
-                EDUCONNECT_SNAPSHOT_NOT_SUPPORTED,
-                "directory: snapshot files are not supported yet: give export files (\"files\")",
-            ));
-        }
-        if self.files.is_empty() {
+        if self.files.is_empty() && self.snapshots.is_empty() {
             return Err(ConfigError::new(
                 EDUCONNECT_CONFIG_INVALID,
-                "directory: \"files\" lists no export file",
+                "directory: neither \"files\" nor \"snapshots\" lists a file",
             ));
+        }
+        let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+        for path in &self.snapshots {
+            let snapshot = educonnect_mmap::open_snapshot(&base.join(path)).map_err(|e| {
+                ConfigError::new(EDUCONNECT_SNAPSHOT_INVALID, format!("directory: {e}"))
+            })?;
+            parts.push(Arc::new(snapshot));
+        }
+        if self.files.is_empty() {
+            return composite(parts);
         }
         let uai = self.uai.map(|u| Uai::parse(&u)).transpose().map_err(|e| {
             ConfigError::new(EDUCONNECT_CONFIG_INVALID, format!("directory.uai: {e}"))
@@ -345,10 +349,26 @@ impl DirectoryConfig {
             uai,
         };
         let files: Vec<PathBuf> = self.files.iter().map(|f| base.join(f)).collect();
-        load_export_files(&files, &hints).map_err(|e: LoadError| {
+        let exports = load_export_files(&files, &hints).map_err(|e: LoadError| {
             ConfigError::new(EDUCONNECT_DIRECTORY_NOT_LOADED, format!("directory: {e}"))
-        })
+        })?;
+        parts.push(Arc::new(exports));
+        composite(parts)
     }
+}
+
+/// One directory over `parts` (a source served twice is an error).
+fn composite(mut parts: Vec<Arc<dyn Directory>>) -> Result<Arc<dyn Directory>, ConfigError> {
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    let composite = CompositeDirectory::new(parts).map_err(|e| {
+        ConfigError::new(
+            educonnect_result::EDUCONNECT_DIRECTORY_NOT_LOADED,
+            format!("directory: {e}"),
+        )
+    })?;
+    Ok(Arc::new(composite))
 }
 
 /// Where the gateway keeps its state, as configured.

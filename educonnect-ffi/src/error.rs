@@ -76,8 +76,9 @@ pub enum educonnect_result {
     /// The configured store is of no kind this build knows: `"memory"`, a
     /// `redis://` or `rediss://` URL, or a `postgres://` URL.
     EDUCONNECT_STORE_NOT_SUPPORTED = 302,
-    /// A directory snapshot file is not supported yet: give export files.
-    EDUCONNECT_SNAPSHOT_NOT_SUPPORTED = 303,
+    /// A directory snapshot file (`educonnect directory compile`) could not
+    /// be opened: missing, truncated, damaged or of another format version.
+    EDUCONNECT_SNAPSHOT_INVALID = 303,
     /// The directory's export files could not be loaded.
     EDUCONNECT_DIRECTORY_NOT_LOADED = 304,
     /// A provider's settings were refused (an issuer or base URL).
@@ -141,9 +142,7 @@ impl educonnect_result {
                 b"this store is not supported: \"memory\", redis:// or postgres://\0"
             }
             EDUCONNECT_STORE_UNREACHABLE => b"a configured store could not be reached or set up\0",
-            EDUCONNECT_SNAPSHOT_NOT_SUPPORTED => {
-                b"directory snapshots are not supported yet: give export files\0"
-            }
+            EDUCONNECT_SNAPSHOT_INVALID => b"a directory snapshot file could not be opened\0",
             EDUCONNECT_DIRECTORY_NOT_LOADED => b"the directory export files could not be loaded\0",
             EDUCONNECT_PROVIDER_CONFIG => b"a provider's settings were refused\0",
             EDUCONNECT_GATEWAY_CONFIG => b"the gateway refused its configuration\0",
@@ -241,7 +240,7 @@ const ALL: [educonnect_result; 35] = {
         EDUCONNECT_CONFIG_UNREADABLE,
         EDUCONNECT_CONFIG_INVALID,
         EDUCONNECT_STORE_NOT_SUPPORTED,
-        EDUCONNECT_SNAPSHOT_NOT_SUPPORTED,
+        EDUCONNECT_SNAPSHOT_INVALID,
         EDUCONNECT_DIRECTORY_NOT_LOADED,
         EDUCONNECT_PROVIDER_CONFIG,
         EDUCONNECT_GATEWAY_CONFIG,

@@ -163,8 +163,8 @@ fn finish(
 /// [`educonnect_last_error_detail`] says which setting or file.
 /// A `"store"` or `"links_store"` of an unknown kind is
 /// `EDUCONNECT_STORE_NOT_SUPPORTED`, one that cannot be reached at start
-/// `EDUCONNECT_STORE_UNREACHABLE`; a directory `"snapshot"` is
-/// `EDUCONNECT_SNAPSHOT_NOT_SUPPORTED`.
+/// `EDUCONNECT_STORE_UNREACHABLE`; a directory snapshot file that cannot
+/// be opened is `EDUCONNECT_SNAPSHOT_INVALID`.
 ///
 /// # Safety
 ///

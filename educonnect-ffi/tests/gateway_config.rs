@@ -103,10 +103,32 @@ fn unknown_stores_unreachable_stores_and_snapshots_are_typed_errors() {
     let (code, detail) = build(&with(
         base(),
         "directory",
-        json!({"snapshot": "/var/lib/ent/directory.snap"}),
+        json!({"snapshots": ["/nonexistent/aaf-14.snap"]}),
     ));
-    assert_eq!(code, EDUCONNECT_SNAPSHOT_NOT_SUPPORTED);
-    assert!(detail.contains("snapshot"), "{detail}");
+    assert_eq!(code, EDUCONNECT_SNAPSHOT_INVALID);
+    assert!(detail.contains("aaf-14.snap"), "{detail}");
+}
+
+#[test]
+fn directory_snapshots_are_mapped_and_a_cut_one_is_refused() {
+    let dir = std::env::temp_dir().join(format!("educonnect-ffi-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let demo = educonnect_sandbox::DemoDirectory::import().unwrap();
+    let mut paths = Vec::new();
+    for (i, snapshot) in demo.snapshots.iter().enumerate() {
+        let path = dir.join(format!("source-{i}.snap"));
+        educonnect_mmap::write_snapshot(snapshot, &path).unwrap();
+        paths.push(path.display().to_string());
+    }
+    let (code, detail) = build(&with(base(), "directory", json!({ "snapshots": paths })));
+    assert_eq!((code, detail.as_str()), (EDUCONNECT_OK, ""));
+
+    // A file cut short (a copy that did not finish) is refused whole.
+    let bytes = std::fs::read(&paths[0]).unwrap();
+    std::fs::write(&paths[0], &bytes[..bytes.len() / 2]).unwrap();
+    let (code, detail) = build(&with(base(), "directory", json!({ "snapshots": paths })));
+    assert_eq!(code, EDUCONNECT_SNAPSHOT_INVALID, "{detail}");
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// With the machine's Redis and PostgreSQL (`.ci/run` sets both), a

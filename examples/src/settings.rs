@@ -11,7 +11,7 @@
 //! | `EDUCONNECT_EC_BASE` | an EduConnect IdP base URL | the sandbox's |
 //! | `EDUCONNECT_EC_CLIENT_ID`, `EDUCONNECT_EC_CLIENT_SECRET` | the service's EduConnect client | |
 //! | `EDUCONNECT_EC_JWKS` | EduConnect's JWKS URL | |
-//! | `EDUCONNECT_DIRECTORY` | AAF / SIECLE export files, separated by `:` | the demo directory (with the sandbox) |
+//! | `EDUCONNECT_DIRECTORY` | AAF / SIECLE export files, separated by `:`; a file ending in `.snap` is a snapshot written by `educonnect directory compile`, mapped into memory | the demo directory (with the sandbox) |
 //! | `EDUCONNECT_DIRECTORY_UAI` | the school of the SIECLE files | |
 //! | `EDUCONNECT_INSECURE_COOKIES` | `1`: cookies without `Secure`, for `http://` on a developer's machine | `1` for an `http://` loopback URL |
 //! | `EDUCONNECT_SANDBOX_LISTEN` | where the in-process sandbox listens | `127.0.0.1:0` (a free port) |
@@ -39,8 +39,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use educonnect_core::MemoryStore;
-use educonnect_core::directory::Directory;
 use educonnect_core::directory::import::{FilesError, LoadError, SourceHints, load_export_files};
+use educonnect_core::directory::{CompositeDirectory, Directory};
 use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
@@ -126,6 +126,10 @@ pub enum SettingsError {
         /// Why.
         reason: String,
     },
+    /// A snapshot file could not be opened (unreadable, truncated,
+    /// damaged, another format version).
+    #[error("directory: {0}")]
+    Snapshot(#[from] educonnect_mmap::SnapshotFileError),
     /// The directory could not be assembled.
     #[error("directory: {0}")]
     Directory(String),
@@ -397,12 +401,40 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
         academy: None,
         uai: settings.directory_uai,
     };
-    match load_export_files(&settings.directory, &hints) {
-        Ok(directory) => Ok(Arc::new(directory)),
-        Err(LoadError::Files(e)) => Err(SettingsError::Files(e)),
-        Err(LoadError::Incomplete { file, reason }) => Err(SettingsError::Load { file, reason }),
-        Err(e) => Err(SettingsError::Directory(e.to_string())),
+    let (snapshots, exports): (Vec<PathBuf>, Vec<PathBuf>) = settings
+        .directory
+        .iter()
+        .cloned()
+        .partition(|f| f.extension().is_some_and(|e| e == "snap"));
+    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+    // Snapshot files: mapped and checked whole, ready in seconds.
+    for path in &snapshots {
+        let snapshot = educonnect_mmap::open_snapshot(path)?;
+        tracing::info!(
+            source = %snapshot.source(),
+            pupils = snapshot.pupil_count(),
+            persons = snapshot.person_count(),
+            bytes = snapshot.byte_len(),
+            "directory snapshot opened"
+        );
+        parts.push(Arc::new(snapshot));
     }
+    if !exports.is_empty() {
+        match load_export_files(&exports, &hints) {
+            Ok(directory) => parts.push(Arc::new(directory)),
+            Err(LoadError::Files(e)) => return Err(SettingsError::Files(e)),
+            Err(LoadError::Incomplete { file, reason }) => {
+                return Err(SettingsError::Load { file, reason });
+            }
+            Err(e) => return Err(SettingsError::Directory(e.to_string())),
+        }
+    }
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    let composite =
+        CompositeDirectory::new(parts).map_err(|e| SettingsError::Directory(e.to_string()))?;
+    Ok(Arc::new(composite))
 }
 
 /// The export files variable.

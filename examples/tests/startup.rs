@@ -92,3 +92,29 @@ fn finding_12_export_paths_that_are_not_utf8_are_not_ignored() {
         assert_refused(&run(binary, &path), "ENT_14_");
     }
 }
+
+#[test]
+fn a_snapshot_file_that_is_cut_or_damaged_stops_the_examples() {
+    let dir = scratch("snapshot");
+    let cut = dir.join("aaf_14.snap");
+    // The header of a snapshot (magic and version 1), then nothing.
+    let mut bytes = b"EDUCDIR\x1a".to_vec();
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&cut, &bytes).unwrap();
+    let other = dir.join("other.snap");
+    std::fs::write(&other, b"<?xml version=\"1.0\"?>").unwrap();
+    for binary in BINARIES {
+        let output = run(binary, &cut.clone().into_os_string());
+        assert_refused(&output, "aaf_14.snap");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("truncated"),
+            "{output:?}"
+        );
+        let output = run(binary, &other.clone().into_os_string());
+        assert_refused(&output, "other.snap");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("not a directory snapshot"),
+            "{output:?}"
+        );
+    }
+}

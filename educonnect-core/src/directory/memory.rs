@@ -20,11 +20,13 @@ use async_trait::async_trait;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
+use super::compact::{self, Interner, Keys, PersonView};
 use super::model::{
     DirectoryPerson, LegalRank, Link, LinkedPupil, PersonId, Pupil, PupilId, RelatedPerson,
     RelationshipCode, School, SourceId,
 };
 use super::names::{Candidate, IndexKeys, NameQuery};
+use super::snapshot::{DirectorySnapshot, Sections};
 use super::{Directory, DirectoryError};
 use crate::ids::Uai;
 
@@ -83,15 +85,18 @@ pub enum Anomaly {
 /// ```
 pub struct DirectoryBuilder {
     source: SourceId,
-    /// Records are shared with the snapshots built from them, and with the
-    /// builder of a delta made [`from_snapshot`](Self::from_snapshot).
     pupils: Records<Pupil>,
-    persons: Records<RelatedPerson>,
+    /// Related persons, encoded as a snapshot stores them (a quarter of
+    /// the memory of `RelatedPerson` values, the bulk of a national
+    /// directory's records): the builder hands none out by reference.
+    persons: EncodedPersons,
     /// The local ids the links name, each stored once.
     link_ids: LocalIds,
     /// Links by the pupil's interned local id: a pupil has a handful.
     links: HashMap<u32, Vec<PendingLink>, RandomState>,
     schools: HashMap<Uai, School, RandomState>,
+    /// Which export the records come from (see [`DirectorySnapshot::export`]).
+    export: Option<String>,
 }
 
 impl DirectoryBuilder {
@@ -100,48 +105,47 @@ impl DirectoryBuilder {
         Self {
             source,
             pupils: Records::default(),
-            persons: Records::default(),
+            persons: EncodedPersons::default(),
             link_ids: LocalIds::default(),
             links: HashMap::default(),
             schools: HashMap::default(),
+            export: None,
         }
     }
 
+    /// Names the export the records come from, as the snapshot will tell
+    /// ([`DirectorySnapshot::export`]); importers set it from the files'
+    /// names.
+    pub fn set_export(&mut self, export: impl Into<String>) {
+        self.export = Some(export.into());
+    }
+
+    /// The export's name, if set.
+    pub fn export(&self) -> Option<&str> {
+        self.export.as_deref()
+    }
+
     /// A builder holding `snapshot`'s records (dangling links were dropped
-    /// when it was built), to apply a delta to. Records are shared, not
-    /// copied; links are rebuilt from their positions.
+    /// when it was built), to apply a delta to. Records are decoded from
+    /// the snapshot's bytes.
     pub fn from_snapshot(snapshot: &DirectorySnapshot) -> Self {
-        let mut builder = Self::new(snapshot.source.clone());
-        builder.reserve(snapshot.pupils.len(), snapshot.persons.len());
-        for pupil in &snapshot.pupils {
-            builder.pupils.insert(pupil.clone());
+        let mut builder = Self::new(snapshot.source().clone());
+        builder.export = snapshot.export().map(str::to_owned);
+        builder.reserve(snapshot.pupil_count(), snapshot.person_count());
+        for pupil in snapshot.pupils() {
+            builder.pupils.insert(pupil);
         }
-        for person in &snapshot.persons {
-            builder.persons.insert(person.clone());
+        for person in snapshot.persons() {
+            builder.persons.insert(&person);
         }
-        // The snapshot's links were added through a builder, whose ids fit:
-        // so do the same ids here (persons without links are not interned).
-        let intern = |ids: &mut LocalIds, local: &str| {
-            ids.intern(local)
-                .expect("the ids of a built snapshot's links fit a builder")
-        };
-        for (p, person) in snapshot.persons.iter().enumerate() {
-            let rows = snapshot.link_rows(p);
-            if rows.is_empty() {
-                continue;
-            }
-            let person = intern(&mut builder.link_ids, person.id.local());
-            for row in rows {
-                let pupil = &snapshot.pupils[row.pupil as usize];
-                let pupil = intern(&mut builder.link_ids, pupil.id.local());
-                builder
-                    .links
-                    .entry(pupil)
-                    .or_default()
-                    .push(PendingLink::from_row(person, row));
-            }
+        for link in snapshot.links() {
+            // The snapshot's links were added through a builder, whose ids
+            // fit: so do the same ids here.
+            builder
+                .add_link(link)
+                .expect("the ids of a built snapshot's links fit a builder");
         }
-        builder.schools = snapshot.schools.clone();
+        builder.schools = snapshot.schools().map(|s| (s.uai, s.clone())).collect();
         builder
     }
 
@@ -219,8 +223,8 @@ impl DirectoryBuilder {
         self.check_source(person.id.source())?;
         Ok(self
             .persons
-            .insert(Arc::new(person))
-            .map(Arc::unwrap_or_clone))
+            .insert(&person)
+            .and_then(|old| PersonView::parse(&old).map(|v| v.to_person(&self.source))))
     }
 
     /// Adds a link, or replaces the one between the same pupil and person
@@ -272,7 +276,8 @@ impl DirectoryBuilder {
         if *id.source() != self.source {
             return None;
         }
-        self.persons.remove(id.local()).map(Arc::unwrap_or_clone)
+        let old = self.persons.remove(id.local())?;
+        PersonView::parse(&old).map(|v| v.to_person(&self.source))
     }
 
     /// Removes the link between `pupil` and `person`.
@@ -335,139 +340,179 @@ impl DirectoryBuilder {
             && self.schools.is_empty()
     }
 
-    /// Builds the indexed snapshot, in time linear in the number of records.
-    /// Lookups answer in an order that does not depend on the order of the
-    /// adds (by id).
+    /// Builds the snapshot, in time linear in the number of records (and a
+    /// sort): records are encoded one after the other into one buffer
+    /// (see [`DirectorySnapshot`]), each freed once encoded. Lookups answer
+    /// in an order that does not depend on the order of the adds (by id).
     pub fn build(self) -> DirectorySnapshot {
         let Self {
             source,
             pupils,
             persons,
             link_ids,
-            mut links,
+            links,
             schools,
+            export,
         } = self;
-        let hasher = RandomState::default();
+        let keys = Keys::random();
         let mut anomalies = Vec::new();
+        let mut strings = Interner::default();
+        // The position of each id the links name, as a pupil and as a
+        // person (`NONE`: not in the source).
+        const NONE: u32 = u32::MAX;
+        let mut pupil_at = vec![NONE; link_ids.len()];
+        let mut person_at = vec![NONE; link_ids.len()];
 
-        let pupils: Vec<Arc<Pupil>> = pupils.table.into_iter().collect();
-        let pupil_index = id_table(&hasher, &pupils, |p| p.id.local());
-        let persons: Vec<Arc<RelatedPerson>> = persons.table.into_iter().collect();
-        let person_index = id_table(&hasher, &persons, |p| p.id.local());
+        let pupils = sorted_by_local(pupils.table.into_iter().collect());
+        let pupil_count = pupils.len();
+        let mut pupil_records = Vec::new();
+        let mut pupil_offsets = Vec::with_capacity((pupil_count + 1) * 8);
+        let mut pupil_ids = Vec::with_capacity(pupil_count);
+        let mut school_locals = Vec::new();
+        for (p, pupil) in pupils.into_iter().enumerate() {
+            let p = position(p);
+            pupil_offsets.extend_from_slice(&(pupil_records.len() as u64).to_le_bytes());
+            compact::encode_pupil(&mut pupil_records, &pupil, &mut strings);
+            pupil_ids.push((keys.id(pupil.id.local()), p));
+            if let (Some(uai), Some(local)) = (&pupil.school, &pupil.school_local_id) {
+                school_locals.push((keys.school_local(uai, local), p));
+            }
+            if let Some(k) = link_ids.get(pupil.id.local()) {
+                pupil_at[k as usize] = p;
+            }
+        }
+        pupil_offsets.extend_from_slice(&(pupil_records.len() as u64).to_le_bytes());
 
-        // Links, resolved to positions and grouped by person.
-        let mut rows: Vec<(u32, LinkRow)> = Vec::with_capacity(links.values().map(Vec::len).sum());
-        for (pupil_pos, pupil) in pupils.iter().enumerate() {
-            let Some(mut pupil_links) = link_ids
-                .get(pupil.id.local())
-                .and_then(|key| links.remove(&key))
-            else {
-                continue;
+        let persons = sorted_by_local(persons.table.into_iter().collect());
+        let person_count = persons.len();
+        let mut person_records = Vec::with_capacity(persons.iter().map(|p| p.len()).sum());
+        let mut person_offsets = Vec::with_capacity((person_count + 1) * 8);
+        let mut person_ids = Vec::with_capacity(person_count);
+        let mut names: Vec<(u64, u32, u32)> = Vec::with_capacity(person_count + person_count / 4);
+        let mut name_keys = IndexKeys::default();
+        for (p, record) in persons.into_iter().enumerate() {
+            let p = position(p);
+            person_offsets.extend_from_slice(&(person_records.len() as u64).to_le_bytes());
+            person_records.extend_from_slice(&record);
+            let Some(person) = PersonView::parse(&record) else {
+                continue; // encoded by `EncodedPersons::insert`: never
             };
-            pupil_links.sort_by(|a, b| link_ids.local(a.person).cmp(link_ids.local(b.person)));
+            person_ids.push((keys.id(person.local), p));
+            let (birth, usage, given) = person.names();
+            name_keys.for_each_of(birth, usage, given, |family, given| {
+                names.push((keys.family(family), keys.given(given), p));
+            });
+            if let Some(k) = link_ids.get(person.local) {
+                person_at[k as usize] = p;
+            }
+        }
+        person_offsets.extend_from_slice(&(person_records.len() as u64).to_le_bytes());
+
+        // Links, resolved to positions, grouped by person.
+        let mut rows: Vec<(u32, u32, u16)> = Vec::with_capacity(links.values().map(Vec::len).sum());
+        let local = |key: u32| link_ids.local(key);
+        for (pupil_key, mut pupil_links) in links {
+            let pupil = pupil_at[pupil_key as usize];
+            let pupil_id = || PupilId::checked(source.clone(), local(pupil_key));
+            pupil_links.sort_by(|a, b| local(a.person).cmp(local(b.person)));
             let mut ranks = [false; 2];
             for link in pupil_links {
-                let person = link_ids.local(link.person);
-                let Some(person_pos) =
-                    find(&hasher, &person_index, &persons, person, |p| p.id.local())
-                else {
+                let person = person_at[link.person as usize];
+                if pupil == NONE || person == NONE {
                     anomalies.push(Anomaly::DanglingLink {
-                        pupil: pupil.id.clone(),
-                        person: PersonId::checked(source.clone(), person),
+                        pupil: pupil_id(),
+                        person: PersonId::checked(source.clone(), local(link.person)),
                     });
                     continue;
-                };
+                }
                 if let Some(rank) = link.legal {
                     let seen = &mut ranks[usize::from(rank.code() - 1)];
                     if *seen {
                         anomalies.push(Anomaly::SameLegalRank {
-                            pupil: pupil.id.clone(),
+                            pupil: pupil_id(),
                             rank,
                         });
                     }
                     *seen = true;
                 }
-                rows.push((person_pos, link.row(position(pupil_pos))));
+                rows.push((person, pupil, link.bits()));
             }
         }
-        // Links of pupils that are not in the source.
-        let mut orphans: Vec<(&str, &str)> = links
-            .into_iter()
-            .flat_map(|(pupil, links)| {
-                let link_ids = &link_ids;
-                links
-                    .into_iter()
-                    .map(move |l| (link_ids.local(pupil), link_ids.local(l.person)))
-            })
-            .collect();
-        orphans.sort_unstable();
-        anomalies.extend(
-            orphans
-                .into_iter()
-                .map(|(pupil, person)| Anomaly::DanglingLink {
-                    pupil: PupilId::checked(source.clone(), pupil),
-                    person: PersonId::checked(source.clone(), person),
-                }),
-        );
         drop(link_ids);
-        rows.sort_by_key(|(person, row)| (*person, row.pupil));
-        let mut link_start = Vec::with_capacity(persons.len() + 1);
+        drop((pupil_at, person_at));
+        rows.sort_unstable();
+        let mut link_start = Vec::with_capacity((person_count + 1) * 4);
         let mut next = 0;
-        for p in 0..persons.len() {
+        for p in 0..person_count {
             while next < rows.len() && (rows[next].0 as usize) < p {
                 next += 1;
             }
-            link_start.push(position(next));
+            link_start.extend_from_slice(&position(next).to_le_bytes());
         }
-        link_start.push(position(rows.len()));
-        let link_rows = rows.into_iter().map(|(_, row)| row).collect();
+        link_start.extend_from_slice(&position(rows.len()).to_le_bytes());
+        let link_pupils: Vec<u8> = rows.iter().flat_map(|r| r.1.to_le_bytes()).collect();
+        let link_codes: Vec<u8> = rows.iter().flat_map(|r| r.2.to_le_bytes()).collect();
+        drop(rows);
 
-        let (names, name_entries) = name_index(&hasher, &persons);
-        let school_local_index = school_local_index(&hasher, &pupils);
+        // The name index: persons grouped by family name key, sorted by
+        // given-name key within a family.
+        names.sort_unstable();
+        names.dedup();
+        let mut families = Vec::new();
+        let mut family_starts = Vec::new();
+        let mut entries = Vec::with_capacity(names.len() * 8);
+        for (i, &(family, given, person)) in names.iter().enumerate() {
+            if i == 0 || names[i - 1].0 != family {
+                families.push((family, position(family_starts.len() / 4)));
+                family_starts.extend_from_slice(&position(i).to_le_bytes());
+            }
+            entries.extend_from_slice(&given.to_le_bytes());
+            entries.extend_from_slice(&person.to_le_bytes());
+        }
+        family_starts.extend_from_slice(&position(names.len()).to_le_bytes());
+        drop(names);
+
+        let mut schools: Vec<School> = schools.into_values().collect();
+        schools.sort_unstable_by_key(|s| s.uai);
+        let mut school_bytes = Vec::new();
+        compact::encode_schools(&mut school_bytes, schools.iter());
+        let mut string_bytes = Vec::new();
+        compact::encode_strings(&mut string_bytes, &strings.strings);
         // A stable order, whatever the order of the hash tables: reports and
         // `educonnect directory check` print anomalies as they come.
         anomalies.sort_by(|a, b| anomaly_key(a).cmp(&anomaly_key(b)));
-
-        DirectorySnapshot {
-            source,
-            hasher,
-            pupils,
-            pupil_index,
-            persons,
-            person_index,
-            link_rows,
-            link_start,
-            names,
-            name_entries,
-            school_local_index,
-            schools,
-            anomalies,
-            export: None,
+        let mut anomaly_bytes = Vec::new();
+        compact::encode_anomalies(&mut anomaly_bytes, &anomalies);
+        let mut meta = Vec::new();
+        compact::put_str(&mut meta, source.as_str());
+        if let Some(export) = &export {
+            compact::put_str(&mut meta, export);
         }
-    }
-}
 
-/// The school and school-local id of a pupil that has both.
-fn school_local_key(pupil: &Pupil) -> Option<(&str, &str)> {
-    Some((
-        pupil.school.as_ref()?.as_str(),
-        pupil.school_local_id.as_deref()?,
-    ))
-}
-
-/// Positions of the pupils that have a school and a school-local id,
-/// hashed by the pair. Two records with one pair (an export's error): the
-/// lookup finds the first by position.
-fn school_local_index(hasher: &RandomState, pupils: &[Arc<Pupil>]) -> HashTable<u32> {
-    let mut table = HashTable::new();
-    for (i, pupil) in pupils.iter().enumerate() {
-        if let Some(key) = school_local_key(pupil) {
-            table.insert_unique(hasher.hash_one(key), position(i), |&j| {
-                school_local_key(&pupils[j as usize]).map_or(0, |k| hasher.hash_one(k))
-            });
+        Sections {
+            keys,
+            sections: [
+                meta,
+                pupil_records,
+                pupil_offsets,
+                compact::table(&pupil_ids),
+                person_records,
+                person_offsets,
+                compact::table(&person_ids),
+                link_start,
+                link_pupils,
+                link_codes,
+                compact::table(&families),
+                family_starts,
+                entries,
+                compact::table(&school_locals),
+                school_bytes,
+                string_bytes,
+                anomaly_bytes,
+            ],
         }
+        .into_snapshot()
     }
-    table
 }
 
 /// Sort key of an anomaly: its pupil, then its kind, then the other side.
@@ -505,6 +550,75 @@ impl Record for Pupil {
 impl Record for RelatedPerson {
     fn local(&self) -> &str {
         self.id.local()
+    }
+}
+
+impl<T: Record> Record for Arc<T> {
+    fn local(&self) -> &str {
+        (**self).local()
+    }
+}
+
+impl Record for Box<[u8]> {
+    fn local(&self) -> &str {
+        // Encoded by `EncodedPersons::insert` from a checked id.
+        compact::record_local(self)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+/// A builder's related persons, encoded (see `compact::encode_person`),
+/// found by the local id each record starts with.
+#[derive(Default)]
+struct EncodedPersons {
+    hasher: RandomState,
+    table: HashTable<Box<[u8]>>,
+    /// Reused for each record encoded.
+    buffer: Vec<u8>,
+}
+
+impl EncodedPersons {
+    /// Adds `person`, returning the record it replaces.
+    fn insert(&mut self, person: &RelatedPerson) -> Option<Box<[u8]>> {
+        let Self {
+            hasher,
+            table,
+            buffer,
+        } = self;
+        buffer.clear();
+        compact::encode_person(buffer, person);
+        let record: Box<[u8]> = buffer.as_slice().into();
+        let local = person.id.local();
+        let hash = hasher.hash_one(local);
+        match table.entry(hash, |r| r.local() == local, |r| hasher.hash_one(r.local())) {
+            hashbrown::hash_table::Entry::Occupied(mut old) => {
+                Some(std::mem::replace(old.get_mut(), record))
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(record);
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, local: &str) -> Option<Box<[u8]>> {
+        let hash = self.hasher.hash_one(local);
+        let entry = self.table.find_entry(hash, |r| r.local() == local).ok()?;
+        Some(entry.remove().0)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Self { hasher, table, .. } = self;
+        table.reserve(additional, |r| hasher.hash_one(r.local()));
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 }
 
@@ -573,85 +687,41 @@ impl<T: Record> Records<T> {
     }
 }
 
+/// `records` sorted by local id. The sort compares a 16-byte prefix of the
+/// id held in the sort array, and reads the records only on a tie:
+/// comparing through millions of `Arc`s would miss the cache at every
+/// comparison (seconds per million records).
+fn sorted_by_local<R: Record>(records: Vec<R>) -> Vec<R> {
+    fn prefix(local: &str) -> u128 {
+        // Zero-padded, big-endian: the order of the first 16 bytes (no
+        // local id holds a NUL, so a shorter id sorts first).
+        let mut bytes = [0u8; 16];
+        let n = local.len().min(16);
+        bytes[..n].copy_from_slice(&local.as_bytes()[..n]);
+        u128::from_be_bytes(bytes)
+    }
+    let mut keys: Vec<(u128, u32)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (prefix(r.local()), position(i)))
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            records[a.1 as usize]
+                .local()
+                .cmp(records[b.1 as usize].local())
+        })
+    });
+    let mut slots: Vec<Option<R>> = records.into_iter().map(Some).collect();
+    keys.into_iter()
+        .filter_map(|(_, i)| slots[i as usize].take())
+        .collect()
+}
+
 /// A record position. Directories hold fewer than 4 billion records of a
 /// kind (France has 12 million pupils).
 fn position(i: usize) -> u32 {
     u32::try_from(i).expect("fewer than 2^32 records")
-}
-
-fn id_table<T>(
-    hasher: &RandomState,
-    records: &[Arc<T>],
-    local: impl Fn(&T) -> &str,
-) -> HashTable<u32> {
-    let mut table = HashTable::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        let hash = hasher.hash_one(local(record));
-        // Local ids are unique: they were the builder's map keys.
-        table.insert_unique(hash, position(i), |&j| {
-            hasher.hash_one(local(&records[j as usize]))
-        });
-    }
-    table
-}
-
-fn find<T>(
-    hasher: &RandomState,
-    table: &HashTable<u32>,
-    records: &[Arc<T>],
-    key: &str,
-    local: impl Fn(&T) -> &str,
-) -> Option<u32> {
-    table
-        .find(hasher.hash_one(key), |&i| {
-            local(&records[i as usize]) == key
-        })
-        .copied()
-}
-
-/// A run of person positions in `name_entries` sharing one name-key hash.
-#[derive(Clone, Copy)]
-struct NameGroup {
-    hash: u64,
-    start: u32,
-    len: u32,
-}
-
-fn name_key_hash(hasher: &RandomState, family: &str, given: &str) -> u64 {
-    hasher.hash_one((family, given))
-}
-
-fn name_index(
-    hasher: &RandomState,
-    persons: &[Arc<RelatedPerson>],
-) -> (HashTable<NameGroup>, Vec<u32>) {
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(persons.len() + persons.len() / 4);
-    let mut keys = IndexKeys::default();
-    for (i, person) in persons.iter().enumerate() {
-        keys.for_each(person, |family, given| {
-            pairs.push((name_key_hash(hasher, family, given), position(i)));
-        });
-    }
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut groups = HashTable::new();
-    let mut entries = Vec::with_capacity(pairs.len());
-    let mut i = 0;
-    while i < pairs.len() {
-        let hash = pairs[i].0;
-        let start = entries.len();
-        while i < pairs.len() && pairs[i].0 == hash {
-            entries.push(pairs[i].1);
-            i += 1;
-        }
-        let group = NameGroup {
-            hash,
-            start: position(start),
-            len: position(entries.len() - start),
-        };
-        groups.insert_unique(hash, group, |g: &NameGroup| g.hash);
-    }
-    (groups, entries)
 }
 
 /// The local ids named by a builder's links, each stored once in one
@@ -711,6 +781,11 @@ impl LocalIds {
             .copied()
     }
 
+    /// How many ids are interned (numbered 0 to `len - 1`).
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
     /// The local id number `i`.
     fn local(&self, i: u32) -> &str {
         span(&self.ends, &self.text, i)
@@ -759,17 +834,6 @@ impl PendingLink {
         (pupil, pending)
     }
 
-    fn from_row(person: u32, row: &LinkRow) -> Self {
-        Self {
-            person,
-            relationship: row.relationship,
-            legal: row.legal,
-            financial: row.financial,
-            contact: row.contact,
-            payment: row.payment,
-        }
-    }
-
     fn to_link(&self, pupil: PupilId, source: &SourceId, ids: &LocalIds) -> Link {
         Link {
             pupil,
@@ -782,366 +846,13 @@ impl PendingLink {
         }
     }
 
-    fn row(&self, pupil: u32) -> LinkRow {
-        LinkRow {
-            pupil,
-            relationship: self.relationship,
-            legal: self.legal,
-            financial: self.financial,
-            contact: self.contact,
-            payment: self.payment,
-        }
-    }
-}
-
-/// A link as stored: positions instead of ids. The person is implied by
-/// where the row is stored.
-#[derive(Clone, Copy)]
-struct LinkRow {
-    pupil: u32,
-    relationship: RelationshipCode,
-    legal: Option<LegalRank>,
-    financial: bool,
-    contact: bool,
-    payment: bool,
-}
-
-/// One source's records with their indexes, immutable. Built by a
-/// [`DirectoryBuilder`]; shared through a [`MemoryDirectory`].
-///
-/// Its lookups are synchronous and never fail except for an id of another
-/// source ([`DirectoryError::UnknownSource`]); the [`Directory`]
-/// implementation is the same lookups behind the async interface.
-///
-/// # Indexes
-///
-/// Every lookup is a hash lookup, never a scan, so its cost does not grow
-/// with the directory:
-///
-/// | lookup | index |
-/// |---|---|
-/// | person, pupil by id; AAF join key | hash table of record positions, keyed by local id |
-/// | pupils of a person | the person's links, stored contiguously (offsets per person) |
-/// | guardian candidates | hash table keyed by (family name, given-name key), see below |
-/// | school by UAI | hash map |
-///
-/// Each related person is indexed under each of its family names (birth and
-/// usage, by [`family_name_key`](super::family_name_key)) paired with its
-/// first given name, normalized. A [`NameQuery`] looks up each of its
-/// family names paired with each of its given names and with each run of
-/// its first words (`ANNE`, `ANNE MARIE`, `ANNE MARIE CLAIRE`): a dozen hash
-/// lookups or so, which find every record that [`NameQuery::matches`]; the
-/// match is then checked on the record (hash collisions are harmless) and
-/// classified. A bucket holds true homonyms only (same family name, same
-/// first given name), so the work per lookup is the number of candidates,
-/// not the size of the directory.
-///
-/// Ids are stored once, in the records: the id tables hold 4-byte positions
-/// (a `hashbrown` table hashed by the record's local id), links hold
-/// positions, not ids. Keys are hashed with SipHash under a random key per
-/// snapshot, so names crafted to collide cannot degrade lookups.
-pub struct DirectorySnapshot {
-    source: SourceId,
-    hasher: RandomState,
-    pupils: Vec<Arc<Pupil>>,
-    pupil_index: HashTable<u32>,
-    persons: Vec<Arc<RelatedPerson>>,
-    person_index: HashTable<u32>,
-    /// Links grouped by person: those of person `p` are
-    /// `link_rows[link_start[p]..link_start[p + 1]]`.
-    link_rows: Vec<LinkRow>,
-    link_start: Vec<u32>,
-    names: HashTable<NameGroup>,
-    name_entries: Vec<u32>,
-    /// Pupils by (school, school-local id).
-    school_local_index: HashTable<u32>,
-    schools: HashMap<Uai, School, RandomState>,
-    anomalies: Vec<Anomaly>,
-    /// Which export it was built from (see [`export`](Self::export)).
-    export: Option<Arc<str>>,
-}
-
-impl DirectorySnapshot {
-    /// An empty snapshot of `source`.
-    pub fn empty(source: SourceId) -> Self {
-        DirectoryBuilder::new(source).build()
-    }
-
-    /// The source.
-    pub fn source(&self) -> &SourceId {
-        &self.source
-    }
-
-    /// The number of pupils.
-    pub fn pupil_count(&self) -> usize {
-        self.pupils.len()
-    }
-
-    /// The number of related persons.
-    pub fn person_count(&self) -> usize {
-        self.persons.len()
-    }
-
-    /// The number of links (dangling ones were dropped).
-    pub fn link_count(&self) -> usize {
-        self.link_rows.len()
-    }
-
-    /// The number of schools.
-    pub fn school_count(&self) -> usize {
-        self.schools.len()
-    }
-
-    /// What looked wrong in the records it was built from.
-    pub fn anomalies(&self) -> &[Anomaly] {
-        &self.anomalies
-    }
-
-    /// Every pupil, in no particular order (for reports and exports; the
-    /// flow looks pupils up by id).
-    pub fn pupils(&self) -> impl ExactSizeIterator<Item = Arc<Pupil>> + '_ {
-        self.pupils.iter().cloned()
-    }
-
-    /// Every related person, in no particular order (for reports and
-    /// exports; the flow looks persons up by id or name).
-    pub fn persons(&self) -> impl ExactSizeIterator<Item = Arc<RelatedPerson>> + '_ {
-        self.persons.iter().cloned()
-    }
-
-    /// Every school, in no particular order.
-    pub fn schools(&self) -> impl ExactSizeIterator<Item = &School> + '_ {
-        self.schools.values()
-    }
-
-    fn check_source(&self, source: &SourceId) -> Result<(), DirectoryError> {
-        if *source != self.source {
-            return Err(DirectoryError::UnknownSource(source.clone()));
-        }
-        Ok(())
-    }
-
-    fn person_position(&self, local: &str) -> Option<u32> {
-        find(
-            &self.hasher,
-            &self.person_index,
-            &self.persons,
-            local,
-            |p| p.id.local(),
+    /// The link's codes as a snapshot stores them.
+    fn bits(&self) -> u16 {
+        compact::link_bits(
+            self.relationship,
+            self.legal,
+            [self.financial, self.contact, self.payment],
         )
-    }
-
-    fn pupil_position(&self, local: &str) -> Option<u32> {
-        find(&self.hasher, &self.pupil_index, &self.pupils, local, |p| {
-            p.id.local()
-        })
-    }
-
-    fn link_rows(&self, person: usize) -> &[LinkRow] {
-        let start = self.link_start[person] as usize;
-        let end = self.link_start[person + 1] as usize;
-        &self.link_rows[start..end]
-    }
-
-    fn link(&self, person: usize, row: &LinkRow) -> Link {
-        Link {
-            pupil: self.pupils[row.pupil as usize].id.clone(),
-            person: self.persons[person].id.clone(),
-            relationship: row.relationship,
-            legal: row.legal,
-            financial: row.financial,
-            contact: row.contact,
-            payment: row.payment,
-        }
-    }
-
-    /// The related person `id`.
-    pub fn person(&self, id: &PersonId) -> Result<Option<Arc<RelatedPerson>>, DirectoryError> {
-        self.check_source(id.source())?;
-        Ok(self
-            .person_position(id.local())
-            .map(|p| self.persons[p as usize].clone()))
-    }
-
-    /// The pupil `id`.
-    pub fn pupil(&self, id: &PupilId) -> Result<Option<Arc<Pupil>>, DirectoryError> {
-        self.check_source(id.source())?;
-        Ok(self
-            .pupil_position(id.local())
-            .map(|p| self.pupils[p as usize].clone()))
-    }
-
-    /// The pupils of the person `id`, with their links, ordered by pupil id.
-    pub fn pupils_of(&self, id: &PersonId) -> Result<Vec<LinkedPupil>, DirectoryError> {
-        self.check_source(id.source())?;
-        let Some(p) = self.person_position(id.local()) else {
-            return Ok(Vec::new());
-        };
-        let p = p as usize;
-        let mut pupils: Vec<LinkedPupil> = self
-            .link_rows(p)
-            .iter()
-            .map(|row| LinkedPupil {
-                link: self.link(p, row),
-                pupil: self.pupils[row.pupil as usize].clone(),
-            })
-            .collect();
-        pupils.sort_by(|a, b| a.pupil.id.cmp(&b.pupil.id));
-        Ok(pupils)
-    }
-
-    /// The related persons whose names fit `query`, best fit first, then by
-    /// id.
-    pub fn guardian_candidates(&self, query: &NameQuery) -> Vec<Candidate> {
-        if !query.is_searchable() {
-            return Vec::new();
-        }
-        let given_keys = query.given_keys();
-        let mut hits: Vec<u32> = Vec::new();
-        for (_, family) in query.family_keys() {
-            for given in given_keys {
-                let hash = name_key_hash(&self.hasher, family, given);
-                if let Some(group) = self.names.find(hash, |g| g.hash == hash) {
-                    let start = group.start as usize;
-                    hits.extend_from_slice(&self.name_entries[start..start + group.len as usize]);
-                }
-            }
-        }
-        hits.sort_unstable();
-        hits.dedup();
-        let mut candidates: Vec<Candidate> = hits
-            .into_iter()
-            .filter_map(|p| {
-                let person = &self.persons[p as usize];
-                query.matches(person).map(|name_match| Candidate {
-                    person: person.clone(),
-                    name_match,
-                })
-            })
-            .collect();
-        candidates.sort_by(|a, b| {
-            (a.name_match.given, &a.person.id).cmp(&(b.name_match.given, &b.person.id))
-        });
-        candidates
-    }
-
-    /// What the AAF join key names in this source, a related person first
-    /// (AAF join keys are unique across pupils and related persons within an
-    /// academy).
-    pub fn person_by_aaf_join_key(
-        &self,
-        academy: &str,
-        join_key: &str,
-    ) -> Result<Option<DirectoryPerson>, DirectoryError> {
-        if self.source.academy() != Some(academy) {
-            let source = SourceId::aaf(academy).map_err(|_| DirectoryError::InvalidAcademy)?;
-            return Err(DirectoryError::UnknownSource(source));
-        }
-        if let Some(p) = self.person_position(join_key) {
-            return Ok(Some(DirectoryPerson::Related(
-                self.persons[p as usize].clone(),
-            )));
-        }
-        Ok(self
-            .pupil_position(join_key)
-            .map(|p| DirectoryPerson::Pupil(self.pupils[p as usize].clone())))
-    }
-
-    /// The school `uai`.
-    pub fn school(&self, uai: &Uai) -> Option<&School> {
-        self.schools.get(uai)
-    }
-
-    /// Which export this snapshot was built from, as its importer named it
-    /// (AAF: `ENT_14_Complet_20260901`, with each delta applied after;
-    /// SIECLE: the files' names): kept with each link verified against it.
-    pub fn export(&self) -> Option<&str> {
-        self.export.as_deref()
-    }
-
-    /// The same snapshot, named as built from `export`.
-    #[must_use]
-    pub fn with_export(mut self, export: impl Into<Arc<str>>) -> Self {
-        self.export = Some(export.into());
-        self
-    }
-
-    /// The pupil of the school `uai` whose id in the school's own system
-    /// ([`Pupil::school_local_id`]) is `local_id`.
-    pub fn pupil_by_school_local_id(&self, uai: &Uai, local_id: &str) -> Option<Arc<Pupil>> {
-        let key = (uai.as_str(), local_id);
-        self.school_local_index
-            .find(self.hasher.hash_one(key), |&i| {
-                school_local_key(&self.pupils[i as usize]) == Some(key)
-            })
-            .map(|&i| self.pupils[i as usize].clone())
-    }
-}
-
-impl fmt::Debug for DirectorySnapshot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DirectorySnapshot")
-            .field("source", &self.source)
-            .field("pupils", &self.pupils.len())
-            .field("persons", &self.persons.len())
-            .field("links", &self.link_rows.len())
-            .field("schools", &self.schools.len())
-            .field("anomalies", &self.anomalies.len())
-            .finish()
-    }
-}
-
-#[async_trait]
-impl Directory for DirectorySnapshot {
-    fn sources(&self) -> Vec<SourceId> {
-        vec![self.source.clone()]
-    }
-
-    async fn person(&self, id: &PersonId) -> Result<Option<Arc<RelatedPerson>>, DirectoryError> {
-        DirectorySnapshot::person(self, id)
-    }
-
-    async fn pupil(&self, id: &PupilId) -> Result<Option<Arc<Pupil>>, DirectoryError> {
-        DirectorySnapshot::pupil(self, id)
-    }
-
-    async fn pupils_of(&self, id: &PersonId) -> Result<Vec<LinkedPupil>, DirectoryError> {
-        DirectorySnapshot::pupils_of(self, id)
-    }
-
-    async fn guardian_candidates(
-        &self,
-        query: &NameQuery,
-    ) -> Result<Vec<Candidate>, DirectoryError> {
-        Ok(DirectorySnapshot::guardian_candidates(self, query))
-    }
-
-    async fn person_by_aaf_join_key(
-        &self,
-        academy: &str,
-        join_key: &str,
-    ) -> Result<Option<DirectoryPerson>, DirectoryError> {
-        DirectorySnapshot::person_by_aaf_join_key(self, academy, join_key)
-    }
-
-    async fn school(&self, uai: &Uai) -> Result<Option<School>, DirectoryError> {
-        Ok(DirectorySnapshot::school(self, uai).cloned())
-    }
-
-    async fn pupil_by_school_local_id(
-        &self,
-        uai: &Uai,
-        local_id: &str,
-    ) -> Result<Option<Arc<Pupil>>, DirectoryError> {
-        Ok(DirectorySnapshot::pupil_by_school_local_id(
-            self, uai, local_id,
-        ))
-    }
-
-    fn export_of(&self, source: &SourceId) -> Option<Arc<str>> {
-        (*source == self.source)
-            .then(|| self.export.clone())
-            .flatten()
     }
 }
 
@@ -1170,7 +881,7 @@ impl MemoryDirectory {
     /// A directory serving `snapshot`'s source, starting with `snapshot`.
     pub fn new(snapshot: DirectorySnapshot) -> Self {
         Self {
-            source: snapshot.source.clone(),
+            source: snapshot.source().clone(),
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
         }
     }
@@ -1200,19 +911,18 @@ impl MemoryDirectory {
     /// handle, and returns the previous one. Fails with
     /// [`DirectoryError::SourceMismatch`] for a snapshot of another source.
     ///
-    /// Freeing a large snapshot takes time (about 20 to 50 seconds for 10
-    /// million guardians with glibc's allocator): drop the returned one on a
-    /// background thread, not on a request path. Lookups allocate only
-    /// their result (record names are compared without copies), so the
-    /// heap left fragmented by a load or a drop does not slow them down.
+    /// A snapshot is one buffer (plus its few schools): dropping the
+    /// returned one is quick, unlike the millions of records of a
+    /// [`DirectoryBuilder`]. Lookups allocate only their result (records
+    /// decoded from the buffer, names compared without copies).
     pub fn replace(
         &self,
         snapshot: DirectorySnapshot,
     ) -> Result<Arc<DirectorySnapshot>, DirectoryError> {
-        if snapshot.source != self.source {
+        if *snapshot.source() != self.source {
             return Err(DirectoryError::SourceMismatch {
                 directory: self.source.clone(),
-                snapshot: snapshot.source.clone(),
+                snapshot: snapshot.source().clone(),
             });
         }
         let new = Arc::new(snapshot);

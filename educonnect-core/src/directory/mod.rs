@@ -53,14 +53,16 @@ use async_trait::async_trait;
 use crate::ids::AafId;
 use crate::ids::Uai;
 
+mod compact;
 mod composite;
 pub mod import;
 mod memory;
 mod model;
 pub(crate) mod names;
+mod snapshot;
 
 pub use composite::CompositeDirectory;
-pub use memory::{Anomaly, DirectoryBuilder, DirectorySnapshot, MemoryDirectory};
+pub use memory::{Anomaly, DirectoryBuilder, MemoryDirectory};
 pub use model::{
     Civility, DirectoryIdError, DirectoryPerson, InvalidLegalCode, LegalRank, Link, LinkedPupil,
     PersonId, Phone, PhoneKind, Pupil, PupilId, RelatedPerson, Relationship, RelationshipCode,
@@ -70,6 +72,8 @@ pub use names::{
     Candidate, FamilyName, GivenNameMatch, NameMatch, NameQuery, family_name_key,
     given_name_tokens, normalize,
 };
+pub(crate) use snapshot::fix_checksum;
+pub use snapshot::{DirectorySnapshot, SnapshotBytes, SnapshotError};
 
 /// Where pupils and the persons related to them are looked up.
 ///
@@ -152,8 +156,10 @@ pub trait Directory: Send + Sync + fmt::Debug {
     /// `FrEduVecteur`) is `local_id`, from any source of this directory.
     ///
     /// The default answers `Ok(None)`: a directory without this index
-    /// finds no pupil this way. [`MemoryDirectory`] indexes it;
-    /// [`CompositeDirectory`] asks each of its directories.
+    /// finds no pupil this way. [`DirectorySnapshot`] and
+    /// [`MemoryDirectory`] index it (the first pupil by id if a source has
+    /// several with the same pair); [`CompositeDirectory`] asks each of its
+    /// directories.
     async fn pupil_by_school_local_id(
         &self,
         uai: &Uai,

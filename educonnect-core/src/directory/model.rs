@@ -158,7 +158,7 @@ impl fmt::Debug for SourceId {
     }
 }
 
-fn check_local(local: &str) -> Result<(), DirectoryIdError> {
+pub(crate) fn check_local(local: &str) -> Result<(), DirectoryIdError> {
     if local.is_empty() || local.len() > 256 || local.chars().any(char::is_control) {
         return Err(DirectoryIdError::LocalIdShape);
     }

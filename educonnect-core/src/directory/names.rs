@@ -483,9 +483,27 @@ pub(crate) struct IndexKeys {
 impl IndexKeys {
     /// Calls `f(family_key, given_key)` for each key of `person`; never for
     /// a person without a family name or a given name.
-    pub(crate) fn for_each(&mut self, person: &RelatedPerson, mut f: impl FnMut(&str, &str)) {
+    #[cfg(test)]
+    pub(crate) fn for_each(&mut self, person: &RelatedPerson, f: impl FnMut(&str, &str)) {
+        self.for_each_of(
+            &person.birth_name,
+            person.usage_name.as_deref(),
+            person.given_names.iter().map(String::as_str),
+            f,
+        );
+    }
+
+    /// [`for_each`](Self::for_each) on a person's names as borrowed
+    /// strings (a record still encoded).
+    pub(crate) fn for_each_of<'n>(
+        &mut self,
+        birth_name: &str,
+        usage_name: Option<&str>,
+        given_names: impl Iterator<Item = &'n str>,
+        mut f: impl FnMut(&str, &str),
+    ) {
         self.given.clear();
-        for name in &person.given_names {
+        for name in given_names {
             normalize_into(name, &mut self.given, Some(' '));
             if !self.given.is_empty() {
                 break;
@@ -495,11 +513,11 @@ impl IndexKeys {
             return;
         }
         self.birth.clear();
-        normalize_into(&person.birth_name, &mut self.birth, None);
+        normalize_into(birth_name, &mut self.birth, None);
         if !self.birth.is_empty() {
             f(&self.birth, &self.given);
         }
-        if let Some(usage) = &person.usage_name {
+        if let Some(usage) = usage_name {
             self.usage.clear();
             normalize_into(usage, &mut self.usage, None);
             if !self.usage.is_empty() && self.usage != self.birth {

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use super::aaf::{export_of_file_name, is_structure_file};
 use super::{ExportFormat, Import, ImportReport, academy_from_file_name, sniff};
@@ -97,44 +100,128 @@ impl fmt::Debug for ImportedSource {
 /// Imports `paths` as full exports, grouped by source in the order the
 /// sources are first met. A file that cannot be read or placed stops the
 /// whole set (nothing is half-loaded); bad records inside a file do not.
+///
+/// One source after the other, on the calling thread; see
+/// [`import_files_in_parallel`] to import several sources at once.
 pub fn import_files<P: AsRef<Path>>(
     paths: &[P],
     hints: &SourceHints,
 ) -> Result<Vec<ImportedSource>, FilesError> {
+    import_files_in_parallel(paths, hints, NonZeroUsize::MIN)
+}
+
+/// [`import_files`], with up to `threads` sources imported at once, each
+/// on its own thread (the files of one source are read in order, by one
+/// thread: a delta applies after the full export). The result is the
+/// same, in the same order, and so is the error when a file cannot be read
+/// or placed (the first such file in the order given).
+///
+/// A national directory is some thirty academies' AAF exports and
+/// thousands of schools' SIECLE exports: they import in the time of the
+/// largest source once there are enough cores. Each thread holds one
+/// source's builder while it imports it, so the memory peak is that of the
+/// `threads` largest sources at once (about 0.7 GiB per million guardians
+/// each, see `benches/directory.rs`), plus the snapshots built.
+pub fn import_files_in_parallel<P: AsRef<Path>>(
+    paths: &[P],
+    hints: &SourceHints,
+    threads: NonZeroUsize,
+) -> Result<Vec<ImportedSource>, FilesError> {
+    let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
     let formats = paths
         .iter()
-        .map(|p| format_of(p.as_ref()))
+        .map(|p| format_of(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let academies = academies_of_exports(paths, &formats, hints)?;
-    let mut groups: Vec<(SourceId, Import)> = Vec::new();
-    for (path, &format) in paths.iter().zip(&formats) {
-        let path = path.as_ref();
-        let source = source_of(hints, path, format, &academies)?;
-        let i = match groups.iter().position(|(s, _)| *s == source) {
-            Some(i) => i,
-            None => {
-                groups.push((source.clone(), Import::full(source)));
-                groups.len() - 1
+    let academies = academies_of_exports(&paths, &formats, hints)?;
+    // Every file placed in its source, up to the first that cannot be:
+    // the files before it are still read first, as one after the other
+    // would, so that the error returned is the first in the given order.
+    let mut groups: Vec<(SourceId, Vec<usize>)> = Vec::new();
+    let mut misplaced = None;
+    for (i, (path, &format)) in paths.iter().zip(&formats).enumerate() {
+        let source = match source_of(hints, path, format, &academies) {
+            Ok(source) => source,
+            Err(e) => {
+                misplaced = Some(e);
+                break;
             }
         };
-        let import = &mut groups[i].1;
-        let read = match format {
-            ExportFormat::Aaf => import.aaf_file(path),
-            _ => import.siecle_file(path),
-        };
-        read.map_err(|source| FilesError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        match groups.iter_mut().find(|(s, _)| *s == source) {
+            Some((_, files)) => files.push(i),
+            None => groups.push((source, vec![i])),
+        }
     }
-    Ok(groups
-        .into_iter()
-        .map(|(_, import)| {
-            let (snapshot, report) = import.finish();
-            ImportedSource { snapshot, report }
-        })
-        .collect())
+
+    let import_group = |(source, files): &(SourceId, Vec<usize>)| {
+        let mut import = Import::full(source.clone());
+        for &i in files {
+            let read = match formats[i] {
+                ExportFormat::Aaf => import.aaf_file(paths[i]),
+                _ => import.siecle_file(paths[i]),
+            };
+            read.map_err(|source| {
+                (
+                    i,
+                    FilesError::Read {
+                        path: paths[i].to_owned(),
+                        source,
+                    },
+                )
+            })?;
+        }
+        let (snapshot, report) = import.finish();
+        Ok(ImportedSource { snapshot, report })
+    };
+    let results: Vec<GroupResult> = if threads.get() == 1 || groups.len() < 2 {
+        groups.iter().map(import_group).collect()
+    } else {
+        // Workers take the next source in order until none is left.
+        let next = AtomicUsize::new(0);
+        let done: Vec<Mutex<Option<GroupResult>>> =
+            groups.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.get().min(groups.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let g = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(group) = groups.get(g) else {
+                            break;
+                        };
+                        let result = import_group(group);
+                        *done[g].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+                    }
+                });
+            }
+        });
+        done.into_iter()
+            .filter_map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .collect()
+    };
+
+    let mut imported = Vec::with_capacity(results.len());
+    let mut first_error: Option<(usize, FilesError)> = None;
+    for result in results {
+        match result {
+            Ok(source) => imported.push(source),
+            Err((i, e)) => {
+                if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                    first_error = Some((i, e));
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    if let Some(e) = misplaced {
+        return Err(e);
+    }
+    Ok(imported)
 }
+
+/// One source imported, or the first file of it that could not be read
+/// (its index in the given order, and the error).
+type GroupResult = Result<ImportedSource, (usize, FilesError)>;
 
 /// The format, from the root element, else from the file name.
 fn format_of(path: &Path) -> Result<ExportFormat, FilesError> {

@@ -227,7 +227,8 @@ mod xml;
 
 pub use aaf::{academy_code_from_name, academy_from_file_name};
 pub use files::{
-    FilesError, ImportedSource, LoadError, SourceHints, import_files, load_export_files,
+    FilesError, ImportedSource, LoadError, SourceHints, import_files, import_files_in_parallel,
+    load_export_files,
 };
 
 /// The limits and choices of an [`Import`].
@@ -887,10 +888,7 @@ impl Import {
     /// Builds the snapshot, and the report with its anomalies.
     pub fn finish(self) -> (DirectorySnapshot, ImportReport) {
         let (builder, mut report) = self.into_parts();
-        let mut snapshot = builder.build();
-        if let Some(export) = report.export_name() {
-            snapshot = snapshot.with_export(export);
-        }
+        let snapshot = builder.build();
         report.set_anomalies(&snapshot);
         (snapshot, report)
     }
@@ -905,6 +903,15 @@ impl Import {
             &mut self.report,
             self.options.max_issues,
         );
+        // The export's name, after what the builder held already (a delta
+        // applied to an earlier export).
+        if let Some(name) = self.report.export_name() {
+            let export = match self.builder.export() {
+                Some(earlier) => format!("{earlier} + {name}"),
+                None => name,
+            };
+            self.builder.set_export(export);
+        }
         (self.builder, self.report)
     }
 }
