@@ -31,14 +31,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use educonnect_core::MemoryStore;
-use educonnect_core::directory::import::{LoadError, SourceHints, load_export_files};
-use educonnect_core::directory::{CompositeDirectory, Directory};
+use educonnect_core::directory::Directory;
+use educonnect_core::directory::import::SourceHints;
 use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayBuilder, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
 use educonnect_core::jose::SigningKey;
 use educonnect_core::provider::{EduConnect, FranceConnect};
 use educonnect_core::store::{SplitStore, Store};
+use educonnect_mmap::LoadDirectoryError;
 use educonnect_postgres::{PostgresAuditSink, PostgresStore};
 use educonnect_redis::RedisStore;
 use serde::Deserialize;
@@ -331,16 +332,6 @@ impl DirectoryConfig {
                 "directory: neither \"files\" nor \"snapshots\" lists a file",
             ));
         }
-        let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
-        for path in &self.snapshots {
-            let snapshot = educonnect_mmap::open_snapshot(&base.join(path)).map_err(|e| {
-                ConfigError::new(EDUCONNECT_SNAPSHOT_INVALID, format!("directory: {e}"))
-            })?;
-            parts.push(Arc::new(snapshot));
-        }
-        if self.files.is_empty() {
-            return composite(parts);
-        }
         let uai = self.uai.map(|u| Uai::parse(&u)).transpose().map_err(|e| {
             ConfigError::new(EDUCONNECT_CONFIG_INVALID, format!("directory.uai: {e}"))
         })?;
@@ -348,27 +339,16 @@ impl DirectoryConfig {
             academy: self.academy,
             uai,
         };
+        let snapshots: Vec<PathBuf> = self.snapshots.iter().map(|f| base.join(f)).collect();
         let files: Vec<PathBuf> = self.files.iter().map(|f| base.join(f)).collect();
-        let exports = load_export_files(&files, &hints).map_err(|e: LoadError| {
-            ConfigError::new(EDUCONNECT_DIRECTORY_NOT_LOADED, format!("directory: {e}"))
-        })?;
-        parts.push(Arc::new(exports));
-        composite(parts)
+        educonnect_mmap::load_directory(&snapshots, &files, &hints).map_err(|e| {
+            let code = match e {
+                LoadDirectoryError::Snapshot(_) => EDUCONNECT_SNAPSHOT_INVALID,
+                _ => EDUCONNECT_DIRECTORY_NOT_LOADED,
+            };
+            ConfigError::new(code, format!("directory: {e}"))
+        })
     }
-}
-
-/// One directory over `parts` (a source served twice is an error).
-fn composite(mut parts: Vec<Arc<dyn Directory>>) -> Result<Arc<dyn Directory>, ConfigError> {
-    if parts.len() == 1 {
-        return Ok(parts.remove(0));
-    }
-    let composite = CompositeDirectory::new(parts).map_err(|e| {
-        ConfigError::new(
-            educonnect_result::EDUCONNECT_DIRECTORY_NOT_LOADED,
-            format!("directory: {e}"),
-        )
-    })?;
-    Ok(Arc::new(composite))
 }
 
 /// Where the gateway keeps its state, as configured.

@@ -46,7 +46,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use educonnect_core::directory::{DirectorySnapshot, SnapshotError};
+use educonnect_core::directory::import::{LoadError, SourceHints, load_export_files};
+use educonnect_core::directory::{
+    CompositeDirectory, Directory, DirectoryError, DirectorySnapshot, SnapshotError,
+};
 
 /// Why a snapshot file could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -237,4 +240,42 @@ mod tests {
         ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// Why [`load_directory`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadDirectoryError {
+    /// A snapshot file could not be opened.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotFileError),
+    /// The export files did not load (see [`load_export_files`]).
+    #[error(transparent)]
+    Exports(#[from] LoadError),
+    /// The snapshots and the exports cannot be served together (one source
+    /// given twice).
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+/// The directory a service serves: each snapshot file mapped and checked
+/// ([`open_snapshot`]), the export files imported strictly
+/// ([`load_export_files`]), all of them as one directory (a source given
+/// twice is an error). What the examples and the C ABI's gateway load.
+pub fn load_directory(
+    snapshots: &[PathBuf],
+    exports: &[PathBuf],
+    hints: &SourceHints,
+) -> Result<Arc<dyn Directory>, LoadDirectoryError> {
+    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+    for path in snapshots {
+        parts.push(Arc::new(open_snapshot(path)?));
+    }
+    if !exports.is_empty() {
+        parts.push(Arc::new(load_export_files(exports, hints)?));
+    }
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    Ok(Arc::new(CompositeDirectory::new(parts)?))
 }

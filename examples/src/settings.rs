@@ -39,13 +39,14 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use educonnect_core::MemoryStore;
-use educonnect_core::directory::import::{FilesError, LoadError, SourceHints, load_export_files};
-use educonnect_core::directory::{CompositeDirectory, Directory};
+use educonnect_core::directory::Directory;
+use educonnect_core::directory::import::{FilesError, LoadError, SourceHints};
 use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
 use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
 use educonnect_core::store::{SplitStore, Store};
+use educonnect_mmap::LoadDirectoryError;
 use educonnect_postgres::{PostgresAuditSink, PostgresStore};
 use educonnect_redis::{ConnectError, RedisStore};
 use educonnect_sandbox::{Sandbox, SandboxConfig};
@@ -406,35 +407,16 @@ fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsErr
         .iter()
         .cloned()
         .partition(|f| f.extension().is_some_and(|e| e == "snap"));
-    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
-    // Snapshot files: mapped and checked whole, ready in seconds.
-    for path in &snapshots {
-        let snapshot = educonnect_mmap::open_snapshot(path)?;
-        tracing::info!(
-            source = %snapshot.source(),
-            pupils = snapshot.pupil_count(),
-            persons = snapshot.person_count(),
-            bytes = snapshot.byte_len(),
-            "directory snapshot opened"
-        );
-        parts.push(Arc::new(snapshot));
-    }
-    if !exports.is_empty() {
-        match load_export_files(&exports, &hints) {
-            Ok(directory) => parts.push(Arc::new(directory)),
-            Err(LoadError::Files(e)) => return Err(SettingsError::Files(e)),
-            Err(LoadError::Incomplete { file, reason }) => {
-                return Err(SettingsError::Load { file, reason });
-            }
-            Err(e) => return Err(SettingsError::Directory(e.to_string())),
+    // Snapshot files are mapped and checked whole, ready in seconds.
+    match educonnect_mmap::load_directory(&snapshots, &exports, &hints) {
+        Ok(directory) => Ok(directory),
+        Err(LoadDirectoryError::Snapshot(e)) => Err(SettingsError::Snapshot(e)),
+        Err(LoadDirectoryError::Exports(LoadError::Files(e))) => Err(SettingsError::Files(e)),
+        Err(LoadDirectoryError::Exports(LoadError::Incomplete { file, reason })) => {
+            Err(SettingsError::Load { file, reason })
         }
+        Err(e) => Err(SettingsError::Directory(e.to_string())),
     }
-    if parts.len() == 1 {
-        return Ok(parts.remove(0));
-    }
-    let composite =
-        CompositeDirectory::new(parts).map_err(|e| SettingsError::Directory(e.to_string()))?;
-    Ok(Arc::new(composite))
 }
 
 /// The export files variable.
