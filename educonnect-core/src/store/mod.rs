@@ -50,7 +50,9 @@
 //! It suits development, tests and a single-instance service that accepts the
 //! above. A service with several replicas (a login may start on one and come
 //! back on another), or that must keep verified links, needs a shared durable
-//! store (the Redis store).
+//! store: `educonnect-redis` (shared by replicas), with verified links on
+//! `educonnect-postgres` through [`SplitStore`] where they must survive
+//! Redis.
 
 use std::error::Error as StdError;
 use std::fmt;
