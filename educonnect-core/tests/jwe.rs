@@ -2,7 +2,51 @@
 //! example, a round trip for every algorithm pair, and every refusal the
 //! issue lists, played against real keys.
 
-use educonnect_core::jose::{Algorithm, DecryptionKey, Error, KeyError, KeyManagement, SigningKey};
+use educonnect_core::flow::Provider;
+use educonnect_core::jose::{
+    Acr, Algorithm, DecryptionKey, DecryptionKeys, Error, KeyError, KeyManagement, SigningKey,
+};
+use educonnect_core::provider::{ConfigError, FranceConnect};
+
+/// FranceConnect+ configured with `keys`, an ES256 client key, `acr`.
+fn plus(keys: DecryptionKeys, client: Algorithm, acr: Acr) -> Result<Provider, ConfigError> {
+    Provider::franceconnect_plus(
+        FranceConnect::plus_sandbox().with_acr_values(acr),
+        "client",
+        SigningKey::generate(client, "client-key").unwrap(),
+        keys,
+    )
+}
+
+#[test]
+fn franceconnect_plus_configuration_errors_are_typed() {
+    if cfg!(feature = "aws-lc-rs") {
+        assert_eq!(
+            plus(DecryptionKeys::new([]), Algorithm::ES256, Acr::Eidas2).unwrap_err(),
+            ConfigError::NoDecryptionKey
+        );
+    } else {
+        let err = plus(DecryptionKeys::new([]), Algorithm::ES256, Acr::Eidas2).unwrap_err();
+        assert_eq!(err, ConfigError::CryptoProvider);
+        assert!(err.to_string().contains("aws-lc-rs"), "{err}");
+    }
+    assert_eq!(
+        plus(DecryptionKeys::new([]), Algorithm::ES256, Acr::Eidas1).unwrap_err(),
+        ConfigError::AcrTooLowForPlus
+    );
+    assert_eq!(
+        plus(DecryptionKeys::new([]), Algorithm::EdDSA, Acr::Eidas3).unwrap_err(),
+        ConfigError::ClientKeyAlgorithm
+    );
+    assert_eq!(FranceConnect::plus_sandbox().acr_values(), Acr::Eidas2);
+    assert_eq!(
+        FranceConnect::plus_production()
+            .endpoints()
+            .issuer()
+            .as_str(),
+        "https://auth.franceconnect.gouv.fr/api/v2"
+    );
+}
 
 /// RFC 7516 Appendix A.1: the RSA key (with the `kid` and `alg` this library
 /// requires added), the token, and its plaintext.
@@ -536,6 +580,18 @@ mod aws_lc_rs {
         assert_eq!(keys(key).decrypt(token.as_bytes()).unwrap(), b"x.y.z");
         let only_signing = json!({ "keys": [Value::Object(signing.verifying_key().to_jwk())] });
         assert!(EncryptionKey::first_in_jwks(only_signing.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn franceconnect_plus_accepts_eidas2_and_eidas3() {
+        for acr in [Acr::Eidas2, Acr::Eidas3] {
+            let keys =
+                DecryptionKeys::new(
+                    [DecryptionKey::generate(KeyManagement::EcdhEs, "rp").unwrap()],
+                );
+            let provider = plus(keys, Algorithm::RS256, acr).unwrap();
+            assert_eq!(provider.id(), "franceconnectplus");
+        }
     }
 
     #[test]

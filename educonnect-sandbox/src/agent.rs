@@ -87,7 +87,18 @@ impl Agent {
     /// the gateway under `/auth`) through the provider the identity belongs
     /// to, and comes back to `/`.
     pub async fn log_in(service: &str, identity: &DemoIdentity) -> Result<Agent, AgentError> {
-        let (mut agent, next) = Self::to_challenge(service, identity).await?;
+        Self::log_in_through(service, provider_id(identity), identity).await
+    }
+
+    /// [`log_in`](Self::log_in) through the gateway's provider `provider`
+    /// (its id in `/auth/login?provider=`), for a provider configured under
+    /// another id: `franceconnectplus` for a sandbox in FranceConnect+ mode.
+    pub async fn log_in_through(
+        service: &str,
+        provider: &str,
+        identity: &DemoIdentity,
+    ) -> Result<Agent, AgentError> {
+        let (mut agent, next) = Self::to_challenge(service, provider, identity).await?;
         let next = match next {
             Reached::Challenge(form) => agent.answer_challenge(form, identity, true).await?,
             Reached::Done(next) => next,
@@ -105,7 +116,8 @@ impl Agent {
         service: &str,
         identity: &DemoIdentity,
     ) -> Result<Option<(StatusCode, String)>, AgentError> {
-        let (mut agent, next) = Self::to_challenge(service, identity).await?;
+        let (mut agent, next) =
+            Self::to_challenge(service, provider_id(identity), identity).await?;
         let Reached::Challenge(form) = next else {
             return Ok(None);
         };
@@ -122,6 +134,7 @@ impl Agent {
     /// that needs none.
     async fn to_challenge(
         service: &str,
+        provider: &str,
         identity: &DemoIdentity,
     ) -> Result<(Agent, Reached), AgentError> {
         let client = Client::builder()
@@ -133,10 +146,6 @@ impl Agent {
             service,
             cookies: Vec::new(),
             landed: String::new(),
-        };
-        let provider = match identity.provider() {
-            DemoProvider::FranceConnect => "franceconnect",
-            DemoProvider::EduConnect => "educonnect",
         };
 
         // The gateway sends the browser to the provider.
@@ -312,6 +321,14 @@ impl Agent {
                 self.cookies.push((name, cookie));
             }
         }
+    }
+}
+
+/// The id a gateway gives the provider of `identity` by default.
+fn provider_id(identity: &DemoIdentity) -> &'static str {
+    match identity.provider() {
+        DemoProvider::FranceConnect => "franceconnect",
+        DemoProvider::EduConnect => "educonnect",
     }
 }
 

@@ -74,8 +74,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use educonnect_core::flow::{ClientSecret, Provider};
-use educonnect_core::jose::Algorithm;
-use educonnect_core::provider::{EduConnect, FranceConnect};
+use educonnect_core::jose::{Algorithm, DecryptionKeys, SigningKey};
+use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -108,6 +108,7 @@ pub struct SandboxConfig {
     algorithm: Algorithm,
     code_lifetime: Option<Duration>,
     access_token_lifetime: Option<Duration>,
+    plus_client_jwks: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -129,6 +130,7 @@ impl SandboxConfig {
             algorithm: Algorithm::ES256,
             code_lifetime: None,
             access_token_lifetime: None,
+            plus_client_jwks: None,
         }
     }
 
@@ -199,6 +201,20 @@ impl SandboxConfig {
         self
     }
 
+    /// Makes the FranceConnect side FranceConnect+ (eIDAS substantial and
+    /// high), over the same `/api/v2` endpoints: `acr_values` `eidas2` or
+    /// `eidas3` (the highest asked is granted), `private_key_jwt` client
+    /// authentication only, ES256 signatures, and the ID token and userinfo
+    /// encrypted (A256GCM, nested JWTs) to the first `use: enc` key the
+    /// client publishes at `client_jwks_uri` (a gateway's
+    /// `{public_url}/auth/jwks`), fetched at each code exchange. Needs the
+    /// aws-lc-rs crypto provider.
+    #[must_use]
+    pub fn franceconnect_plus(mut self, client_jwks_uri: impl Into<String>) -> Self {
+        self.plus_client_jwks = Some(client_jwks_uri.into());
+        self
+    }
+
     fn check(&self) -> io::Result<()> {
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidInput, what);
         if !self.listen.ip().is_loopback() {
@@ -209,6 +225,18 @@ impl SandboxConfig {
         }
         if !matches!(self.algorithm, Algorithm::ES256 | Algorithm::RS256) {
             return Err(invalid("the sandbox signs with ES256 or RS256".into()));
+        }
+        if let Some(uri) = &self.plus_client_jwks {
+            if !educonnect_core::jose::CryptoProvider::current().decrypts_tokens() {
+                return Err(invalid(
+                    "FranceConnect+ mode encrypts tokens and needs the aws-lc-rs crypto provider; \
+                     this build uses ring"
+                        .into(),
+                ));
+            }
+            if !Url::parse(uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return Err(invalid(format!("not an http(s) URL: {uri}")));
+            }
         }
         if self.client_id.is_empty() || self.client_secret.secret().is_empty() {
             return Err(invalid("the client id and secret must not be empty".into()));
@@ -272,6 +300,7 @@ impl Sandbox {
                 Some(lifetime) => (seconds(lifetime), seconds(lifetime)),
                 None => (server::FC_ACCESS_TOKEN_TTL, server::EC_ACCESS_TOKEN_TTL),
             },
+            plus_client_jwks: config.plus_client_jwks,
         };
         let shared = Arc::new(server::Shared::new(settings, keys::Keys::new()?));
         let app = server::router(shared.clone());
@@ -340,6 +369,20 @@ impl Sandbox {
             .with_usage_name()
             .with_email();
         Provider::franceconnect(preset, self.client_id.clone(), self.client_secret.clone())
+    }
+
+    /// A FranceConnect+ provider for the gateway, logging in against this
+    /// sandbox started with [`SandboxConfig::franceconnect_plus`]: `eidas2`,
+    /// the pivot identity, `client_key` for `private_key_jwt` and
+    /// `decryption` for the encrypted tokens. The gateway publishes both at
+    /// `{public_url}/auth/jwks`, where the sandbox fetches them.
+    pub fn provider_franceconnect_plus(
+        &self,
+        client_key: SigningKey,
+        decryption: DecryptionKeys,
+    ) -> Result<Provider, ConfigError> {
+        let preset = FranceConnect::plus_custom(&self.franceconnect_issuer())?;
+        Provider::franceconnect_plus(preset, self.client_id.clone(), client_key, decryption)
     }
 
     /// An EduConnect provider for the gateway, logging in against this

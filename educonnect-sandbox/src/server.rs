@@ -17,8 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use educonnect_core::BirthDate;
 use educonnect_core::flow::ClientSecret;
-use educonnect_core::jose::Algorithm;
 use educonnect_core::jose::crypto::{fill_random, sha256};
+use educonnect_core::jose::{Algorithm, ContentEncryption, EncryptionKey, KeySet, Validation};
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 use url::Url;
@@ -122,6 +122,9 @@ pub(crate) struct Settings {
     pub(crate) code_ttl: i64,
     /// Seconds, FranceConnect then EduConnect.
     pub(crate) access_token_ttl: (i64, i64),
+    /// FranceConnect+ mode: where the client publishes its keys (the
+    /// `private_key_jwt` key and the key tokens are encrypted to).
+    pub(crate) plus_client_jwks: Option<String>,
 }
 
 impl Settings {
@@ -145,6 +148,8 @@ impl Settings {
 #[derive(Debug)]
 struct PendingRequest {
     side: Side,
+    /// The eIDAS level granted: what was asked, `eidas1` on FranceConnect v2.
+    acr: &'static str,
     redirect_uri: String,
     state: Option<String>,
     nonce: Option<String>,
@@ -158,6 +163,7 @@ struct PendingRequest {
 #[derive(Debug)]
 struct CodeGrant {
     side: Side,
+    acr: &'static str,
     redirect_uri: String,
     nonce: Option<String>,
     scopes: Vec<String>,
@@ -171,6 +177,8 @@ struct CodeGrant {
 #[derive(Debug)]
 struct AccessGrant {
     side: Side,
+    /// FranceConnect+: the client's key the userinfo is encrypted to.
+    encrypt_to: Option<EncryptionKey>,
     scopes: Vec<String>,
     identity: &'static DemoIdentity,
     expires_at: i64,
@@ -408,6 +416,18 @@ fn discovery(s: &Shared, side: Side) -> Value {
             "auth_time"
         ]);
     }
+    // FranceConnect+ over the same endpoints.
+    if side == Side::FranceConnect && s.settings.plus_client_jwks.is_some() {
+        doc["acr_values_supported"] = json!(["eidas2", "eidas3"]);
+        doc["token_endpoint_auth_methods_supported"] = json!(["private_key_jwt"]);
+        doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256", "RS256"]);
+        doc["id_token_signing_alg_values_supported"] = json!(["ES256"]);
+        let management = json!(["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES"]);
+        doc["id_token_encryption_alg_values_supported"] = management.clone();
+        doc["id_token_encryption_enc_values_supported"] = json!(["A256GCM"]);
+        doc["userinfo_encryption_alg_values_supported"] = management;
+        doc["userinfo_encryption_enc_values_supported"] = json!(["A256GCM"]);
+    }
     doc
 }
 
@@ -528,10 +548,24 @@ fn authorize(s: &Shared, side: Side, raw: &[u8]) -> Response {
         if nonce.is_none_or(|v| v.len() < MIN_STATE_NONCE) {
             return fail("invalid_request", "nonce must have at least 22 characters");
         }
-        if !get("acr_values").is_some_and(|a| a.split(' ').any(|v| v == "eidas1")) {
+    }
+    let asked = |level: &str| get("acr_values").is_some_and(|a| a.split(' ').any(|v| v == level));
+    // FranceConnect+ grants the highest of the levels asked; v2 only eidas1.
+    let acr = match (side, settings.plus_client_jwks.is_some()) {
+        (Side::EduConnect, _) => "",
+        (Side::FranceConnect, false) if asked("eidas1") => "eidas1",
+        (Side::FranceConnect, false) => {
             return fail("invalid_request", "acr_values must ask for eidas1");
         }
-    }
+        (Side::FranceConnect, true) if asked("eidas3") => "eidas3",
+        (Side::FranceConnect, true) if asked("eidas2") => "eidas2",
+        (Side::FranceConnect, true) => {
+            return fail(
+                "invalid_request",
+                "acr_values must ask for eidas2 or eidas3",
+            );
+        }
+    };
     if get("prompt").is_some_and(|p| p.split(' ').any(|v| v == "none")) {
         return fail("invalid_request", "prompt=none is not supported");
     }
@@ -570,6 +604,7 @@ fn authorize(s: &Shared, side: Side, raw: &[u8]) -> Response {
             id.clone(),
             PendingRequest {
                 side,
+                acr,
                 redirect_uri: redirect_uri.to_owned(),
                 state: state.map(str::to_owned),
                 nonce: nonce.map(str::to_owned),
@@ -665,6 +700,7 @@ fn login(s: &Shared, side: Side, body: &[u8]) -> Response {
             code,
             CodeGrant {
                 side,
+                acr: pending.acr,
                 redirect_uri: pending.redirect_uri.clone(),
                 nonce: pending.nonce.clone(),
                 scopes: pending.scopes.clone(),
@@ -708,11 +744,65 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 async fn fc_token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    token(&s, Side::FranceConnect, &headers, &body)
+    let client = match &s.settings.plus_client_jwks {
+        None => None,
+        Some(uri) => match PlusClient::fetch(uri).await {
+            Ok(client) => Some(client),
+            Err(reason) => {
+                tracing::info!(reason, "token: the client's keys are unavailable");
+                return oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "the client's jwks_uri gives no usable keys",
+                );
+            }
+        },
+    };
+    token(&s, Side::FranceConnect, &headers, &body, client.as_ref())
 }
 
 async fn ec_token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    token(&s, Side::EduConnect, &headers, &body)
+    token(&s, Side::EduConnect, &headers, &body, None)
+}
+
+/// A FranceConnect+ client's published keys, fetched from its `jwks_uri` at
+/// each code exchange (as a provider does, to follow the client's
+/// rotations): the keys its client assertions are signed with, and the first
+/// `use: enc` key, which tokens are encrypted to.
+struct PlusClient {
+    signing: KeySet,
+    encryption: EncryptionKey,
+}
+
+impl PlusClient {
+    async fn fetch(uri: &str) -> Result<Self, &'static str> {
+        let response = reqwest::Client::new()
+            .get(uri)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|_| "unreachable")?;
+        if !response.status().is_success() {
+            return Err("status");
+        }
+        let body = response.bytes().await.map_err(|_| "body")?;
+        let signing = KeySet::from_jwks_json(&body).map_err(|_| "not a JWKS")?;
+        let encryption = EncryptionKey::first_in_jwks(&body).map_err(|_| "no encryption key")?;
+        Ok(Self {
+            signing,
+            encryption,
+        })
+    }
+
+    /// Checks a `private_key_jwt` client assertion (RFC 7523): signed by one
+    /// of the client's keys (ES256 or RS256), `iss` and `sub` the client id,
+    /// `aud` the token endpoint, not expired.
+    fn authenticates(&self, assertion: &str, client_id: &str, token_endpoint: &str) -> bool {
+        Validation::new(client_id, token_endpoint)
+            .algorithms([Algorithm::ES256, Algorithm::RS256])
+            .verify::<Value>(assertion, &self.signing)
+            .is_ok_and(|v| v.registered().sub == client_id)
+    }
 }
 
 /// The `sub` of an identity for this client: pairwise-like (one per
@@ -725,7 +815,13 @@ fn sub(side: Side, client_id: &str, identity: &DemoIdentity) -> String {
     }
 }
 
-fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
+fn token(
+    s: &Shared,
+    side: Side,
+    headers: &HeaderMap,
+    body: &[u8],
+    plus: Option<&PlusClient>,
+) -> Response {
     let settings = &s.settings;
     let Some(p) = params(body) else {
         return oauth_error(
@@ -743,7 +839,19 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         );
     }
     let client_ok = get("client_id").is_some_and(|c| eq_ct(c, &settings.client_id))
-        & get("client_secret").is_some_and(|c| eq_ct(c, settings.client_secret.secret()));
+        & match plus {
+            // FranceConnect+: private_key_jwt only.
+            Some(client) => {
+                get("client_secret").is_none()
+                    && get("client_assertion_type")
+                        == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                    && get("client_assertion").is_some_and(|a| {
+                        let endpoint = format!("{}/token", settings.franceconnect_issuer());
+                        client.authenticates(a, &settings.client_id, &endpoint)
+                    })
+            }
+            None => get("client_secret").is_some_and(|c| eq_ct(c, settings.client_secret.secret())),
+        };
     if !client_ok {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -812,16 +920,22 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         claims.insert("nonce".into(), nonce.clone().into());
     }
     if side == Side::FranceConnect {
-        claims.insert("acr".into(), "eidas1".into());
+        claims.insert("acr".into(), grant.acr.into());
         claims.insert("amr".into(), json!(["pwd"]));
     }
     let algorithm = match side {
+        // FranceConnect+ signs with ES256 only.
+        Side::FranceConnect if plus.is_some() => Algorithm::ES256,
         Side::FranceConnect => settings.algorithm,
         // EduConnect's algorithm is not public; ES256 like FranceConnect's.
         Side::EduConnect => Algorithm::ES256,
     };
-    let (Some(id_token), Some(access_token)) = (s.keys.sign(algorithm, &claims), s.random_token())
-    else {
+    let encrypt_to = plus.map(|client| client.encryption.clone());
+    let id_token = s
+        .keys
+        .sign(algorithm, &claims)
+        .and_then(|signed| encrypted(signed, encrypt_to.as_ref()));
+    let (Some(id_token), Some(access_token)) = (id_token, s.random_token()) else {
         return oauth_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
@@ -841,6 +955,7 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
             access_token.clone(),
             AccessGrant {
                 side,
+                encrypt_to,
                 scopes: grant.scopes.clone(),
                 identity: grant.identity,
                 expires_at: now.saturating_add(ttl),
@@ -865,6 +980,17 @@ fn token(s: &Shared, side: Side, headers: &HeaderMap, body: &[u8]) -> Response {
         .to_string(),
     )
         .into_response()
+}
+
+/// `signed` as it is, or, for a FranceConnect+ client, encrypted to its key
+/// (A256GCM, a nested JWT).
+fn encrypted(signed: String, to: Option<&EncryptionKey>) -> Option<String> {
+    match to {
+        None => Some(signed),
+        Some(key) => key
+            .encrypt(signed.as_bytes(), ContentEncryption::A256Gcm, Some("JWT"))
+            .ok(),
+    }
 }
 
 // --- userinfo ------------------------------------------------------------------------
@@ -1000,9 +1126,9 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
             .tokens
             .get(token)
             .filter(|g| g.expires_at > now && g.side == side)
-            .map(|g| (g.scopes.clone(), g.identity))
+            .map(|g| (g.scopes.clone(), g.identity, g.encrypt_to.clone()))
     };
-    let Some((scopes, identity)) = found else {
+    let Some((scopes, identity, encrypt_to)) = found else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -1019,7 +1145,16 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
             claims.insert("iat".into(), now.into());
             claims.insert("exp".into(), (now + ID_TOKEN_TTL).into());
             pivot_claims(identity, &scopes, &mut claims);
-            let Some(jwt) = s.keys.sign(s.settings.algorithm, &claims) else {
+            let algorithm = if encrypt_to.is_some() {
+                Algorithm::ES256
+            } else {
+                s.settings.algorithm
+            };
+            let jwt = s
+                .keys
+                .sign(algorithm, &claims)
+                .and_then(|signed| encrypted(signed, encrypt_to.as_ref()));
+            let Some(jwt) = jwt else {
                 return oauth_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "server_error",

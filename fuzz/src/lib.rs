@@ -13,7 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use educonnect_core::FixedClock;
 use educonnect_core::jose::{
-    Acr, Algorithm, HmacSecret, KeySet, SigningKey, Validation, VerifyingKey,
+    Acr, Algorithm, DecryptionKey, DecryptionKeys, HmacSecret, KeySet, SigningKey, Validation,
+    VerifyingKey,
 };
 use ring::hmac;
 
@@ -26,6 +27,23 @@ pub const EDDSA_PRIVATE_JWK: &str = r#"{"alg":"EdDSA","crv":"Ed25519","d":"RbeKC
 /// The RSA 2048 test key's public JWK (`kid` `rsa-2048`, no `alg`: RS256 and PS256).
 pub const RSA_PUBLIC_JWK: &str =
     include_str!("../../educonnect-core/tests/keys/rsa2048.public.jwk.json");
+
+/// The relying party's RSA-OAEP-256 decryption key (encrypted tokens).
+pub const RSA_OAEP_256_PRIVATE_JWK: &str = r#"{"alg":"RSA-OAEP-256","d":"AuCnYHsNJchCqKFpOE07zpWURgo2Ta0S1g2cDvndvYwSRsgrqsi4BKoTl6h3hqCV4qC1sNK7ewpRzUTlluJ07YG7PdrBPI6OemMwwr6CaH090Q9pCoNbcfq6ctb8xuqMIYqW90uRldjzvcRimDSmogSxn7DpLUMsULoHTcybuQvzE4sw8eFrKzu5ua1ty1O6FGA_h242WjrFCFs5-RRvkZ5e9QQaKfD4AWsH0GRcXiRdiV5f1o01KmrQ9okbtibiuXGB6JoanOngd09HXc03uIhGJ2-5YXvE7Otz-vA_4SERbNjzc4OJuh1mlMZY9BbIlGGmDtFj-56VS-hj-SFLlw","dp":"TfHcYxqMC9VNUW2-KKL6VmWySqRquTQt4-i6vzpi8TasZFs5hrivcOk5B2J3Ak9qjxnsf18JdGM1s202qDR839UaCkEPAruKAwzvVUD9thQFo7tRZhOSoBebt2w0rh52Jajf2xvwQibPNpF6telPUh866ZIHq3dFxu3kmBbNyc8","dq":"ZE_xzIw87kd_NgX0G5pNHLBDwHWmFmqn9oLU0EBnNcxNZZ5tqnT1qMsDF2HLcTHeJPuNmfjhvBdSyEJpURKtVYEcmagdcZo6W0fZ6oz_V748galDP8gYeqLg3YTC0F9oVE__iMtFxfWgmeB6-7_13b6GHpddV1kiqd6ZAJSw5_8","e":"AQAB","kid":"fuzz-rsa-oaep-256","kty":"RSA","n":"xMBeUQpzVfn5j5OGIgpx_wjoy6XROv4iOHlJNDHedTMZd6O1eLEGHJpxcJd8Wk3bu8kQ1ce59plDmI7aJjSQv_E-QOaEjpFNkqyTabQwV4KNXjUtQBKvTAggeAmDPvwj0B4Mha9PCNLi8kdodD9BexRWGpWIICS-q9OsFvIeFp8ZfN5ixfiN1eK4Oah54Z6cG_V4rS8Ww_sog0e9MA0oBGToviCjw355TA-iYX1n8fmejZ4-mfi26y3egVG5jYU0nnfcq0Fm5YNSt4ZJltFLlGJiRDT0NA9jS8616VBYBbZNMgV1EtMZBHJtPYA1Q3LRwmyL7bfSgC97U1EJd2Zz7Q","p":"562LykEUIBtqBiSFmEjy0Jg-s14Gruk-l99h0WiZ25XCYiaXiiflRJdIvzImfHgzuB0Fh6_B_kQhp5XDzezyta5OmHtdW44iAJ1fi4b1yJdxsuTnELIRHCh-xoP3V6NCJX2Vz2VjHrLvB6LaJ3_Js-NPk3nX6ijz_Efi_ystlA8","q":"2WgoIeonUek9R88ee15OvbtybDBg87A81C3HHk9JddDN6BuXvdpT6Wsvhbnoz9TrguN3aEdHwbM0cVFLWbrapD30SirQFtI91KgKhJ4OpvpFTQd3VeXXtWSlj_E9AZ5tmNZjjHKMW6E0J3XPZAylEL2IfO9qLT7o_WC2ldf4DEM","qi":"cPj9ilit_WShMlxiGdBuatInC-xn1gFVIZOEX_zcVFwSU1dbs_dY7jjPktJiGsp_1U-PfVtBaHjybFxgOwSpE2RVRjvHroSALsswOl23S8LEQYhx2av_vic8DgK2bd2ND4Ny6qZk6Z3N5jT1Cq-mQH72IBCeG82Za6JfOCOTEcQ","use":"enc"}"#;
+
+/// The relying party's ECDH-ES (P-256) decryption key.
+pub const ECDH_ES_PRIVATE_JWK: &str = r#"{"alg":"ECDH-ES","crv":"P-256","d":"k3kqFcQJojGjhckXQZsQiUmV1lkoYfT6NXTCWaCJR18","kid":"fuzz-ecdh-es","kty":"EC","use":"enc","x":"tq2Dn7SvLdQO5ZfbEL13YRknP-BvC7jOtXDtDgYSMrU","y":"74PtRLI29EtDOP2a_5NCE1u5ZnvrjmjzSwuOfPhFxsE"}"#;
+
+/// The relying party's decryption keys: RSA-OAEP-256 and ECDH-ES.
+pub fn decryption_keys() -> &'static DecryptionKeys {
+    static KEYS: LazyLock<DecryptionKeys> = LazyLock::new(|| {
+        DecryptionKeys::new(
+            [RSA_OAEP_256_PRIVATE_JWK, ECDH_ES_PRIVATE_JWK]
+                .map(|jwk| DecryptionKey::from_jwk_json(jwk.as_bytes()).expect("test JWK")),
+        )
+    });
+    &KEYS
+}
 
 /// The HS256 secret, as a client secret would be configured.
 pub const HMAC_SECRET: &[u8] = b"educonnect-fuzz-client-secret-0123456789";

@@ -102,6 +102,37 @@ fn hs256_header_is_what_it_says() {
     );
 }
 
+#[test]
+fn jwe_seeds_decrypt_and_verify() {
+    let (policy, keys) = fixture();
+    let seeds = seeds("jwe_decrypt");
+    assert!(seeds.len() >= 4, "JWE seeds are missing");
+    for (name, seed) in seeds {
+        let verified = policy.verify_encrypted::<Value>(&seed, decryption_keys(), keys);
+        assert!(verified.is_ok(), "{name}: {verified:?}");
+    }
+}
+
+/// Writes the JWE seeds anew: `cargo test -- --ignored write_jwe_seeds`
+/// (apart from the other seeds: ECDSA signatures differ at each run).
+#[test]
+#[ignore = "writes into corpus/"]
+fn write_jwe_seeds() {
+    use educonnect_core::jose::ContentEncryption;
+    let signed = es256().sign(&id_token_claims()).unwrap();
+    fs::create_dir_all(corpus("jwe_decrypt")).unwrap();
+    for key in decryption_keys().keys() {
+        for enc in ContentEncryption::ALL {
+            let token = key
+                .encryption_key()
+                .encrypt(signed.as_bytes(), enc, Some("JWT"))
+                .unwrap();
+            let name = format!("seed-{}-{}", key.algorithm(), enc);
+            fs::write(corpus("jwe_decrypt").join(name), token).unwrap();
+        }
+    }
+}
+
 /// Writes the seed corpus anew: `cargo test -- --ignored write_seeds`.
 #[test]
 #[ignore = "writes into corpus/"]

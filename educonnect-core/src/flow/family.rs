@@ -949,12 +949,25 @@ impl Gateway {
         link::forget(&*self.inner.store, &sha256(sub)).await
     }
 
-    /// `GET {base}/jwks`: the public key of family assertions.
+    /// `GET {base}/jwks`: the service's public keys. The key of family
+    /// assertions, and for each provider that needs them (FranceConnect+),
+    /// the `private_key_jwt` client key and the keys tokens are encrypted to
+    /// (`use: enc`): this is the `jwks_uri` registered with the provider.
     pub(super) fn jwks(&self) -> Response<Bytes> {
-        let Some(key) = &self.inner.assertion_key else {
+        let mut keys: Vec<serde_json::Value> = self
+            .inner
+            .assertion_key
+            .iter()
+            .map(|key| key.verifying_key().to_jwk().into())
+            .collect();
+        for upstream in &self.inner.upstreams {
+            keys.extend(upstream.config.published_keys().into_iter().map(Into::into));
+        }
+        if keys.is_empty() {
             return pages::page(StatusCode::NOT_FOUND, "Page introuvable", "");
-        };
-        let mut response = Response::new(Bytes::from(key.public_jwks_json()));
+        }
+        let jwks = serde_json::json!({ "keys": keys }).to_string();
+        let mut response = Response::new(Bytes::from(jwks));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

@@ -3,9 +3,11 @@
 //! userinfo.
 //!
 //! `openidconnect` carries the protocol messages (the authorization URL with
-//! PKCE S256, state and nonce; the code exchange with `client_secret_post`;
-//! the discovery document). Every token is verified by [`jose`](crate::jose),
-//! never by `openidconnect`'s own verifier.
+//! PKCE S256, state and nonce; the code exchange with `client_secret_post` or
+//! `private_key_jwt`; the discovery document). Every token is verified by
+//! [`jose`](crate::jose), never by `openidconnect`'s own verifier; the ID token
+//! is taken from the token response as a string, since an encrypted one
+//! (FranceConnect+) is no JWS that `openidconnect` could parse.
 
 use std::fmt;
 use std::future::Future;
@@ -13,15 +15,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
-    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken,
-    EndSessionUrl, EndpointNotSet, EndpointSet, IssuerUrl, JsonWebKeySet, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AccessToken, AdditionalProviderMetadata, AuthType, AuthUrl, AuthorizationCode, ClientId,
+    CsrfToken, EmptyAdditionalClaims, EndSessionUrl, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    IdToken, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,7 +35,10 @@ use url::Url;
 use super::failure::{Unreachable, UpstreamError, UserinfoRejected};
 use crate::clock::Clock;
 use crate::http_client::{HttpClient, HttpError, HttpRequest, HttpResponse};
-use crate::jose::{self, Acr, AlgorithmSet, HmacSecret, KeySet, Validation};
+use crate::jose::{
+    self, Acr, AlgorithmSet, CryptoProvider, DecryptionKeys, HmacSecret, KeySet, SigningKey,
+    Validation,
+};
 use crate::jwks_cache::{ProviderKeys, ProviderTokenError};
 use crate::provider::{
     ConfigError, EduConnect, FranceConnect, Issuer, ProviderEndpoints, ProviderKind, Scopes,
@@ -74,6 +82,12 @@ pub struct Provider {
     pub(crate) hs256: bool,
     pub(crate) signed_userinfo_required: bool,
     pub(crate) keys: Option<KeySet>,
+    /// `private_key_jwt`: the key that signs client assertions, instead of
+    /// sending the client secret.
+    pub(crate) client_key: Option<Arc<SigningKey>>,
+    /// The relying party's keys for a provider that encrypts its ID token
+    /// and userinfo; when set, a token that is only signed is refused.
+    pub(crate) decryption: Option<Arc<DecryptionKeys>>,
 }
 
 impl Provider {
@@ -101,6 +115,81 @@ impl Provider {
                 client_secret,
             )
         }
+    }
+
+    /// FranceConnect+ (eIDAS substantial or high): id `franceconnectplus`,
+    /// the preset's `acr_values` (at least `eidas2`), ES256 signatures,
+    /// `private_key_jwt` client authentication with `client_key` (ES256 or
+    /// RS256), and ID token and userinfo encrypted to `decryption`, whose
+    /// public keys the gateway publishes at `GET {base}/jwks` with the client
+    /// key's.
+    ///
+    /// Refused with [`ConfigError::CryptoProvider`] on a build with the ring
+    /// provider (no RSA-OAEP nor static-key ECDH there), and with
+    /// [`ConfigError::AcrTooLowForPlus`] when the preset asks for `eidas1`.
+    pub fn franceconnect_plus(
+        preset: FranceConnect,
+        client_id: impl Into<String>,
+        client_key: SigningKey,
+        decryption: DecryptionKeys,
+    ) -> Result<Self, ConfigError> {
+        if preset.acr_values() < Acr::Eidas2 {
+            return Err(ConfigError::AcrTooLowForPlus);
+        }
+        Self {
+            id: "franceconnectplus".into(),
+            name: "FranceConnect+".into(),
+            algorithms: [jose::Algorithm::ES256].into_iter().collect(),
+            ..Self::franceconnect(preset, client_id, ClientSecret::new(String::new()))
+        }
+        .with_private_key_jwt(client_key)?
+        .with_encrypted_tokens(decryption)
+    }
+
+    /// Authenticates at the token endpoint with `private_key_jwt` (a client
+    /// assertion signed by `key`, ES256 or RS256) rather than the client
+    /// secret. Publish the key: the gateway serves its public half at
+    /// `GET {base}/jwks`.
+    pub fn with_private_key_jwt(mut self, key: SigningKey) -> Result<Self, ConfigError> {
+        if !matches!(
+            key.algorithm(),
+            jose::Algorithm::ES256 | jose::Algorithm::RS256
+        ) {
+            return Err(ConfigError::ClientKeyAlgorithm);
+        }
+        self.client_key = Some(Arc::new(key));
+        Ok(self)
+    }
+
+    /// Requires the ID token and the userinfo to be encrypted to one of
+    /// `keys` (nested JWTs, decrypted then verified); a token that is only
+    /// signed is refused. The gateway publishes the keys' public halves at
+    /// `GET {base}/jwks` (`use: enc`).
+    pub fn with_encrypted_tokens(mut self, keys: DecryptionKeys) -> Result<Self, ConfigError> {
+        if !CryptoProvider::current().decrypts_tokens() {
+            return Err(ConfigError::CryptoProvider);
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::NoDecryptionKey);
+        }
+        self.decryption = Some(Arc::new(keys));
+        self.signed_userinfo_required = true;
+        Ok(self)
+    }
+
+    /// The public JWKs this provider's configuration needs published at the
+    /// relying party's `jwks_uri`: the client assertion key (`use: sig`) and
+    /// the decryption keys (`use: enc`).
+    pub(crate) fn published_keys(&self) -> Vec<Map<String, Value>> {
+        let mut keys: Vec<Map<String, Value>> = self
+            .client_key
+            .iter()
+            .map(|key| key.verifying_key().to_jwk())
+            .collect();
+        if let Some(decryption) = &self.decryption {
+            keys.extend(decryption.public_jwks());
+        }
+        keys
     }
 
     /// EduConnect's OpenID Connect endpoint: id `educonnect`, JSON or signed
@@ -147,6 +236,8 @@ impl Provider {
             hs256: false,
             signed_userinfo_required: false,
             keys: None,
+            client_key: None,
+            decryption: None,
         }
     }
 
@@ -326,14 +417,94 @@ async fn discover(
     Ok(endpoints)
 }
 
-type OidcClient = CoreClient<
-    EndpointSet,
+type OidcClient = ClientOf<EndpointSet, EndpointSet>;
+
+/// `openidconnect`'s client with [`Exchanged`] as its token response, before
+/// (`EndpointNotSet`) and after its authorization and token URLs are set.
+type ClientOf<HasAuthUrl, HasTokenUrl> = openidconnect::Client<
+    EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    Exchanged,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    HasAuthUrl,
     EndpointNotSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointSet,
+    HasTokenUrl,
     EndpointNotSet,
 >;
+
+/// The token endpoint's answer with the ID token kept as the string it is:
+/// `openidconnect`'s own type parses it as a JWS, which an encrypted ID token
+/// is not. [`jose`] reads it afterwards, whatever its form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Exchanged(StandardTokenResponse<RawIdToken, CoreTokenType>);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RawIdToken {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for RawIdToken {}
+
+impl OAuth2TokenResponse for Exchanged {
+    type TokenType = CoreTokenType;
+
+    fn access_token(&self) -> &AccessToken {
+        self.0.access_token()
+    }
+
+    fn token_type(&self) -> &CoreTokenType {
+        self.0.token_type()
+    }
+
+    fn expires_in(&self) -> Option<std::time::Duration> {
+        self.0.expires_in()
+    }
+
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.0.refresh_token()
+    }
+
+    fn scopes(&self) -> Option<&Vec<Scope>> {
+        self.0.scopes()
+    }
+}
+
+impl
+    TokenResponse<
+        EmptyAdditionalClaims,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    > for Exchanged
+{
+    /// Never parsed by `openidconnect`: see [`Exchanged`].
+    fn id_token(
+        &self,
+    ) -> Option<
+        &IdToken<
+            EmptyAdditionalClaims,
+            CoreGenderClaim,
+            CoreJweContentEncryptionAlgorithm,
+            CoreJwsSigningAlgorithm,
+        >,
+    > {
+        None
+    }
+}
+
+/// How long a `private_key_jwt` client assertion lives.
+const CLIENT_ASSERTION_TTL: i64 = 60;
 
 /// A provider ready for logins: its `openidconnect` client and its keys.
 #[derive(Debug)]
@@ -366,18 +537,22 @@ impl Upstream {
         let endpoints = &config.endpoints;
         let issuer = IssuerUrl::new(endpoints.issuer().as_str().to_owned())
             .map_err(|_| ConfigError::InvalidUrl)?;
-        let client = CoreClient::new(
+        let mut client = ClientOf::<EndpointNotSet, EndpointNotSet>::new(
             ClientId::new(config.client_id.clone()),
             issuer,
             JsonWebKeySet::default(),
         )
         .set_auth_uri(AuthUrl::from_url(endpoints.authorization().clone()))
         .set_token_uri(TokenUrl::from_url(endpoints.token().clone()))
-        .set_client_secret(openidconnect::ClientSecret::new(
-            config.client_secret.secret().to_owned(),
-        ))
         .set_auth_type(AuthType::RequestBody)
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+        if config.client_key.is_none() {
+            // `client_secret_post`; with `private_key_jwt` the body carries
+            // `client_id` and the assertion instead.
+            client = client.set_client_secret(openidconnect::ClientSecret::new(
+                config.client_secret.secret().to_owned(),
+            ));
+        }
         let mut keys = match (&config.keys, endpoints.jwks()) {
             (Some(keys), _) => ProviderKeys::fixed(keys.clone(), clock.clone()),
             (None, Some(jwks)) => {
@@ -441,39 +616,42 @@ impl Upstream {
         nonce: &str,
     ) -> Result<Completed, UpstreamError> {
         let http = Http(&*self.http);
-        let response = self
+        let mut request = self
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(&http)
-            .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) => {
-                    UpstreamError::Refused(r.error().to_string())
-                }
-                RequestTokenError::Request(e) => UpstreamError::TokenEndpoint(Unreachable::Http(e)),
-                RequestTokenError::Parse(_, _) => {
-                    UpstreamError::TokenEndpoint(Unreachable::Unreadable)
-                }
-                RequestTokenError::Other(_) => {
-                    UpstreamError::TokenEndpoint(Unreachable::Unexpected)
-                }
-            })?;
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
+        if let Some(key) = &self.config.client_key {
+            request = request
+                .add_extra_param(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                )
+                .add_extra_param("client_assertion", self.client_assertion(key)?);
+        }
+        let response = request.request_async(&http).await.map_err(|e| match e {
+            RequestTokenError::ServerResponse(r) => UpstreamError::Refused(r.error().to_string()),
+            RequestTokenError::Request(e) => UpstreamError::TokenEndpoint(Unreachable::Http(e)),
+            RequestTokenError::Parse(_, _) => UpstreamError::TokenEndpoint(Unreachable::Unreadable),
+            RequestTokenError::Other(_) => UpstreamError::TokenEndpoint(Unreachable::Unexpected),
+        })?;
         let id_token = response
-            .id_token()
-            .ok_or(UpstreamError::NoIdToken)?
-            .to_string();
+            .0
+            .extra_fields()
+            .id_token
+            .clone()
+            .ok_or(UpstreamError::NoIdToken)?;
 
         let mut validation = self.validation().nonce(nonce);
         if let Some(acr) = self.config.acr {
             validation = validation.min_acr(acr);
         }
+        let signed = self.signed(&id_token).map_err(UpstreamError::IdToken)?;
         let verified = self
             .keys
-            .verify::<serde::de::IgnoredAny>(&id_token, &validation)
+            .verify::<serde::de::IgnoredAny>(&signed, &validation)
             .await
             .map_err(|e| match e {
-                ProviderTokenError::Token(t) => UpstreamError::IdToken(t),
+                ProviderTokenError::Token(t) => UpstreamError::IdToken(jose::nested_error(t)),
                 ProviderTokenError::Keys(k) => UpstreamError::Keys(k),
             })?;
         let registered = verified.registered();
@@ -525,12 +703,15 @@ impl Upstream {
             let token = std::str::from_utf8(response.body())
                 .map_err(|_| UpstreamError::Userinfo(UserinfoRejected::NotText))?
                 .trim();
+            let signed = self
+                .signed(token)
+                .map_err(|e| UpstreamError::Userinfo(UserinfoRejected::Token(e)))?;
             self.keys
-                .verify::<Map<String, Value>>(token, &self.validation())
+                .verify::<Map<String, Value>>(&signed, &self.validation())
                 .await
                 .map_err(|e| match e {
                     ProviderTokenError::Token(t) => {
-                        UpstreamError::Userinfo(UserinfoRejected::Token(t))
+                        UpstreamError::Userinfo(UserinfoRejected::Token(jose::nested_error(t)))
                     }
                     ProviderTokenError::Keys(k) => UpstreamError::Keys(k),
                 })?
@@ -547,6 +728,37 @@ impl Upstream {
             Some(Value::String(s)) if s == sub => Ok(claims),
             _ => Err(UpstreamError::Userinfo(UserinfoRejected::SubMismatch)),
         }
+    }
+
+    /// The signed token to verify: `token` itself, or, for a provider that
+    /// encrypts, the signed JWT inside it (a token that is only signed is
+    /// refused then).
+    fn signed(&self, token: &str) -> Result<String, jose::Error> {
+        let Some(decryption) = &self.config.decryption else {
+            return Ok(token.to_owned());
+        };
+        let plaintext = decryption.decrypt_signed(token.as_bytes())?;
+        // decrypt_signed checked the shape of a compact JWS, all ASCII dots
+        // and base64url; anything else fails here, not later.
+        String::from_utf8(plaintext).map_err(|_| jose::JweError::NotASignedJwt.into())
+    }
+
+    /// A `private_key_jwt` client assertion (RFC 7523): `iss` and `sub` the
+    /// client id, `aud` the token endpoint, a minute of life, a random `jti`.
+    fn client_assertion(&self, key: &SigningKey) -> Result<String, UpstreamError> {
+        let now = self.clock.unix_seconds();
+        let mut jti = [0u8; 16];
+        jose::crypto::fill_random(&mut jti);
+        let claims = serde_json::json!({
+            "iss": self.config.client_id,
+            "sub": self.config.client_id,
+            "aud": self.config.endpoints.token().as_str(),
+            "iat": now,
+            "exp": now + CLIENT_ASSERTION_TTL,
+            "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        });
+        key.sign(&claims)
+            .map_err(|_| UpstreamError::TokenEndpoint(Unreachable::Unexpected))
     }
 
     /// The provider's logout URL, if it has one.

@@ -711,18 +711,41 @@ fn concat_kdf(z: &[u8], enc: ContentEncryption, apu: &[u8], apv: &[u8]) -> Vec<u
     sha256(&input)[..enc.key_len()].to_vec()
 }
 
-/// Decrypts `token` and checks that what it carries is meant to be a signed
-/// JWT: `cty`, when present, is `JWT`, and the plaintext has the shape of a
-/// compact JWS. The signature is checked by the caller.
-pub(crate) fn decrypt_nested(token: &[u8], keys: &DecryptionKeys) -> Result<Vec<u8>, Error> {
-    let cty_ok = Jwe::parse(token)?
-        .content_type()
-        .is_none_or(|cty| cty.eq_ignore_ascii_case("JWT"));
-    let plaintext = keys.decrypt(token)?;
-    if !cty_ok || memchr::memchr_iter(b'.', &plaintext).count() != 2 {
-        return Err(JweError::NotASignedJwt.into());
+impl DecryptionKeys {
+    /// Decrypts a nested JWT and gives back the signed token inside, to verify
+    /// with [`Validation::verify`](super::Validation::verify) (mapping its
+    /// errors with [`nested_error`]): what
+    /// [`Validation::verify_encrypted`](super::Validation::verify_encrypted)
+    /// does, for callers that verify the inner token on their own path.
+    ///
+    /// Refused: a token that is not a JWE ([`JweError::NotEncrypted`]), a
+    /// `cty` other than `JWT`, a plaintext without the shape of a compact JWS
+    /// ([`JweError::NotASignedJwt`]).
+    pub fn decrypt_signed(&self, token: &[u8]) -> Result<Vec<u8>, Error> {
+        if !is_compact_jwe(token) {
+            return Err(JweError::NotEncrypted.into());
+        }
+        let cty_ok = Jwe::parse(token)?
+            .content_type()
+            .is_none_or(|cty| cty.eq_ignore_ascii_case("JWT"));
+        let plaintext = self.decrypt(token)?;
+        if !cty_ok || memchr::memchr_iter(b'.', &plaintext).count() != 2 {
+            return Err(JweError::NotASignedJwt.into());
+        }
+        Ok(plaintext)
     }
-    Ok(plaintext)
+}
+
+/// The error of verifying the signed token inside a JWE: a plaintext that
+/// does not even parse as a JWS (bare JSON claims, `alg: none`) is
+/// [`JweError::NotASignedJwt`]; other refusals are what they are.
+pub fn nested_error(error: Error) -> Error {
+    match error {
+        Error::Malformed(_) | Error::AlgorithmNone | Error::AlgorithmUnsupported => {
+            JweError::NotASignedJwt.into()
+        }
+        other => other,
+    }
 }
 
 /// The provider-specific half: RSA-OAEP and static ECDH exist in aws-lc-rs

@@ -29,6 +29,7 @@ mod b64;
 mod claims;
 mod compact;
 pub mod crypto;
+pub use crypto::CryptoProvider;
 mod der;
 mod error;
 mod json;
@@ -50,7 +51,7 @@ pub mod danger {
 pub use error::{Claim, ClaimError, Error, KeyError, Malformed, Part};
 pub use jwe::{
     ContentEncryption, DEFAULT_MAX_JWE_LEN, DecryptionKey, DecryptionKeys, EncryptionKey, JweError,
-    KeyManagement, is_compact_jwe,
+    KeyManagement, is_compact_jwe, nested_error,
 };
 pub use jwk::{DEFAULT_MAX_JWKS_LEN, HmacSecret, KeySet, SkippedKey, VerifyingKey};
 pub use sign::SigningKey;

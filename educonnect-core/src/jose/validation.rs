@@ -163,18 +163,8 @@ impl Validation {
         decryption: &super::DecryptionKeys,
         keys: &KeySet,
     ) -> Result<Verified<T>, Error> {
-        let token = token.as_ref();
-        if !super::jwe::is_compact_jwe(token) {
-            return Err(super::JweError::NotEncrypted.into());
-        }
-        let signed = super::jwe::decrypt_nested(token, decryption)?;
-        self.verify(signed, keys).map_err(|e| match e {
-            // The plaintext is not a JWS at all (bare JSON claims, say).
-            Error::Malformed(_) | Error::AlgorithmNone | Error::AlgorithmUnsupported => {
-                super::JweError::NotASignedJwt.into()
-            }
-            other => other,
-        })
+        let signed = decryption.decrypt_signed(token.as_ref())?;
+        self.verify(signed, keys).map_err(super::nested_error)
     }
 
     fn check(&self, c: &RegisteredClaims) -> Result<(), ClaimError> {

@@ -218,4 +218,19 @@ pub enum ConfigError {
     /// A client secret used as an HS256 key is shorter than 32 bytes.
     #[error("the client secret is too short to be an HS256 key (32 bytes at least)")]
     InvalidClientSecret,
+    /// Encrypted tokens (FranceConnect+) need the aws-lc-rs crypto provider;
+    /// this build uses ring, which has neither RSA-OAEP nor static-key ECDH.
+    #[error(
+        "encrypted tokens (FranceConnect+) need the aws-lc-rs crypto provider; this build uses ring"
+    )]
+    CryptoProvider,
+    /// Encrypted tokens were required with no decryption key.
+    #[error("encrypted tokens are required but no decryption key is configured")]
+    NoDecryptionKey,
+    /// A `private_key_jwt` key that is neither ES256 nor RS256.
+    #[error("the client authentication key must be ES256 or RS256")]
+    ClientKeyAlgorithm,
+    /// FranceConnect+ asked for `eidas1`: its levels are `eidas2` and `eidas3`.
+    #[error("FranceConnect+ requires acr_values eidas2 or eidas3")]
+    AcrTooLowForPlus,
 }

@@ -41,6 +41,13 @@ impl FranceConnect {
     /// The production platform's issuer.
     pub const PRODUCTION_ISSUER: &'static str = "https://oidc.franceconnect.gouv.fr/api/v2";
 
+    /// FranceConnect+'s integration platform issuer.
+    pub const PLUS_SANDBOX_ISSUER: &'static str =
+        "https://auth.integ01.dev-franceconnect.fr/api/v2";
+
+    /// FranceConnect+'s production issuer.
+    pub const PLUS_PRODUCTION_ISSUER: &'static str = "https://auth.franceconnect.gouv.fr/api/v2";
+
     /// The scopes of the identité pivot, requested by default after `openid`.
     pub const PIVOT_SCOPES: [&'static str; 6] = [
         "given_name",
@@ -59,6 +66,26 @@ impl FranceConnect {
     /// The production platform.
     pub fn production() -> Self {
         Self::custom(Self::PRODUCTION_ISSUER).expect("the production issuer is a valid URL")
+    }
+
+    /// FranceConnect+'s integration platform, asking for `eidas2`. Use it
+    /// with [`Provider::franceconnect_plus`](crate::flow::Provider::franceconnect_plus):
+    /// its tokens are encrypted.
+    pub fn plus_sandbox() -> Self {
+        Self::plus_custom(Self::PLUS_SANDBOX_ISSUER).expect("the FC+ sandbox issuer is a valid URL")
+    }
+
+    /// FranceConnect+'s production platform, asking for `eidas2`.
+    pub fn plus_production() -> Self {
+        Self::plus_custom(Self::PLUS_PRODUCTION_ISSUER)
+            .expect("the FC+ production issuer is a valid URL")
+    }
+
+    /// A FranceConnect+ deployment at another issuer (a local sandbox): the
+    /// same endpoints as v2, `acr_values` `eidas2` (raise it with
+    /// [`with_acr_values`](Self::with_acr_values)`(Acr::Eidas3)`).
+    pub fn plus_custom(issuer: &str) -> Result<Self, ConfigError> {
+        Ok(Self::custom(issuer)?.with_acr_values(Acr::Eidas2))
     }
 
     /// A FranceConnect v2 deployment at another issuer (a local sandbox, a
