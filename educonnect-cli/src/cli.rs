@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use educonnect_core::directory::SourceId;
 use educonnect_core::ids::Uai;
-use educonnect_core::jose::{Acr, Algorithm};
+use educonnect_core::jose::{Acr, Algorithm, KeyManagement};
 
 /// Latest `--now` accepted: the end of year 9999, far from any overflow.
 const MAX_NOW: u64 = 253_402_300_799;
@@ -67,6 +67,11 @@ pub(crate) struct SandboxArgs {
     /// The algorithm of FranceConnect ID tokens and userinfo.
     #[arg(long, value_enum, default_value = "ES256")]
     pub(crate) alg: SandboxAlg,
+    /// Act as FranceConnect+ (eidas2/eidas3, private_key_jwt, encrypted ID
+    /// token and userinfo), with the client's keys fetched from this
+    /// jwks_uri (a gateway's `{public_url}/auth/jwks`).
+    #[arg(long, value_name = "JWKS_URI")]
+    pub(crate) franceconnect_plus: Option<String>,
 }
 
 /// The algorithms the sandbox signs FranceConnect tokens with.
@@ -185,7 +190,9 @@ pub(crate) enum TokenCommand {
 /// Arguments of `educonnect keygen`.
 #[derive(Debug, Args)]
 pub(crate) struct KeygenArgs {
-    /// Signature algorithm of the new key.
+    /// Algorithm of the new key: a signature algorithm (family assertions,
+    /// `private_key_jwt`), or a key management algorithm for a key that
+    /// decrypts FranceConnect+ tokens (published with `use: enc`).
     #[arg(long, value_enum)]
     pub(crate) alg: KeyAlg,
     /// Key id: letters, digits, '-', '_' and '.', not starting with '.'.
@@ -206,14 +213,38 @@ pub(crate) enum KeyAlg {
     /// Ed25519.
     #[value(name = "EdDSA")]
     EdDsa,
+    /// RSA-2048, PKCS#1 v1.5 signatures (`private_key_jwt`). aws-lc-rs only.
+    #[value(name = "RS256")]
+    Rs256,
+    /// P-256 key agreement: decrypts ECDH-ES tokens. aws-lc-rs only.
+    #[value(name = "ECDH-ES")]
+    EcdhEs,
+    /// RSA-2048 decrypting RSA-OAEP-256 tokens. aws-lc-rs only.
+    #[value(name = "RSA-OAEP-256")]
+    RsaOaep256,
+    /// RSA-2048 decrypting RSA-OAEP (SHA-1) tokens. aws-lc-rs only.
+    #[value(name = "RSA-OAEP")]
+    RsaOaep,
+}
+
+/// What a `keygen` key is for.
+pub(crate) enum KeyKind {
+    /// Signs tokens.
+    Signing(Algorithm),
+    /// Decrypts tokens.
+    Decryption(KeyManagement),
 }
 
 impl KeyAlg {
     /// The core's algorithm.
-    pub(crate) fn algorithm(self) -> Algorithm {
+    pub(crate) fn kind(self) -> KeyKind {
         match self {
-            Self::Es256 => Algorithm::ES256,
-            Self::EdDsa => Algorithm::EdDSA,
+            Self::Es256 => KeyKind::Signing(Algorithm::ES256),
+            Self::EdDsa => KeyKind::Signing(Algorithm::EdDSA),
+            Self::Rs256 => KeyKind::Signing(Algorithm::RS256),
+            Self::EcdhEs => KeyKind::Decryption(KeyManagement::EcdhEs),
+            Self::RsaOaep256 => KeyKind::Decryption(KeyManagement::RsaOaep256),
+            Self::RsaOaep => KeyKind::Decryption(KeyManagement::RsaOaep),
         }
     }
 }

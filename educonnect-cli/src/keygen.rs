@@ -1,12 +1,13 @@
-//! `educonnect keygen`: a new signing key as a private JWK and a public JWKS.
+//! `educonnect keygen`: a new signing or decryption key as a private JWK
+//! and a public JWKS.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
-use educonnect_core::jose::SigningKey;
+use educonnect_core::jose::{DecryptionKey, SigningKey};
 
-use crate::cli::KeygenArgs;
+use crate::cli::{KeyKind, KeygenArgs};
 use crate::failure::Failure;
 use crate::output;
 
@@ -14,8 +15,20 @@ use crate::output;
 /// and `DIR/KID.jwks.json`, and prints both paths. Neither file is ever
 /// overwritten: if one exists, nothing is written.
 pub(crate) fn run(args: &KeygenArgs) -> Result<(), Failure> {
-    let key = SigningKey::generate(args.alg.algorithm(), args.kid.as_str())
-        .map_err(|e| Failure::usage(format_args!("cannot generate the key: {e}")))?;
+    let cannot = |e: educonnect_core::jose::Error| {
+        Failure::usage(format_args!("cannot generate the key: {e}"))
+    };
+    let (private_jwk, public_jwks) = match args.alg.kind() {
+        KeyKind::Signing(alg) => {
+            let key = SigningKey::generate(alg, args.kid.as_str()).map_err(cannot)?;
+            (key.to_private_jwk_json(), key.public_jwks_json())
+        }
+        KeyKind::Decryption(alg) => {
+            let key = DecryptionKey::generate(alg, args.kid.as_str()).map_err(cannot)?;
+            let public = serde_json::json!({ "keys": [key.public_jwk()] }).to_string();
+            (key.to_private_jwk_json(), public)
+        }
+    };
 
     fs::create_dir_all(&args.out)
         .map_err(|e| Failure::usage(format_args!("cannot create directory {:?}: {e}", args.out)))?;
@@ -32,9 +45,9 @@ pub(crate) fn run(args: &KeygenArgs) -> Result<(), Failure> {
         }
     };
 
-    let written = write(&mut private, &key.to_private_jwk_json())
+    let written = write(&mut private, &private_jwk)
         .and_then(|()| private.sync_all())
-        .and_then(|()| write(&mut public, &key.public_jwks_json()));
+        .and_then(|()| write(&mut public, &public_jwks));
     if let Err(e) = written {
         let _ = fs::remove_file(&private_path);
         let _ = fs::remove_file(&public_path);

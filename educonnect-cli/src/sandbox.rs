@@ -39,6 +39,9 @@ async fn serve(args: SandboxArgs) -> Result<(), Failure> {
     for uri in &redirect_uris {
         config = config.redirect_uri(uri.clone());
     }
+    if let Some(jwks_uri) = &args.franceconnect_plus {
+        config = config.franceconnect_plus(jwks_uri.clone());
+    }
     for uri in &logout_uris {
         config = config.post_logout_redirect_uri(uri.clone());
     }
@@ -60,6 +63,11 @@ async fn serve(args: SandboxArgs) -> Result<(), Failure> {
         "EduConnect JWKS:       {}/profile/oidc/jwks",
         sandbox.educonnect_base()
     ))?;
+    if let Some(jwks_uri) = &args.franceconnect_plus {
+        output::line(&format!(
+            "FranceConnect+ mode:   client keys read at {jwks_uri}"
+        ))?;
+    }
     output::line(&format!("client id:             {}", sandbox.client_id()))?;
     output::line(&format!(
         "client secret:         {} (demo)",

@@ -190,8 +190,27 @@ fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 #[test]
-fn keygen_sign_verify_round_trip_for_both_algorithms() {
-    for (alg, kid) in [("ES256", "es-2026"), ("EdDSA", "ed.2026_1")] {
+fn keygen_writes_decryption_keys_for_franceconnect_plus() {
+    for (alg, kid) in [("ECDH-ES", "enc-ec"), ("RSA-OAEP-256", "enc-rsa")] {
+        let keys = keygen(&format!("enc-{alg}"), alg, kid);
+        let private = std::fs::read_to_string(&keys.private).unwrap();
+        let key = educonnect_core::jose::DecryptionKey::from_jwk_json(private.as_bytes()).unwrap();
+        assert_eq!(key.algorithm().name(), alg);
+        let jwks: Value =
+            serde_json::from_str(&std::fs::read_to_string(&keys.jwks).unwrap()).unwrap();
+        assert_eq!(jwks["keys"][0]["use"], "enc");
+        assert_eq!(jwks["keys"][0]["alg"], alg);
+        assert!(jwks["keys"][0].get("d").is_none(), "the JWKS is public");
+    }
+}
+
+#[test]
+fn keygen_sign_verify_round_trip_for_each_algorithm() {
+    for (alg, kid) in [
+        ("ES256", "es-2026"),
+        ("EdDSA", "ed.2026_1"),
+        ("RS256", "rs-2026"),
+    ] {
         let keys = keygen(&format!("round-trip-{alg}"), alg, kid);
 
         let private: Value =
@@ -228,7 +247,12 @@ fn keygen_sign_verify_round_trip_for_both_algorithms() {
         // algorithm works, naming only another one does not.
         verify(&keys, &token, &["--alg", alg]).assert_ok();
         let other = if alg == "ES256" { "EdDSA" } else { "ES256" };
-        verify(&keys, &token, &["--alg", &format!("RS256,{other}")]).assert_rejected("not allowed");
+        let others = if alg == "RS256" {
+            "PS256,EdDSA"
+        } else {
+            &format!("RS256,{other}")
+        };
+        verify(&keys, &token, &["--alg", others]).assert_rejected("not allowed");
     }
 }
 
@@ -297,7 +321,7 @@ fn keygen_refuses_unsafe_kids_and_algorithms() {
     run(&[
         "keygen",
         "--alg",
-        "RS256",
+        "PS256",
         "--kid",
         "k",
         "--out",

@@ -11,6 +11,11 @@
 //! | `EDUCONNECT_EC_BASE` | an EduConnect IdP base URL | the sandbox's |
 //! | `EDUCONNECT_EC_CLIENT_ID`, `EDUCONNECT_EC_CLIENT_SECRET` | the service's EduConnect client | |
 //! | `EDUCONNECT_EC_JWKS` | EduConnect's JWKS URL | |
+//! | `EDUCONNECT_FCPLUS_ISSUER` | a FranceConnect+ issuer (e.g. `https://auth.integ01.dev-franceconnect.fr/api/v2`) | |
+//! | `EDUCONNECT_FCPLUS_CLIENT_ID` | the service's FranceConnect+ client | |
+//! | `EDUCONNECT_FCPLUS_CLIENT_KEY` | private JWK file of its `private_key_jwt` key (ES256 or RS256, `educonnect keygen`) | |
+//! | `EDUCONNECT_FCPLUS_DECRYPTION_KEYS` | private JWK files of its decryption keys, newest first, separated by `:` (`educonnect keygen --alg ECDH-ES`); published with the client key at `{public_url}/auth/jwks` | |
+//! | `EDUCONNECT_SANDBOX_FRANCECONNECT_PLUS` | `1`: the in-process sandbox acts as FranceConnect+ (eidas2, encrypted tokens, keys made at start) in place of FranceConnect v2 | `0` |
 //! | `EDUCONNECT_DIRECTORY` | AAF / SIECLE export files, separated by `:`; a file ending in `.snap` is a snapshot written by `educonnect directory compile`, mapped into memory | the demo directory (with the sandbox) |
 //! | `EDUCONNECT_DIRECTORY_UAI` | the school of the SIECLE files | |
 //! | `EDUCONNECT_INSECURE_COOKIES` | `1`: cookies without `Secure`, for `http://` on a developer's machine | `1` for an `http://` loopback URL |
@@ -44,6 +49,7 @@ use educonnect_core::directory::import::{FilesError, LoadError, SourceHints};
 use educonnect_core::filiation::ActForPolicy;
 use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
 use educonnect_core::ids::Uai;
+use educonnect_core::jose::{Algorithm, DecryptionKey, DecryptionKeys, KeyManagement, SigningKey};
 use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
 use educonnect_core::store::{SplitStore, Store};
 use educonnect_mmap::LoadDirectoryError;
@@ -93,6 +99,24 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The key sealing logins in flight, shared by replicas.
     pub login_state_key: Option<LoginStateKey>,
+    /// FranceConnect+, if configured.
+    pub franceconnect_plus: Option<PlusSettings>,
+    /// The in-process sandbox acts as FranceConnect+.
+    pub sandbox_franceconnect_plus: bool,
+}
+
+/// FranceConnect+'s settings: no client secret, a client key and the keys
+/// its tokens are encrypted to.
+#[derive(Debug, Clone)]
+pub struct PlusSettings {
+    /// The FranceConnect+ issuer.
+    pub issuer: String,
+    /// The client id.
+    pub client_id: String,
+    /// Private JWK file of the `private_key_jwt` key.
+    pub client_key: PathBuf,
+    /// Private JWK files of the decryption keys, newest first.
+    pub decryption_keys: Vec<PathBuf>,
 }
 
 /// A setting that could not be used.
@@ -140,6 +164,9 @@ pub enum SettingsError {
     /// PostgreSQL could not be reached or migrated at start.
     #[error("EDUCONNECT_DATABASE_URL: {0}")]
     Postgres(#[from] educonnect_postgres::ConnectError),
+    /// The sandbox's FranceConnect+ keys could not be made.
+    #[error("FranceConnect+ keys: {0}")]
+    Keys(#[from] educonnect_core::jose::Error),
     /// A socket could not be bound, or the sandbox not started.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -204,6 +231,32 @@ impl Settings {
                 });
             }
         };
+        let franceconnect_plus = match var("EDUCONNECT_FCPLUS_ISSUER") {
+            None => None,
+            Some(issuer) => {
+                let need = |name: &'static str| {
+                    var(name).ok_or(SettingsError::Missing(name, "EDUCONNECT_FCPLUS_ISSUER"))
+                };
+                Some(PlusSettings {
+                    issuer,
+                    client_id: need("EDUCONNECT_FCPLUS_CLIENT_ID")?,
+                    client_key: need("EDUCONNECT_FCPLUS_CLIENT_KEY")?.into(),
+                    decryption_keys: env::split_paths(&need("EDUCONNECT_FCPLUS_DECRYPTION_KEYS")?)
+                        .collect(),
+                })
+            }
+        };
+        let sandbox_franceconnect_plus =
+            match var("EDUCONNECT_SANDBOX_FRANCECONNECT_PLUS").as_deref() {
+                None | Some("0" | "false" | "no") => false,
+                Some("1" | "true" | "yes") => true,
+                Some(other) => {
+                    return Err(SettingsError::Invalid {
+                        name: "EDUCONNECT_SANDBOX_FRANCECONNECT_PLUS",
+                        reason: format!("{other:?} is not 1 or 0"),
+                    });
+                }
+            };
         let directory_uai = var("EDUCONNECT_DIRECTORY_UAI")
             .map(|v| {
                 Uai::parse(&v).map_err(|e| SettingsError::Invalid {
@@ -256,6 +309,8 @@ impl Settings {
                     LoginStateKey::new(bytes).map_err(|e| invalid(e.to_string()))
                 })
                 .transpose()?,
+            franceconnect_plus,
+            sandbox_franceconnect_plus,
         })
     }
 
@@ -305,16 +360,37 @@ impl Setup {
 
         let mut providers = Vec::new();
         let mut sandbox = None;
-        if settings.franceconnect.is_none() && settings.educonnect.is_none() {
-            let started = Sandbox::start(
-                SandboxConfig::new()
-                    .listen(settings.sandbox_listen)
-                    .gateway(&public_url),
-            )
-            .await?;
-            providers.push(started.provider_franceconnect());
+        if settings.franceconnect.is_none()
+            && settings.educonnect.is_none()
+            && settings.franceconnect_plus.is_none()
+        {
+            let mut config = SandboxConfig::new()
+                .listen(settings.sandbox_listen)
+                .gateway(&public_url);
+            if settings.sandbox_franceconnect_plus {
+                // The sandbox reads the keys this gateway publishes.
+                config = config.franceconnect_plus(format!("{public_url}/auth/jwks"));
+            }
+            let started = Sandbox::start(config).await?;
+            if settings.sandbox_franceconnect_plus {
+                // Keys made for this process: the sandbox trusts whatever
+                // the gateway publishes.
+                let client_key = SigningKey::generate(Algorithm::ES256, "sandbox-client")?;
+                let decryption = DecryptionKey::generate(KeyManagement::EcdhEs, "sandbox-enc")?;
+                providers.push(
+                    started.provider_franceconnect_plus(
+                        client_key,
+                        DecryptionKeys::new([decryption]),
+                    )?,
+                );
+            } else {
+                providers.push(started.provider_franceconnect());
+            }
             providers.push(started.provider_educonnect());
             sandbox = Some(started);
+        }
+        if let Some(plus) = &settings.franceconnect_plus {
+            providers.push(plus_provider(plus)?);
         }
         if let Some(fc) = &settings.franceconnect {
             providers.push(Provider::franceconnect(
@@ -395,6 +471,39 @@ impl Setup {
             sandbox,
         })
     }
+}
+
+/// The FranceConnect+ provider of `plus`: its key files read.
+fn plus_provider(plus: &PlusSettings) -> Result<Provider, SettingsError> {
+    let read = |name: &'static str, path: &PathBuf| {
+        std::fs::read(path).map_err(|e| SettingsError::Invalid {
+            name,
+            reason: format!("{}: {e}", path.display()),
+        })
+    };
+    let invalid = |name: &'static str, path: &PathBuf, e: educonnect_core::jose::Error| {
+        SettingsError::Invalid {
+            name,
+            reason: format!("{}: {e}", path.display()),
+        }
+    };
+    const KEY: &str = "EDUCONNECT_FCPLUS_CLIENT_KEY";
+    const DECRYPTION: &str = "EDUCONNECT_FCPLUS_DECRYPTION_KEYS";
+    let client_key = SigningKey::from_jwk_json(&read(KEY, &plus.client_key)?)
+        .map_err(|e| invalid(KEY, &plus.client_key, e))?;
+    let mut keys = Vec::new();
+    for path in &plus.decryption_keys {
+        keys.push(
+            DecryptionKey::from_jwk_json(&read(DECRYPTION, path)?)
+                .map_err(|e| invalid(DECRYPTION, path, e))?,
+        );
+    }
+    Ok(Provider::franceconnect_plus(
+        FranceConnect::plus_custom(&plus.issuer)?,
+        plus.client_id.clone(),
+        client_key,
+        DecryptionKeys::new(keys),
+    )?)
 }
 
 fn load_directory(settings: &Settings) -> Result<Arc<dyn Directory>, SettingsError> {

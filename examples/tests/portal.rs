@@ -83,3 +83,35 @@ async fn finding_6_under_the_default_policy_the_portal_refuses_a_grandparent() {
     );
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
 }
+
+#[tokio::test]
+async fn the_portal_logs_in_through_the_sandbox_as_franceconnect_plus() {
+    let settings = Settings::from_vars(0, |name| {
+        (name == "EDUCONNECT_SANDBOX_FRANCECONNECT_PLUS").then(|| "1".to_owned())
+    })
+    .unwrap()
+    .on_free_port();
+    let setup = Setup::new(settings).await.unwrap();
+    let app = portal::app(setup.gateway, setup.directory);
+    tokio::spawn(async move { axum::serve(setup.listener, app).await.unwrap() });
+    let base = setup.public_url;
+    let _sandbox = setup.sandbox.unwrap();
+    let agent = Agent::log_in_through(
+        &base,
+        "franceconnectplus",
+        demo::identity(demo::FC_PARENT_TWO_ACADEMIES).unwrap(),
+    )
+    .await
+    .unwrap();
+    let service = Service { base, _sandbox };
+    let (status, children) = service.get(&agent, "/enfants").await;
+    assert_eq!(status, StatusCode::OK, "{children}");
+    assert!(children.contains("Éloïse"), "{children}");
+    // FranceConnect v2 is not offered beside it: the sandbox is FranceConnect+.
+    let v2 = Agent::log_in(
+        &service.base,
+        demo::identity(demo::FC_PARENT_TWO_ACADEMIES).unwrap(),
+    )
+    .await;
+    assert!(v2.is_err(), "{v2:?}");
+}
