@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 /// A fresh directory under the system's temporary one.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("educonnect-cli-proxy-{name}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "educonnect-cli-proxy-{name}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -46,8 +49,18 @@ fn check_exits_0_for_a_usable_file_and_2_with_file_line_and_reason() {
     assert!(stdout.contains("2 rules"), "{stdout}");
 
     for (name, text, line, reason) in [
-        ("unknown.toml", VALID.replace("upstream", "upstream_url"), 2, "unknown field `upstream_url`"),
-        ("url.toml", VALID.replace("http://127.0.0.1:9", "127.0.0.1:9"), 2, "upstream"),
+        (
+            "unknown.toml",
+            VALID.replace("upstream", "upstream_url"),
+            2,
+            "unknown field `upstream_url`",
+        ),
+        (
+            "url.toml",
+            VALID.replace("http://127.0.0.1:9", "127.0.0.1:9"),
+            2,
+            "upstream",
+        ),
         (
             "shadowed.toml",
             format!("{VALID}\n[[rule]]\nprefix = \"/public/x\"\naccess = \"logged_in\"\n"),
@@ -65,7 +78,12 @@ fn check_exits_0_for_a_usable_file_and_2_with_file_line_and_reason() {
         assert!(stderr.contains(reason), "{name}: {stderr}");
         assert!(output.stdout.is_empty());
     }
-    let output = educonnect(&["proxy", "--config", dir.join("missing.toml").to_str().unwrap(), "--check"]);
+    let output = educonnect(&[
+        "proxy",
+        "--config",
+        dir.join("missing.toml").to_str().unwrap(),
+        "--check",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -82,8 +100,14 @@ impl Drop for Running {
 
 fn get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -128,7 +152,10 @@ fn the_proxy_serves_on_the_sandbox_and_stops_on_sigterm() {
             assert!(status.success(), "{status}");
             break;
         }
-        assert!(Instant::now() < deadline, "still running 10 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(TcpStream::connect(&addr).is_err());

@@ -199,9 +199,8 @@ impl ProxyConfig {
     /// Checks `text`, the content of `path` (relative paths in it are
     /// relative to the file's directory).
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let error = |span: Option<Range<usize>>, reason: String| {
-            ConfigError::new(path, text, span, reason)
-        };
+        let error =
+            |span: Option<Range<usize>>, reason: String| ConfigError::new(path, text, span, reason);
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| error(e.span(), e.message().trim().to_owned()))?;
         let base_dir = path.parent().unwrap_or(Path::new("."));
@@ -213,9 +212,9 @@ impl ProxyConfig {
         let upstream = parse_upstream(raw.upstream.get_ref())
             .map_err(|r| error(Some(raw.upstream.span()), r))?;
         let public_url = match &raw.public_url {
-            Some(url) => Some(
-                parse_public_url(url.get_ref()).map_err(|r| error(Some(url.span()), r))?,
-            ),
+            Some(url) => {
+                Some(parse_public_url(url.get_ref()).map_err(|r| error(Some(url.span()), r))?)
+            }
             None => None,
         };
 
@@ -383,9 +382,17 @@ fn gateway_settings(
                     "franceconnect: jwks is read from the issuer's discovery".into(),
                 ));
             }
-            vars.push(("EDUCONNECT_FC_ISSUER", fc.url.get_ref().clone(), Some(fc.url.span())));
+            vars.push((
+                "EDUCONNECT_FC_ISSUER",
+                fc.url.get_ref().clone(),
+                Some(fc.url.span()),
+            ));
             vars.push(("EDUCONNECT_FC_CLIENT_ID", fc.client_id.clone(), None));
-            vars.push(("EDUCONNECT_FC_CLIENT_SECRET", fc.client_secret.clone(), None));
+            vars.push((
+                "EDUCONNECT_FC_CLIENT_SECRET",
+                fc.client_secret.clone(),
+                None,
+            ));
         }
         if let Some(ec) = &g.educonnect {
             let preset = EduConnect::at_base(ec.url.get_ref())
@@ -396,11 +403,23 @@ fn gateway_settings(
                 preset
                     .with_jwks(url)
                     .map_err(|e| (Some(jwks.span()), format!("educonnect jwks: {e}")))?;
-                vars.push(("EDUCONNECT_EC_JWKS", jwks.get_ref().clone(), Some(jwks.span())));
+                vars.push((
+                    "EDUCONNECT_EC_JWKS",
+                    jwks.get_ref().clone(),
+                    Some(jwks.span()),
+                ));
             }
-            vars.push(("EDUCONNECT_EC_BASE", ec.url.get_ref().clone(), Some(ec.url.span())));
+            vars.push((
+                "EDUCONNECT_EC_BASE",
+                ec.url.get_ref().clone(),
+                Some(ec.url.span()),
+            ));
             vars.push(("EDUCONNECT_EC_CLIENT_ID", ec.client_id.clone(), None));
-            vars.push(("EDUCONNECT_EC_CLIENT_SECRET", ec.client_secret.clone(), None));
+            vars.push((
+                "EDUCONNECT_EC_CLIENT_SECRET",
+                ec.client_secret.clone(),
+                None,
+            ));
         }
         if let Some(files) = &g.directory {
             directory = files.iter().map(|f| base_dir.join(f)).collect();

@@ -132,7 +132,10 @@ pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &Hea
 
 /// The identity headers of `session` (and of the pupil the rule allowed),
 /// without the assertion.
-pub(crate) fn identity(session: &Session, pupil: Option<&PupilId>) -> Vec<(HeaderName, HeaderValue)> {
+pub(crate) fn identity(
+    session: &Session,
+    pupil: Option<&PupilId>,
+) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::with_capacity(6);
     out.push((SUBJECT, text_value(session.identity().sub())));
     out.push((PROVIDER, text_value(session.provider())));
@@ -201,7 +204,11 @@ mod tests {
     #[test]
     fn spoofed_identity_headers_go_whatever_their_case() {
         let mut headers = HeaderMap::new();
-        for name in ["X-EduConnect-Subject", "x-educonnect-pupil", "X-EDUCONNECT-ANYTHING"] {
+        for name in [
+            "X-EduConnect-Subject",
+            "x-educonnect-pupil",
+            "X-EDUCONNECT-ANYTHING",
+        ] {
             headers.append(
                 HeaderName::from_bytes(name.as_bytes()).unwrap(),
                 HeaderValue::from_static("forged"),
@@ -216,7 +223,10 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_go() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-private, upgrade"));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-private, upgrade"),
+        );
         headers.insert("x-private", HeaderValue::from_static("1"));
         headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         headers.insert(header::TE, HeaderValue::from_static("trailers"));

@@ -120,12 +120,12 @@ impl Started {
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default()
                     .as_secs();
-                SigningKey::generate(Algorithm::ES256, format!("proxy-{started}")).map_err(
-                    |e| StartError::Key {
+                SigningKey::generate(Algorithm::ES256, format!("proxy-{started}")).map_err(|e| {
+                    StartError::Key {
                         file: PathBuf::from("(generated)"),
                         reason: e.to_string(),
-                    },
-                )?
+                    }
+                })?
             }
         };
         let Setup {
@@ -134,7 +134,10 @@ impl Started {
             gateway,
             sandbox,
             ..
-        } = Setup::new_with(config.settings.clone(), |builder| builder.assertion_key(key)).await?;
+        } = Setup::new_with(config.settings.clone(), |builder| {
+            builder.assertion_key(key)
+        })
+        .await?;
         Ok(Self {
             proxy: Proxy::new(gateway, config),
             listener,
@@ -240,3 +243,8 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

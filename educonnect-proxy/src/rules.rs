@@ -96,18 +96,16 @@ impl Rule {
         line: usize,
     ) -> Result<Self, RuleError> {
         if !prefix.starts_with('/') {
-            return fail(
-                At::Prefix,
-                format!("prefix {prefix:?} must start with '/'"),
-            );
+            return fail(At::Prefix, format!("prefix {prefix:?} must start with '/'"));
         }
-        if let Some(c) = prefix
-            .chars()
-            .find(|c| matches!(c, '?' | '#' | '%' | ';' | '\\') || c.is_whitespace() || c.is_control())
-        {
+        if let Some(c) = prefix.chars().find(|c| {
+            matches!(c, '?' | '#' | '%' | ';' | '\\') || c.is_whitespace() || c.is_control()
+        }) {
             return fail(
                 At::Prefix,
-                format!("prefix {prefix:?}: {c:?} cannot match a path (write the path as decoded, without query)"),
+                format!(
+                    "prefix {prefix:?}: {c:?} cannot match a path (write the path as decoded, without query)"
+                ),
             );
         }
         let trimmed = if prefix.len() > 1 {
@@ -160,23 +158,35 @@ impl Rule {
             (false, _, Some(_)) => {
                 return fail(
                     At::Query,
-                    format!("pupil_query is for access = \"act_for\" or \"legal_authority\", not {:?}", name(access)),
+                    format!(
+                        "pupil_query is for access = \"act_for\" or \"legal_authority\", not {:?}",
+                        name(access)
+                    ),
                 );
             }
             (false, _, None) => {
                 return fail(
                     At::Prefix,
-                    format!("prefix {prefix:?}: {{pupil}} is for access = \"act_for\" or \"legal_authority\", not {:?}", name(access)),
+                    format!(
+                        "prefix {prefix:?}: {{pupil}} is for access = \"act_for\" or \"legal_authority\", not {:?}",
+                        name(access)
+                    ),
                 );
             }
             (true, [], None) => {
                 return fail(
                     At::Access,
-                    format!("access = {:?} needs the pupil: a {{pupil}} segment in the prefix, or pupil_query", name(access)),
+                    format!(
+                        "access = {:?} needs the pupil: a {{pupil}} segment in the prefix, or pupil_query",
+                        name(access)
+                    ),
                 );
             }
             (true, [_, _, ..], _) => {
-                return fail(At::Prefix, format!("prefix {prefix:?}: {{pupil}} more than once"));
+                return fail(
+                    At::Prefix,
+                    format!("prefix {prefix:?}: {{pupil}} more than once"),
+                );
             }
             (true, [_], Some(_)) => {
                 return fail(
@@ -193,7 +203,9 @@ impl Rule {
                 {
                     return fail(
                         At::Query,
-                        format!("pupil_query {query:?}: a parameter name of letters, digits, '_', '-', '.'"),
+                        format!(
+                            "pupil_query {query:?}: a parameter name of letters, digits, '_', '-', '.'"
+                        ),
                     );
                 }
                 Some(PupilSource::Query(query.to_owned()))

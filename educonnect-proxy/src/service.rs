@@ -11,8 +11,7 @@ use bytes::Bytes;
 use educonnect_core::directory::PupilId;
 use educonnect_core::filiation::FamilyClaims;
 use educonnect_core::flow::access::{
-    Denied, MAX_GATEWAY_BODY, PupilRight, Refusal, RequestAccess, WhenAnonymous,
-    payload_too_large,
+    Denied, MAX_GATEWAY_BODY, PupilRight, Refusal, RequestAccess, WhenAnonymous, payload_too_large,
 };
 use educonnect_core::flow::{Gateway, Session, html};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -196,7 +195,9 @@ impl Proxy {
             }));
         };
         let segment = match rule.pupil() {
-            Some(PupilSource::Segment(index)) => path.segment(*index).unwrap_or_default().to_owned(),
+            Some(PupilSource::Segment(index)) => {
+                path.segment(*index).unwrap_or_default().to_owned()
+            }
             Some(PupilSource::Query(name)) => single_query_value(query, name).unwrap_or_default(),
             None => String::new(),
         };
@@ -357,10 +358,7 @@ impl Proxy {
         let inner = &self.inner;
         let upgrade =
             request.version() == Version::HTTP_11 && headers::wants_upgrade(request.headers());
-        let path_and_query = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str());
+        let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let Ok(uri) = format!(
             "{}{}{}",
             inner.upstream_origin, inner.upstream_path, path_and_query
@@ -390,7 +388,10 @@ impl Proxy {
             Ok(response) => response,
             Err(e) => {
                 tracing::warn!(error = %e, "upstream unreachable");
-                return page(StatusCode::BAD_GATEWAY, "Service momentanément indisponible");
+                return page(
+                    StatusCode::BAD_GATEWAY,
+                    "Service momentanément indisponible",
+                );
             }
         };
         headers::strip_identity(response.headers_mut());
@@ -401,7 +402,8 @@ impl Proxy {
             tokio::spawn(async move {
                 match tokio::try_join!(client_upgrade, upstream_upgrade) {
                     Ok((client, upstream)) => {
-                        let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+                        let (mut client, mut upstream) =
+                            (TokioIo::new(client), TokioIo::new(upstream));
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
                     }
                     Err(e) => tracing::debug!(error = %e, "upgrade failed"),
@@ -469,7 +471,15 @@ fn bad_request() -> Response<ProxyBody> {
 
 /// A path no rule covers: refused, as a page that does not exist.
 fn no_rule(gateway: &Gateway, target: &str) -> Response<ProxyBody> {
-    full(Refusal::new(gateway, Denied::NotAPupil, WhenAnonymous::RedirectToLogin, target).into_response())
+    full(
+        Refusal::new(
+            gateway,
+            Denied::NotAPupil,
+            WhenAnonymous::RedirectToLogin,
+            target,
+        )
+        .into_response(),
+    )
 }
 
 #[cfg(test)]
@@ -478,7 +488,10 @@ mod tests {
 
     #[test]
     fn a_query_pupil_given_twice_is_nobody() {
-        assert_eq!(single_query_value(Some("a=1&eleve=X"), "eleve").as_deref(), Some("X"));
+        assert_eq!(
+            single_query_value(Some("a=1&eleve=X"), "eleve").as_deref(),
+            Some("X")
+        );
         assert_eq!(single_query_value(Some("eleve=X&eleve=Y"), "eleve"), None);
         assert_eq!(single_query_value(Some("a=1"), "eleve"), None);
         assert_eq!(single_query_value(None, "eleve"), None);

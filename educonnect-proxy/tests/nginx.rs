@@ -159,7 +159,10 @@ async fn start_nginx(port: u16, proxy: u16, upstream: u16) -> Nginx {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
     let mut nginx = Nginx { child, dir };
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return nginx;
         }
         if let Ok(Some(status)) = nginx.child.try_wait() {
@@ -191,7 +194,10 @@ async fn nginx_auth_request_in_front_of_an_upstream() {
 
     // Anonymous: public passes without identity (a forged one removed),
     // the rest is sent to the login (401 → @login).
-    let forged = [("X-EduConnect-Subject", "forged"), ("X-EduConnect-Pupil", "forged")];
+    let forged = [
+        ("X-EduConnect-Subject", "forged"),
+        ("X-EduConnect-Pupil", "forged"),
+    ];
     let (status, head, body) = raw(nginx_addr, "GET", "/public/page", &forged).await;
     assert_eq!(status, 200, "{head}");
     assert_eq!(body, "upstream /public/page");
@@ -209,9 +215,12 @@ async fn nginx_auth_request_in_front_of_an_upstream() {
     assert_eq!(status, 404);
 
     // Logged in through nginx.
-    let parent = Agent::log_in(&nginx_base, demo::identity(demo::EC_PARENT_TWO_ACADEMIES).unwrap())
-        .await
-        .unwrap();
+    let parent = Agent::log_in(
+        &nginx_base,
+        demo::identity(demo::EC_PARENT_TWO_ACADEMIES).unwrap(),
+    )
+    .await
+    .unwrap();
     let pupil = Agent::log_in(&nginx_base, demo::identity(demo::EC_PUPIL).unwrap())
         .await
         .unwrap();
@@ -251,7 +260,13 @@ async fn nginx_auth_request_in_front_of_an_upstream() {
         .to_str()
         .unwrap()
         .to_owned();
-    let (status, _, _) = raw(nginx_addr, "GET", &format!("/eleves/{maelys}"), &with_cookie).await;
+    let (status, _, _) = raw(
+        nginx_addr,
+        "GET",
+        &format!("/eleves/{maelys}"),
+        &with_cookie,
+    )
+    .await;
     assert_eq!(status, 403);
     assert!(upstream.last(&format!("/eleves/{maelys}")).is_none());
     let (status, _, _) = raw(

@@ -87,7 +87,10 @@ async fn the_upstream_sees_the_identity_and_a_verified_assertion_never_spoofed_h
     assert_eq!(seen.get("x-educonnect-provider").unwrap(), "educonnect");
     assert_eq!(seen.get("x-educonnect-profile").unwrap(), "guardian");
     assert!(!seen.get("x-educonnect-subject").unwrap().is_empty());
-    assert_eq!(seen.get("x-forwarded-for").unwrap(), "203.0.113.9, 127.0.0.1");
+    assert_eq!(
+        seen.get("x-forwarded-for").unwrap(),
+        "203.0.113.9, 127.0.0.1"
+    );
     assert_eq!(seen.get("x-forwarded-proto").unwrap(), "http");
     assert_eq!(
         seen.get("x-forwarded-host").unwrap().to_str().unwrap(),
@@ -118,8 +121,7 @@ async fn the_upstream_sees_the_identity_and_a_verified_assertion_never_spoofed_h
         .bytes()
         .await
         .unwrap();
-    let verifier =
-        AssertionVerifier::from_jwks_json(&proxy.base, &upstream.url(), &jwks).unwrap();
+    let verifier = AssertionVerifier::from_jwks_json(&proxy.base, &upstream.url(), &jwks).unwrap();
     let verified = verifier.verify(&token).unwrap();
     for child in &children {
         let pupil = PupilId::from_url_segment(child).unwrap();
@@ -130,8 +132,8 @@ async fn the_upstream_sees_the_identity_and_a_verified_assertion_never_spoofed_h
         seen.get("x-educonnect-subject").unwrap()
     );
     // Another audience refuses it.
-    let other = AssertionVerifier::from_jwks_json(&proxy.base, "https://other.example", &jwks)
-        .unwrap();
+    let other =
+        AssertionVerifier::from_jwks_json(&proxy.base, "https://other.example", &jwks).unwrap();
     assert!(other.verify(&token).is_err());
 
     // Public and anonymous requests: no identity, and none of the forged one.
@@ -142,7 +144,11 @@ async fn the_upstream_sees_the_identity_and_a_verified_assertion_never_spoofed_h
     let before = upstream.seen().len();
     let (status, head, _) = raw(proxy.addr, "GET", "/compte", &spoofed).await;
     assert_eq!(status, 303, "{head}");
-    assert_eq!(upstream.seen().len(), before, "an anonymous request reached the upstream");
+    assert_eq!(
+        upstream.seen().len(),
+        before,
+        "an anonymous request reached the upstream"
+    );
     // On the gateway's own routes too the forged headers go (nothing to
     // see upstream): the JWKS answers as always.
     let (status, _, _) = raw(proxy.addr, "GET", "/auth/jwks", &spoofed).await;
@@ -158,7 +164,12 @@ async fn every_rule_kind_is_allowed_and_refused() {
 
     // Anonymous: public passes, the rest is sent to the login.
     assert_eq!(get(None, &format!("{base}/public/x")).await.status(), 200);
-    for path in ["/compte", "/eleves/AAAA", "/bulletins?eleve=AAAA", "/signature/AAAA"] {
+    for path in [
+        "/compte",
+        "/eleves/AAAA",
+        "/bulletins?eleve=AAAA",
+        "/signature/AAAA",
+    ] {
         let response = get(None, &format!("{base}{path}")).await;
         assert_eq!(response.status(), 303, "{path}");
         let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -175,27 +186,70 @@ async fn every_rule_kind_is_allowed_and_refused() {
     assert!(!mine.contains(maelys));
 
     // logged in
-    assert_eq!(get(Some(&parent), &format!("{base}/compte")).await.status(), 200);
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/compte")).await.status(),
+        200
+    );
     // act for, pupil in the path
     let response = get(Some(&parent), &format!("{base}/eleves/{child}/bulletin")).await;
     assert_eq!(response.status(), 200);
     let seen = upstream.last(&format!("/eleves/{child}/bulletin")).unwrap();
     assert_eq!(seen.get("x-educonnect-pupil").unwrap(), child.as_str());
-    assert_eq!(get(Some(&parent), &format!("{base}/eleves/{maelys}")).await.status(), 403);
-    assert_eq!(get(Some(&pupil), &format!("{base}/eleves/{maelys}")).await.status(), 200);
-    assert_eq!(get(Some(&pupil), &format!("{base}/eleves/{child}")).await.status(), 403);
-    assert_eq!(get(Some(&parent), &format!("{base}/eleves/not-a-pupil")).await.status(), 404);
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/eleves/{maelys}"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        get(Some(&pupil), &format!("{base}/eleves/{maelys}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        get(Some(&pupil), &format!("{base}/eleves/{child}"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/eleves/not-a-pupil"))
+            .await
+            .status(),
+        404
+    );
     // act for, pupil in the query
     let response = get(Some(&parent), &format!("{base}/bulletins?eleve={child}")).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(get(Some(&parent), &format!("{base}/bulletins?eleve={maelys}")).await.status(), 403);
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/bulletins?eleve={maelys}"))
+            .await
+            .status(),
+        403
+    );
     // Named twice: an upstream might read the other one.
     let twice = format!("{base}/bulletins?eleve={child}&eleve={maelys}");
     assert_eq!(get(Some(&parent), &twice).await.status(), 404);
     // legal authority: the parent holds it, a pupil never over herself.
-    assert_eq!(get(Some(&parent), &format!("{base}/signature/{child}")).await.status(), 200);
-    assert_eq!(get(Some(&pupil), &format!("{base}/signature/{maelys}")).await.status(), 403);
-    assert_eq!(get(Some(&parent), &format!("{base}/signature/{maelys}")).await.status(), 403);
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/signature/{child}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        get(Some(&pupil), &format!("{base}/signature/{maelys}"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/signature/{maelys}"))
+            .await
+            .status(),
+        403
+    );
 
     // A path an upstream could read as another one is refused.
     let cookie = parent.cookie_header();
@@ -210,7 +264,13 @@ async fn every_rule_kind_is_allowed_and_refused() {
         assert_eq!(status, 400, "{target}");
     }
     // Matching ignores case and ;parameters, as some upstreams do.
-    let (status, _, _) = raw(proxy.addr, "GET", &format!("/ELEVES;x=1/{maelys}"), &[("Cookie", &cookie)]).await;
+    let (status, _, _) = raw(
+        proxy.addr,
+        "GET",
+        &format!("/ELEVES;x=1/{maelys}"),
+        &[("Cookie", &cookie)],
+    )
+    .await;
     assert_eq!(status, 403);
 
     // A state-changing request from another origin gets no session.
@@ -305,7 +365,10 @@ async fn a_websocket_goes_through_for_a_logged_in_user_only() {
             .unwrap();
         assert_eq!(echoed, Message::text(text));
     }
-    socket.send(Message::binary(vec![0u8, 1, 2, 255])).await.unwrap();
+    socket
+        .send(Message::binary(vec![0u8, 1, 2, 255]))
+        .await
+        .unwrap();
     let echoed = socket.next().await.unwrap().unwrap();
     assert_eq!(echoed, Message::binary(vec![0u8, 1, 2, 255]));
     let _ = socket.close(None).await;
@@ -349,7 +412,10 @@ async fn http2_with_prior_knowledge() {
     .await
     .unwrap();
     tokio::spawn(connection);
-    for (path, cookie) in [("/public/h2", None), ("/compte/h2", Some(parent.cookie_header()))] {
+    for (path, cookie) in [
+        ("/public/h2", None),
+        ("/compte/h2", Some(parent.cookie_header())),
+    ] {
         let mut request = http::Request::get(format!("http://{}{path}", proxy.addr))
             .header("x-educonnect-subject", "forged");
         if let Some(cookie) = cookie {
@@ -396,7 +462,12 @@ impl Store for DownStore {
     async fn read_session(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Err(down())
     }
-    async fn replace_session(&self, _: &str, _: Vec<u8>, _: Option<Duration>) -> Result<bool, StoreError> {
+    async fn replace_session(
+        &self,
+        _: &str,
+        _: Vec<u8>,
+        _: Option<Duration>,
+    ) -> Result<bool, StoreError> {
         Err(down())
     }
     async fn touch_session(&self, _: &str, _: Duration) -> Result<bool, StoreError> {
@@ -443,7 +514,11 @@ async fn a_store_that_is_down_is_a_503_not_a_login() {
         .build()
         .unwrap();
     let proxy = Proxy::new(gateway, &config);
-    tokio::spawn(educonnect_proxy::serve(proxy, listener, std::future::pending()));
+    tokio::spawn(educonnect_proxy::serve(
+        proxy,
+        listener,
+        std::future::pending(),
+    ));
 
     // A well-formed session id (43 letters and digits): the store is asked.
     let id = "a".repeat(43);

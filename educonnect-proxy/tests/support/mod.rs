@@ -55,7 +55,9 @@ impl Upstream {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
                         let recorded = recorded.clone();
-                        async move { Ok::<_, std::convert::Infallible>(answer(request, &recorded).await) }
+                        async move {
+                            Ok::<_, std::convert::Infallible>(answer(request, &recorded).await)
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -218,9 +220,15 @@ impl Drop for TestProxy {
 /// A raw HTTP/1.1 exchange (`Connection: close` is added): the status,
 /// the head, the body. For what a URL library would rewrite (dot
 /// segments) and header names in odd cases.
-pub async fn raw(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+pub async fn raw(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -245,7 +253,9 @@ pub async fn raw(addr: SocketAddr, method: &str, target: &str, headers: &[(&str,
 pub fn head_value(head: &str, name: &str) -> Option<String> {
     head.lines().find_map(|line| {
         let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
     })
 }
 
