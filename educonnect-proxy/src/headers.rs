@@ -130,6 +130,11 @@ pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &Hea
     }
 }
 
+/// The value of [`PUPIL`] for `pupil`.
+pub(crate) fn pupil_value(pupil: &PupilId) -> HeaderValue {
+    text_value(&pupil.to_url_segment())
+}
+
 /// The identity headers of `session` (and of the pupil the rule allowed),
 /// without the assertion.
 pub(crate) fn identity(

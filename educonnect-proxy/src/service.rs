@@ -60,8 +60,8 @@ struct Inner {
 }
 
 struct Cached {
-    family: FamilyClaims,
-    token: String,
+    family: Option<FamilyClaims>,
+    headers: Arc<Vec<(HeaderName, HeaderValue)>>,
     renew_at: Instant,
 }
 
@@ -293,23 +293,21 @@ impl Proxy {
 
     /// The identity headers and the assertion of `allowed`.
     fn set_identity(&self, headers: &mut HeaderMap, allowed: &Allowed) {
-        for (name, value) in headers::identity(&allowed.session, allowed.pupil.as_ref()) {
-            headers.insert(name, value);
+        for (name, value) in self.identity(&allowed.session).iter() {
+            headers.insert(name, value.clone());
         }
-        if allowed.session.family().is_some()
-            && let Some(token) = self.assertion(&allowed.session)
-            && let Ok(value) = HeaderValue::from_str(&token)
-        {
-            headers.insert(headers::FAMILY_ASSERTION, value);
+        if let Some(pupil) = &allowed.pupil {
+            headers.insert(headers::PUPIL, headers::pupil_value(pupil));
         }
     }
 
-    /// The session's family assertion, minted once per session for half
-    /// its lifetime (signing on every request would cost more than the
-    /// rest of the proxy), again at once when the family claims changed.
-    fn assertion(&self, session: &Session) -> Option<String> {
+    /// The session's identity headers with its family assertion, made once
+    /// per session and kept for half the assertion's lifetime (signing on
+    /// every request would cost more than the rest of the proxy), made
+    /// again at once when the session's family claims changed. The values
+    /// are shared, not copied, by every request of the session.
+    fn identity(&self, session: &Session) -> Arc<Vec<(HeaderName, HeaderValue)>> {
         let inner = &self.inner;
-        let family = session.family()?;
         let key = (
             format!("{}\n{}", session.provider(), session.identity().sub()),
             session.created_at(),
@@ -318,20 +316,24 @@ impl Proxy {
         if let Ok(cache) = inner.assertions.lock()
             && let Some(cached) = cache.get(&key)
             && cached.renew_at > now
-            && cached.family == *family
+            && cached.family.as_ref() == session.family()
         {
-            return Some(cached.token.clone());
+            return cached.headers.clone();
         }
-        let token = match inner
-            .gateway
-            .family_assertion(session, &inner.audience, inner.ttl)
-        {
-            Ok(token) => token,
-            Err(e) => {
-                tracing::warn!(error = %e, "no family assertion for this request");
-                return None;
+        let mut identity = headers::identity(session, None);
+        if session.family().is_some() {
+            match inner
+                .gateway
+                .family_assertion(session, &inner.audience, inner.ttl)
+            {
+                Ok(token) => match HeaderValue::from_str(&token) {
+                    Ok(value) => identity.push((headers::FAMILY_ASSERTION, value)),
+                    Err(_) => tracing::warn!("a family assertion that is no header value"),
+                },
+                Err(e) => tracing::warn!(error = %e, "no family assertion for this request"),
             }
-        };
+        }
+        let identity = Arc::new(identity);
         if let Ok(mut cache) = inner.assertions.lock() {
             if cache.len() >= MAX_CACHED_ASSERTIONS {
                 cache.clear();
@@ -339,13 +341,13 @@ impl Proxy {
             cache.insert(
                 key,
                 Cached {
-                    family: family.clone(),
-                    token: token.clone(),
+                    family: session.family().cloned(),
+                    headers: identity.clone(),
                     renew_at: now + inner.ttl / 2,
                 },
             );
         }
-        Some(token)
+        identity
     }
 
     /// Sends the request on to the upstream, with the identity.
