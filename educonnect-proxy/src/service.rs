@@ -233,11 +233,10 @@ impl Proxy {
             return status_only(StatusCode::FORBIDDEN);
         };
         let target = target_of(&uri);
-        let path = uri.path();
-        if inner.gateway.handles(path) {
-            return status_only(StatusCode::OK);
-        }
-        let Ok(parsed) = RequestPath::parse(path) else {
+        // No exception for the gateway's routes: nginx sends those to the
+        // proxy itself, and asks only about what goes to the upstream
+        // (`/auth/../eleves/X` must not pass for a gateway route).
+        let Ok(parsed) = RequestPath::parse(uri.path()) else {
             return status_only(StatusCode::FORBIDDEN);
         };
         let Some(rule) = inner.rules.find(&parsed) else {

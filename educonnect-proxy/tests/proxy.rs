@@ -331,6 +331,12 @@ async fn auth_check_answers_as_nginx_expects() {
     assert_eq!(head_value(&head, "x-educonnect-subject"), None, "{head}");
     let (status, _, _) = check("/public/../compte".into(), None).await;
     assert_eq!(status, 403);
+    // nginx asks about what goes to the upstream only: a path under the
+    // gateway's is judged by the rules like any other, never let through.
+    let (status, _, _) = check(format!("/auth/../eleves/{maelys}"), cookie.clone()).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = check("/auth".into(), None).await;
+    assert_eq!(status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
