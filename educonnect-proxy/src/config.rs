@@ -14,7 +14,7 @@ use educonnect_settings::Settings;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::rules::{Access, Rule, Rules};
+use crate::rules::{Access, Anonymous, Rule, Rules};
 
 /// The longest lifetime of a family assertion sent to the upstream.
 pub const MAX_ASSERTION_TTL: Duration = Duration::from_secs(3600);
@@ -153,6 +153,7 @@ struct RawRule {
     prefix: Spanned<String>,
     access: Spanned<Access>,
     pupil_query: Option<Spanned<String>>,
+    anonymous: Option<Spanned<Anonymous>>,
 }
 
 /// Family assertions sent to the upstream.
@@ -279,6 +280,16 @@ impl ProxyConfig {
                 };
                 error(Some(span), e.reason)
             })?;
+            let rule = match &raw_rule.anonymous {
+                Some(anonymous) if *raw_rule.access.get_ref() == Access::Public => {
+                    return Err(error(
+                        Some(anonymous.span()),
+                        "anonymous is for rules that need a user, not access = \"public\"".into(),
+                    ));
+                }
+                Some(anonymous) => rule.with_anonymous(*anonymous.get_ref()),
+                None => rule,
+            };
             rules.push((rule, raw_rule.prefix.span()));
         }
         if rules.is_empty() {

@@ -38,6 +38,17 @@ impl Access {
     }
 }
 
+/// What a rule answers a request without a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anonymous {
+    /// A redirect to the login, then back (303): for pages.
+    #[default]
+    Login,
+    /// `401 Unauthorized`: for APIs called by scripts.
+    Unauthorized,
+}
+
 /// Where a rule finds the pupil a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PupilSource {
@@ -62,6 +73,7 @@ pub struct Rule {
     segments: Vec<Segment>,
     access: Access,
     pupil: Option<PupilSource>,
+    anonymous: Anonymous,
     line: usize,
 }
 
@@ -216,8 +228,20 @@ impl Rule {
             segments,
             access,
             pupil,
+            anonymous: Anonymous::default(),
             line,
         })
+    }
+
+    /// The same rule answering `anonymous` to a request without a session.
+    pub(crate) fn with_anonymous(mut self, anonymous: Anonymous) -> Self {
+        self.anonymous = anonymous;
+        self
+    }
+
+    /// What it answers a request without a session.
+    pub fn anonymous(&self) -> Anonymous {
+        self.anonymous
     }
 
     /// The prefix as written.

@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::config::ProxyConfig;
 use crate::headers;
-use crate::rules::{Access, PupilSource, RequestPath, Rule, Rules};
+use crate::rules::{Access, Anonymous, PupilSource, RequestPath, Rule, Rules};
 
 /// The body of every response the proxy sends.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -158,7 +158,10 @@ impl Proxy {
                 request.headers(),
                 request.uri().query(),
                 &target,
-                WhenAnonymous::RedirectToLogin,
+                match rule.anonymous() {
+                    Anonymous::Login => WhenAnonymous::RedirectToLogin,
+                    Anonymous::Unauthorized => WhenAnonymous::Unauthorized,
+                },
             )
             .await;
         match decision {

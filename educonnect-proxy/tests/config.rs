@@ -22,7 +22,7 @@ fn the_committed_example_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("proxy.toml");
     let config = ProxyConfig::from_file(&path).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:8090");
-    assert_eq!(config.rules.len(), 5);
+    assert_eq!(config.rules.len(), 6);
     assert_eq!(
         config.rules.iter().last().unwrap().access(),
         Access::LoggedIn
@@ -162,6 +162,16 @@ fn a_rule_that_cannot_match_is_named_with_its_line() {
             rule("/eleves", "public", "pupil_query = \"eleve\"\n"),
             6,
             "pupil_query is for",
+        ),
+        (
+            rule("/eleves", "public", "anonymous = \"unauthorized\"\n"),
+            6,
+            "anonymous is for",
+        ),
+        (
+            rule("/eleves", "logged_in", "anonymous = \"redirect\"\n"),
+            6,
+            "unknown variant",
         ),
         // paths the proxy refuses anyway
         (rule("eleves", "public", ""), 4, "must start with '/'"),

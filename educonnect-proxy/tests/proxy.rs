@@ -177,10 +177,19 @@ async fn every_rule_kind_is_allowed_and_refused() {
         assert!(location.contains("return_to="), "{location}");
     }
 
+    // An API rule answers 401 instead.
+    assert_eq!(get(None, &format!("{base}/api/notes")).await.status(), 401);
+
     let parent = log_in(&proxy, demo::EC_PARENT_TWO_ACADEMIES).await;
     let pupil = log_in(&proxy, demo::EC_PUPIL).await;
     let mine = children(&proxy, &upstream, &parent).await;
     let herself = children(&proxy, &upstream, &pupil).await;
+    assert_eq!(
+        get(Some(&parent), &format!("{base}/api/notes"))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(herself.len(), 1);
     let (child, maelys) = (&mine[0], &herself[0]);
     assert!(!mine.contains(maelys));

@@ -156,6 +156,11 @@ prefix = "/signature/{pupil}"
 access = "legal_authority"
 
 [[rule]]
+prefix = "/api"
+access = "logged_in"
+anonymous = "unauthorized"
+
+[[rule]]
 prefix = "/"
 access = "logged_in"
 "#;
