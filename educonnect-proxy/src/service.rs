@@ -31,7 +31,8 @@ use crate::rules::{Access, Anonymous, PupilSource, RequestPath, Rule, Rules};
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
 /// The header nginx's `auth_request` subrequest carries the original
-/// request's target in (`proxy_set_header X-Original-URI $request_uri;`).
+/// request's target in (`proxy_set_header X-Original-URI $request_uri;`);
+/// without it, `/auth/check` refuses (403).
 pub const ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
 /// The original request's method (`proxy_set_header X-Original-Method
 /// $request_method;`), for the cross-origin check of state-changing
@@ -218,8 +219,7 @@ impl Proxy {
         let inner = &self.inner;
         let target = request_headers
             .get(&ORIGINAL_URI)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("/");
+            .and_then(|v| v.to_str().ok());
         let method = request_headers
             .get(&ORIGINAL_METHOD)
             .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
@@ -231,6 +231,14 @@ impl Proxy {
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
+        };
+        // Without the original target, nothing can be judged: refused, not
+        // judged as `/` (a misconfigured nginx must fail closed).
+        let Some(target) = target else {
+            tracing::error!(
+                "GET /auth/check without X-Original-URI: add `proxy_set_header X-Original-URI $request_uri;`"
+            );
+            return status_only(StatusCode::FORBIDDEN);
         };
         let Ok(uri) = target.parse::<Uri>() else {
             return status_only(StatusCode::FORBIDDEN);

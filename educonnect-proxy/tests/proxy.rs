@@ -346,6 +346,15 @@ async fn auth_check_answers_as_nginx_expects() {
     assert_eq!(status, 403);
     let (status, _, _) = check("/auth".into(), None).await;
     assert_eq!(status, 401);
+    // Without X-Original-URI (a misconfigured nginx): refused, whoever asks.
+    let (status, _, _) = raw(
+        proxy.addr,
+        "GET",
+        "/auth/check",
+        &[("Cookie", &parent.cookie_header())],
+    )
+    .await;
+    assert_eq!(status, 403);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
