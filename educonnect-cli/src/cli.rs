@@ -48,6 +48,25 @@ pub(crate) enum Command {
     /// demo identities, until interrupted (Ctrl-C). For development only:
     /// its keys are public.
     Sandbox(SandboxArgs),
+    /// Run the authentication proxy: the gateway's /auth routes, and every
+    /// other request forwarded to the upstream application by the rules of
+    /// the configuration file, with the user's identity and family
+    /// assertion as X-EduConnect-* headers; GET /auth/check for nginx's
+    /// auth_request. Stops on SIGTERM or Ctrl-C after the requests in
+    /// flight. With no [gateway] providers it runs on the offline sandbox.
+    Proxy(ProxyArgs),
+}
+
+/// Arguments of `educonnect proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// The configuration file (TOML; see the README's `educonnect proxy`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: PathBuf,
+    /// Only check the file: exit 0 when it is usable, else 2 with
+    /// `file:line:column: reason`.
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 /// Arguments of `educonnect sandbox`.

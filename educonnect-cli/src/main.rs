@@ -1,7 +1,7 @@
 //! `educonnect`: generate signing keys, sign, verify and inspect tokens
 //! (compact JWS), check school directory exports, and run the sandbox
 //! provider, with the EduConnect-rs core; compile exports into directory
-//! snapshot files.
+//! snapshot files; run the authentication proxy.
 //!
 //! Exit codes, kept stable for scripts: `0` success, `1` the token was
 //! rejected (or, for `inspect`, is malformed; for `directory check`, the
@@ -16,6 +16,7 @@ mod failure;
 mod input;
 mod keygen;
 mod output;
+mod proxy;
 mod sandbox;
 mod token;
 
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Directory(DirectoryCommand::Check(args)) => directory::check(&args),
         Command::Directory(DirectoryCommand::Compile(args)) => directory::compile(&args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Proxy(args) => proxy::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

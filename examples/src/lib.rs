@@ -8,7 +8,8 @@
 pub mod bourse;
 pub mod page;
 pub mod portal;
-pub mod settings;
+/// The settings, shared with `educonnect proxy` (crate `educonnect-settings`).
+pub use educonnect_settings as settings;
 
 /// Logs to standard error, filtered by `RUST_LOG` (default `info`).
 pub fn init_logs() {

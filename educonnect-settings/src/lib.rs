@@ -1,6 +1,8 @@
-//! The examples' settings, from environment variables, and what they set
-//! up: with none, the offline sandbox and its demo directory; otherwise the
-//! providers and export files named.
+//! A gateway from settings, and what it needs: with none, the offline
+//! sandbox and its demo directory; otherwise the providers, export files
+//! and stores named. The examples read the settings from environment
+//! variables ([`Settings::from_env`]); `educonnect proxy` from its
+//! configuration file, through [`Settings::from_vars`].
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -37,6 +39,8 @@
 //! the demo directory. Their paths need not be UTF-8; any other variable
 //! that is not is an error.
 
+#![forbid(unsafe_code)]
+
 use std::env;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -47,7 +51,9 @@ use educonnect_core::MemoryStore;
 use educonnect_core::directory::Directory;
 use educonnect_core::directory::import::{FilesError, LoadError, SourceHints};
 use educonnect_core::filiation::ActForPolicy;
-use educonnect_core::flow::{ClientSecret, Gateway, GatewayConfigError, LoginStateKey, Provider};
+use educonnect_core::flow::{
+    ClientSecret, Gateway, GatewayBuilder, GatewayConfigError, LoginStateKey, Provider,
+};
 use educonnect_core::ids::Uai;
 use educonnect_core::jose::{Algorithm, DecryptionKey, DecryptionKeys, KeyManagement, SigningKey};
 use educonnect_core::provider::{ConfigError, EduConnect, FranceConnect};
@@ -350,6 +356,15 @@ impl Setup {
     /// Binds the socket, starts the sandbox if needed, loads the directory
     /// and builds the gateway.
     pub async fn new(settings: Settings) -> Result<Self, SettingsError> {
+        Self::new_with(settings, |builder| builder).await
+    }
+
+    /// As [`new`](Self::new), with `customize` applied to the gateway's
+    /// builder last (`educonnect proxy` sets its assertion key there).
+    pub async fn new_with(
+        settings: Settings,
+        customize: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
+    ) -> Result<Self, SettingsError> {
         let listener = TcpListener::bind(settings.listen).await?;
         let addr = listener.local_addr()?;
         let public_url = settings
@@ -466,7 +481,7 @@ impl Setup {
         Ok(Self {
             listener,
             public_url,
-            gateway: builder.build()?,
+            gateway: customize(builder).build()?,
             directory,
             sandbox,
         })
