@@ -479,6 +479,11 @@ impl DecryptionKeys {
     /// each key of the header's `alg` is tried in turn (a rotation's old
     /// and new keys).
     pub fn decrypt(&self, token: &[u8]) -> Result<Vec<u8>, Error> {
+        self.open(&self.parse(token)?)
+    }
+
+    /// The token cut into its parts, within the size limit.
+    fn parse<'a>(&self, token: &'a [u8]) -> Result<Jwe<'a>, Error> {
         if token.len() > self.max_len {
             return Err(Malformed::TooLarge {
                 len: token.len(),
@@ -486,7 +491,11 @@ impl DecryptionKeys {
             }
             .into());
         }
-        let jwe = Jwe::parse(token)?;
+        Jwe::parse(token)
+    }
+
+    /// Decrypts a parsed token with the key its header selects.
+    fn open(&self, jwe: &Jwe<'_>) -> Result<Vec<u8>, Error> {
         if !self.keys.iter().any(|k| k.alg == jwe.alg) {
             return Err(JweError::KeyManagementNotAllowed(jwe.alg).into());
         }
@@ -508,7 +517,9 @@ impl DecryptionKeys {
         Err(if tried {
             JweError::DecryptionFailed.into()
         } else {
-            Error::NoMatchingKey { kid: jwe.kid }
+            Error::NoMatchingKey {
+                kid: jwe.kid.clone(),
+            }
         })
     }
 }
@@ -725,10 +736,11 @@ impl DecryptionKeys {
         if !is_compact_jwe(token) {
             return Err(JweError::NotEncrypted.into());
         }
-        let cty_ok = Jwe::parse(token)?
+        let jwe = self.parse(token)?;
+        let cty_ok = jwe
             .content_type()
             .is_none_or(|cty| cty.eq_ignore_ascii_case("JWT"));
-        let plaintext = self.decrypt(token)?;
+        let plaintext = self.open(&jwe)?;
         if !cty_ok || memchr::memchr_iter(b'.', &plaintext).count() != 2 {
             return Err(JweError::NotASignedJwt.into());
         }
