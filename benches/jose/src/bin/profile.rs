@@ -1,0 +1,108 @@
+//! Runs one verifier many times, for a profiler: instruction counts under
+//! `valgrind --tool=callgrind` are repeatable where timings on a shared
+//! machine are not.
+//!
+//! `jose-bench-profile VERIFIER ALG ITERATIONS`, VERIFIER one of `bare`
+//! (aws-lc-rs, key as bytes), `ours`, `jsonwebtoken` (aws-lc-rs backend),
+//! `openidconnect`, `setup` (the fixture alone, to subtract); ALG one of
+//! `ES256`, `RS256`, `EdDSA`, `HS256`.
+//!
+//! ```text
+//! valgrind --tool=callgrind --callgrind-out-file=ours.out \
+//!     target/release/jose-bench-profile ours HS256 10000
+//! callgrind_annotate --inclusive=yes ours.out | head -40
+//! ```
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use educonnect_core::FixedClock;
+use educonnect_core::jose::{Acr, Algorithm, HmacSecret, KeySet, Validation};
+use educonnect_jose_bench::{Alg, CLIENT_ID, HMAC_SECRET, ISSUER, NONCE, NOW, fixture};
+use serde::de::IgnoredAny;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [verifier, alg, iterations] = args.as_slice() else {
+        eprintln!("usage: jose-bench-profile bare|ours|jsonwebtoken|openidconnect|setup ALG N");
+        std::process::exit(2);
+    };
+    let alg = *Alg::ALL
+        .iter()
+        .find(|a| a.name() == alg)
+        .expect("ES256, RS256, EdDSA or HS256");
+    let n: usize = iterations.parse().expect("iterations");
+    let fixture = fixture();
+    let token = fixture.token(alg);
+
+    match verifier.as_str() {
+        "setup" => {}
+        "bare" => {
+            use aws_lc_rs::signature as aws;
+            let keys = &fixture.public;
+            let hmac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, HMAC_SECRET);
+            for _ in 0..n {
+                let (m, s) = (
+                    black_box(&token.signing_input[..]),
+                    black_box(&token.signature[..]),
+                );
+                let ok = match alg {
+                    Alg::ES256 => {
+                        aws::UnparsedPublicKey::new(&aws::ECDSA_P256_SHA256_FIXED, &keys.p256_point)
+                            .verify(m, s)
+                            .is_ok()
+                    }
+                    Alg::RS256 => aws::RsaPublicKeyComponents {
+                        n: &keys.rsa_n,
+                        e: &keys.rsa_e,
+                    }
+                    .verify(&aws::RSA_PKCS1_2048_8192_SHA256, m, s)
+                    .is_ok(),
+                    Alg::EdDSA => aws::UnparsedPublicKey::new(&aws::ED25519, &keys.ed25519)
+                        .verify(m, s)
+                        .is_ok(),
+                    Alg::HS256 => aws_lc_rs::hmac::verify(&hmac, m, s).is_ok(),
+                };
+                assert!(ok);
+            }
+        }
+        "ours" => {
+            let keys = KeySet::from_jwks_json(fixture.jwks.as_bytes())
+                .expect("JWKS")
+                .with_hmac_secret(HmacSecret::new(HMAC_SECRET).expect("secret"));
+            let policy = Validation::new(ISSUER, CLIENT_ID)
+                .algorithms(Algorithm::ALL)
+                .clock(Arc::new(FixedClock::at_unix(NOW)))
+                .nonce(NONCE)
+                .min_acr(Acr::Eidas1);
+            for _ in 0..n {
+                policy
+                    .verify::<IgnoredAny>(black_box(&token.compact), &keys)
+                    .expect("valid token");
+            }
+        }
+        "jsonwebtoken" => {
+            #[cfg(feature = "jsonwebtoken-aws-lc-rs")]
+            jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+                .install_default()
+                .expect("first provider");
+            let verifier =
+                educonnect_jose_bench::jsonwebtoken_peer::JwtVerifier::new(&fixture.jwks);
+            for _ in 0..n {
+                verifier
+                    .verify(black_box(&token.compact))
+                    .expect("valid token");
+            }
+        }
+        "openidconnect" => {
+            let verifier =
+                educonnect_jose_bench::openidconnect_peer::OidcVerifier::new(&fixture.jwks);
+            for _ in 0..n {
+                verifier
+                    .verify(black_box(&token.compact))
+                    .expect("valid token");
+            }
+        }
+        other => panic!("unknown verifier {other}"),
+    }
+}
