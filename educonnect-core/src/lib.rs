@@ -34,7 +34,7 @@
 //!   provider's verified claims: FranceConnect's identité pivot, EduConnect's
 //!   guardian or pupil, or a generic OpenID Connect subject.
 //! - [`jose`]: compact JWS parsing, JWK and JWKS, signature verification and
-//!   signing on `ring`, claim validation. Every token the library accepts goes
+//!   signing over a crypto provider seam (aws-lc-rs by default, ring as a feature), claim validation. Every token the library accepts goes
 //!   through [`jose::Validation::verify`]; reading one unverified is under
 //!   [`jose::danger`].
 //! - [`store`]: the [`Store`] trait for the state kept between requests

@@ -3,25 +3,22 @@
 
 use std::fmt;
 
-use ring::rand::SecureRandom;
-
 /// A source of unpredictable bytes.
 pub trait RandomSource: Send + Sync + fmt::Debug {
     /// Fills `dest` with random bytes.
     fn fill(&self, dest: &mut [u8]);
 }
 
-/// The operating system's secure random source (through `ring`).
+/// The operating system's secure random source (through the crypto
+/// provider, [`crate::jose::crypto::fill_random`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemRandomSource;
 
 impl RandomSource for SystemRandomSource {
     fn fill(&self, dest: &mut [u8]) {
         // The system source only fails when the OS cannot provide randomness
-        // at all; there is no safe way to go on issuing logins then.
-        ring::rand::SystemRandom::new()
-            .fill(dest)
-            .expect("the operating system's random source failed");
+        // at all; there is no safe way to go on issuing logins then (it panics).
+        crate::jose::crypto::fill_random(dest);
     }
 }
 

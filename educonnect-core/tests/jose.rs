@@ -113,7 +113,9 @@ fn sign_then_verify_round_trips_with_signing_keys() {
         let token = key.sign(&id_token_claims()).unwrap();
         let set = KeySet::from_jwks_json(key.public_jwks_json().as_bytes()).unwrap();
         assert!(set.skipped().is_empty());
-        let verified = policy().verify::<Value>(&token, &set).unwrap();
+        let verified = policy()
+            .verify::<Value>(&token, &set)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(verified.kid(), Some(key.kid()));
         assert_eq!(verified.algorithm(), alg);
         // Stored and read back, the key signs tokens the old public key accepts.

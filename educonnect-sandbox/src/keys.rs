@@ -6,11 +6,7 @@
 //! The RSA key is public (it is in the source tree): tokens it signs prove
 //! nothing outside a test.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use educonnect_core::jose::{Algorithm, SigningKey};
-use ring::rand::SystemRandom;
-use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
 use serde_json::{Map, Value, json};
 
 /// The demo RSA key, PKCS#8 DER. PUBLIC: never trust what it signs.
@@ -22,8 +18,7 @@ pub(crate) const RS256_KID: &str = "sandbox:RS256";
 
 pub(crate) struct Keys {
     es256: SigningKey,
-    rsa: RsaKeyPair,
-    rng: SystemRandom,
+    rs256: SigningKey,
     jwks: String,
 }
 
@@ -33,40 +28,19 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 impl Keys {
     pub(crate) fn new() -> std::io::Result<Self> {
         let invalid = |what: &str| std::io::Error::other(format!("sandbox key: {what}"));
         let es256 = SigningKey::generate(Algorithm::ES256, ES256_KID)
             .map_err(|_| invalid("ES256 generation failed"))?;
-        let rsa = RsaKeyPair::from_pkcs8(DEMO_RSA_PKCS8)
+        let rs256 = SigningKey::from_rsa_pkcs8_der(RS256_KID, DEMO_RSA_PKCS8)
             .map_err(|_| invalid("the demo RSA key is unreadable"))?;
-        let es_jwks: Value =
-            serde_json::from_str(&es256.public_jwks_json()).map_err(|_| invalid("ES256 JWKS"))?;
-        let mut keys = es_jwks
-            .get("keys")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let public: RsaPublicKeyComponents<Vec<u8>> = rsa.public().into();
-        keys.push(json!({
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": RS256_KID,
-            "n": b64(&public.n),
-            "e": b64(&public.e),
-        }));
+        let keys: Vec<Value> = [&es256, &rs256]
+            .into_iter()
+            .map(|key| Value::Object(key.verifying_key().to_jwk()))
+            .collect();
         let jwks = json!({ "keys": keys }).to_string();
-        Ok(Self {
-            es256,
-            rsa,
-            rng: SystemRandom::new(),
-            jwks,
-        })
+        Ok(Self { es256, rs256, jwks })
     }
 
     /// The public JWKS document.
@@ -76,25 +50,11 @@ impl Keys {
 
     /// Signs `claims` as a compact JWS with `alg` (ES256 or RS256).
     pub(crate) fn sign(&self, alg: Algorithm, claims: &Map<String, Value>) -> Option<String> {
-        if alg == Algorithm::RS256 {
-            let header = json!({"alg": "RS256", "typ": "JWT", "kid": RS256_KID});
-            let input = format!(
-                "{}.{}",
-                b64(header.to_string().as_bytes()),
-                b64(Value::Object(claims.clone()).to_string().as_bytes())
-            );
-            let mut signature = vec![0; self.rsa.public().modulus_len()];
-            self.rsa
-                .sign(
-                    &RSA_PKCS1_SHA256,
-                    &self.rng,
-                    input.as_bytes(),
-                    &mut signature,
-                )
-                .ok()?;
-            Some(format!("{input}.{}", b64(&signature)))
+        let key = if alg == Algorithm::RS256 {
+            &self.rs256
         } else {
-            self.es256.sign(claims).ok()
-        }
+            &self.es256
+        };
+        key.sign(claims).ok()
     }
 }

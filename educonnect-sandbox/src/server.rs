@@ -18,8 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use educonnect_core::BirthDate;
 use educonnect_core::flow::ClientSecret;
 use educonnect_core::jose::Algorithm;
-use ring::digest::{SHA256, digest};
-use ring::rand::{SecureRandom, SystemRandom};
+use educonnect_core::jose::crypto::{fill_random, sha256};
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 use url::Url;
@@ -208,7 +207,6 @@ impl Grants {
 pub(crate) struct Shared {
     settings: Settings,
     keys: Keys,
-    rng: SystemRandom,
     /// The CSP `form-action` of the picker: itself, and the origins it
     /// redirects to (browsers check redirects after a form post too).
     form_action: String,
@@ -230,7 +228,6 @@ impl Shared {
         Self {
             settings,
             keys,
-            rng: SystemRandom::new(),
             form_action,
             grants: Mutex::new(Grants::default()),
         }
@@ -254,7 +251,7 @@ impl Shared {
     /// 256 random bits, base64url.
     fn random_token(&self) -> Option<String> {
         let mut bytes = [0u8; 32];
-        self.rng.fill(&mut bytes).ok()?;
+        fill_random(&mut bytes);
         Some(URL_SAFE_NO_PAD.encode(bytes))
     }
 }
@@ -297,7 +294,7 @@ fn now() -> i64 {
 }
 
 fn sha256_b64(s: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, s.as_bytes()))
+    URL_SAFE_NO_PAD.encode(sha256(s.as_bytes()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -721,10 +718,7 @@ async fn ec_token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
 /// The `sub` of an identity for this client: pairwise-like (one per
 /// service, stable), in FranceConnect's shape (64 hex digits and `v1`).
 fn sub(side: Side, client_id: &str, identity: &DemoIdentity) -> String {
-    let d = digest(
-        &SHA256,
-        format!("{side:?}\0{client_id}\0{}", identity.id).as_bytes(),
-    );
+    let d = sha256(format!("{side:?}\0{client_id}\0{}", identity.id).as_bytes());
     match side {
         Side::FranceConnect => format!("{}v1", hex(d.as_ref())),
         Side::EduConnect => hex(&d.as_ref()[..16]),

@@ -8,12 +8,12 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use educonnect_core::flow::{ClientSecret, Provider};
+use educonnect_core::jose::crypto::sha256;
 use educonnect_core::jose::{Algorithm, KeySet, Validation};
 use educonnect_core::{ReqwestClient, Timeouts};
 use educonnect_sandbox::demo;
 use educonnect_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
-use ring::digest::{SHA256, digest};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -29,7 +29,7 @@ struct World {
 }
 
 fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()))
 }
 
 impl World {

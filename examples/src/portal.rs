@@ -270,7 +270,7 @@ fn relationship_label(relationship: Relationship) -> &'static str {
 
 /// Demo grades, the same for a pupil at every visit (derived from the id).
 fn demo_grades(pupil: &PupilId) -> Vec<(&'static str, f32)> {
-    let digest = ring::digest::digest(&ring::digest::SHA256, pupil.to_string().as_bytes());
+    let digest = educonnect_core::jose::crypto::sha256(pupil.to_string().as_bytes());
     [
         "Français",
         "Mathématiques",

@@ -22,10 +22,9 @@
 
 use std::fmt;
 
+use crate::jose::crypto::{SEAL_NONCE_LEN as NONCE_LEN, SealingKey, SealingRoot};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::hkdf;
 
 use super::GatewayConfigError;
 use crate::random::RandomSource;
@@ -126,7 +125,7 @@ impl fmt::Display for OpenError {
 
 /// Seals and opens pending logins with the gateway's key.
 pub(crate) struct Sealer {
-    prk: hkdf::Prk,
+    root: SealingRoot,
 }
 
 impl fmt::Debug for Sealer {
@@ -138,15 +137,14 @@ impl fmt::Debug for Sealer {
 impl Sealer {
     pub(crate) fn new(key: &LoginStateKey) -> Self {
         Self {
-            prk: hkdf::Salt::new(hkdf::HKDF_SHA256, SALT).extract(&key.0),
+            root: SealingRoot::new(SALT, &key.0),
         }
     }
 
     /// The AES-256-GCM key of the login `state`.
-    fn key(&self, state: &str) -> Option<LessSafeKey> {
-        let info = [b"login-state ".as_slice(), state.as_bytes()];
-        let okm = self.prk.expand(&info, &AES_256_GCM).ok()?;
-        Some(LessSafeKey::new(UnboundKey::from(okm)))
+    fn key(&self, state: &str) -> Option<SealingKey> {
+        self.root
+            .key(&[b"login-state ".as_slice(), state.as_bytes()])
     }
 
     /// The cookie value carrying `pending` for `state`: URL-safe base64 of
@@ -161,13 +159,7 @@ impl Sealer {
         let mut nonce = [0u8; NONCE_LEN];
         random.fill(&mut nonce);
         let mut payload = encode(pending)?;
-        let tag = key
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(state.as_bytes()),
-                &mut payload,
-            )
-            .ok()?;
+        let tag = key.seal(nonce, state.as_bytes(), &mut payload)?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + payload.len() + TAG_LEN);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&payload);
@@ -193,11 +185,10 @@ impl Sealer {
             return Err(OpenError::Malformed);
         }
         let (nonce, ciphertext) = sealed.split_at_mut(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| OpenError::Malformed)?;
         let key = self.key(state).ok_or(OpenError::NotForThisState)?;
         let payload = key
-            .open_in_place(nonce, Aad::from(state.as_bytes()), ciphertext)
-            .map_err(|_| OpenError::NotForThisState)?;
+            .open(nonce, state.as_bytes(), ciphertext)
+            .ok_or(OpenError::NotForThisState)?;
         // Sealed by us: a payload we cannot read is from another version.
         let pending = decode(payload).ok_or(OpenError::Expired)?;
         if now >= pending.expires_at {

@@ -1100,7 +1100,7 @@ fn safe_return_to(path: &str) -> Option<&str> {
 
 fn sha256(value: &str) -> String {
     use base64::Engine;
-    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    let digest = crate::jose::crypto::sha256(value.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
 

@@ -60,6 +60,9 @@ pub enum Error {
     /// A key could not be read, built or used.
     #[error("key error: {0}")]
     Key(#[from] KeyError),
+    /// An encrypted token (JWE) was refused.
+    #[error("encrypted token refused: {0}")]
+    Jwe(#[from] super::JweError),
 }
 
 /// What is malformed in a token or JSON document.
@@ -265,6 +268,11 @@ pub enum KeyError {
     /// Key generation failed (the random source failed).
     #[error("key generation failed")]
     Generation,
+    /// The crypto provider compiled in cannot do this (ring has no RSA-OAEP,
+    /// no static-key ECDH and no RSA key generation): build with the
+    /// `aws-lc-rs` feature.
+    #[error("{0} needs the aws-lc-rs crypto provider; this build uses ring")]
+    Unsupported(&'static str),
 }
 
 /// Displays an untrusted `kid` escaped and truncated, or `no kid`.

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use ring::{hmac, signature};
+use super::crypto::backend::{hmac, signature};
 use serde_json::{Map, Value};
 
 use super::b64;
@@ -21,11 +21,71 @@ use super::{Algorithm, Error, KeyError, Malformed, Part};
 pub const DEFAULT_MAX_JWKS_LEN: usize = 256 * 1024;
 
 /// A public key that can verify signatures, read from a JWK.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct VerifyingKey {
     kid: Option<String>,
     alg: Option<Algorithm>,
     material: Material,
+    /// The key already parsed by the provider, when it can keep one (aws-lc-rs):
+    /// parsing an EC point or an RSA modulus costs as much as a verification,
+    /// so it is done once, when the key is read.
+    #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+    parsed: Parsed,
+}
+
+impl PartialEq for VerifyingKey {
+    fn eq(&self, other: &Self) -> bool {
+        // `parsed` is derived from `material`.
+        (&self.kid, self.alg, &self.material) == (&other.kid, other.alg, &other.material)
+    }
+}
+
+impl Eq for VerifyingKey {}
+
+/// Keys parsed once, per algorithm family (RSA keys serve RS256 and PS256).
+#[cfg(feature = "aws-lc-rs")]
+#[derive(Clone, Default)]
+struct Parsed {
+    main: Option<signature::ParsedPublicKey>,
+    pss: Option<signature::ParsedPublicKey>,
+}
+
+#[cfg(not(feature = "aws-lc-rs"))]
+#[derive(Clone, Default)]
+struct Parsed;
+
+impl Parsed {
+    #[cfg(feature = "aws-lc-rs")]
+    fn of(material: &Material) -> Option<Self> {
+        use signature::ParsedPublicKey;
+        Some(match material {
+            Material::P256(point) => Self {
+                main: Some(ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).ok()?),
+                pss: None,
+            },
+            Material::Ed25519(x) => Self {
+                main: Some(ParsedPublicKey::new(&signature::ED25519, x).ok()?),
+                pss: None,
+            },
+            Material::Rsa { n, e } => {
+                let der = super::der::rsa_public_key(n, e);
+                Self {
+                    main: Some(
+                        ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der).ok()?,
+                    ),
+                    pss: Some(
+                        ParsedPublicKey::new(&signature::RSA_PSS_2048_8192_SHA256, &der).ok()?,
+                    ),
+                }
+            }
+        })
+    }
+
+    #[cfg(not(feature = "aws-lc-rs"))]
+    #[allow(clippy::unnecessary_wraps)]
+    fn of(_: &Material) -> Option<Self> {
+        Some(Self)
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -107,13 +167,29 @@ impl VerifyingKey {
             "oct" => return Err(KeyError::Symmetric),
             _ => return Err(KeyError::UnsupportedKeyType),
         };
-        let key = Self { kid, alg, material };
         if let Some(alg) = alg
-            && !key.material.fits(alg)
+            && !material.fits(alg)
         {
             return Err(KeyError::AlgorithmMismatch(alg));
         }
-        Ok(key)
+        // A point off the curve, or an RSA key the provider refuses, is
+        // refused now rather than at each token.
+        let parsed = Parsed::of(&material).ok_or(KeyError::Invalid)?;
+        Ok(Self {
+            kid,
+            alg,
+            material,
+            parsed,
+        })
+    }
+
+    fn from_material(kid: Option<String>, alg: Option<Algorithm>, material: Material) -> Self {
+        Self {
+            kid,
+            alg,
+            parsed: Parsed::of(&material).unwrap_or_default(),
+            material,
+        }
     }
 
     pub(crate) fn from_parts_p256(
@@ -121,11 +197,7 @@ impl VerifyingKey {
         alg: Option<Algorithm>,
         point: Vec<u8>,
     ) -> Self {
-        Self {
-            kid,
-            alg,
-            material: Material::P256(point),
-        }
+        Self::from_material(kid, alg, Material::P256(point))
     }
 
     pub(crate) fn from_parts_ed25519(
@@ -133,11 +205,16 @@ impl VerifyingKey {
         alg: Option<Algorithm>,
         x: Vec<u8>,
     ) -> Self {
-        Self {
-            kid,
-            alg,
-            material: Material::Ed25519(x),
-        }
+        Self::from_material(kid, alg, Material::Ed25519(x))
+    }
+
+    pub(crate) fn from_parts_rsa(
+        kid: Option<String>,
+        alg: Option<Algorithm>,
+        n: Vec<u8>,
+        e: Vec<u8>,
+    ) -> Self {
+        Self::from_material(kid, alg, Material::Rsa { n, e })
     }
 
     /// The key's `kid`, if it has one.
@@ -158,6 +235,21 @@ impl VerifyingKey {
 
     /// Checks `signature` over `message`. The caller has checked [`fits`](Self::fits).
     pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], sig: &[u8]) -> Result<(), Error> {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            let parsed = match (&self.material, alg) {
+                (Material::Rsa { .. }, Algorithm::PS256) => self.parsed.pss.as_ref(),
+                (Material::Rsa { .. }, Algorithm::RS256)
+                | (Material::P256(_), Algorithm::ES256)
+                | (Material::Ed25519(_), Algorithm::EdDSA) => self.parsed.main.as_ref(),
+                _ => return Err(KeyError::AlgorithmMismatch(alg).into()),
+            };
+            if let Some(parsed) = parsed {
+                return parsed
+                    .verify_sig(message, sig)
+                    .map_err(|_| Error::BadSignature);
+            }
+        }
         let result = match (&self.material, alg) {
             (Material::P256(point), Algorithm::ES256) => {
                 signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)

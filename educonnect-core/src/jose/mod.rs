@@ -1,4 +1,5 @@
-//! Compact JWS, JWK and JWKS on `ring`: the single path through which every
+//! Compact JWS, JWK and JWKS over a crypto provider seam ([`crypto`]:
+//! aws-lc-rs by default, ring as a feature): the single path through which every
 //! token the library accepts is checked (upstream ID tokens, signed userinfo,
 //! family assertions), and the signing of family assertions.
 //!
@@ -27,8 +28,11 @@ mod alg;
 mod b64;
 mod claims;
 mod compact;
+pub mod crypto;
+mod der;
 mod error;
 mod json;
+mod jwe;
 mod jwk;
 mod sign;
 mod validation;
@@ -44,6 +48,10 @@ pub mod danger {
     pub use super::compact::{Unverified, decode_unverified};
 }
 pub use error::{Claim, ClaimError, Error, KeyError, Malformed, Part};
+pub use jwe::{
+    ContentEncryption, DEFAULT_MAX_JWE_LEN, DecryptionKey, DecryptionKeys, EncryptionKey, JweError,
+    KeyManagement, is_compact_jwe,
+};
 pub use jwk::{DEFAULT_MAX_JWKS_LEN, HmacSecret, KeySet, SkippedKey, VerifyingKey};
 pub use sign::SigningKey;
 pub use validation::{DEFAULT_LEEWAY, Validation};

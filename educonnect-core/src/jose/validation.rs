@@ -153,6 +153,31 @@ impl Validation {
         })
     }
 
+    /// Decrypts a compact JWE with the relying party's `decryption` keys, then
+    /// verifies the signed JWT it must carry, exactly as [`verify`](Self::verify)
+    /// does. A token that is only signed is refused
+    /// ([`JweError::NotEncrypted`](super::JweError::NotEncrypted)): a provider
+    /// that must encrypt (FranceConnect+) never gets to skip it.
+    pub fn verify_encrypted<T: DeserializeOwned>(
+        &self,
+        token: impl AsRef<[u8]>,
+        decryption: &super::DecryptionKeys,
+        keys: &KeySet,
+    ) -> Result<Verified<T>, Error> {
+        let token = token.as_ref();
+        if !super::jwe::is_compact_jwe(token) {
+            return Err(super::JweError::NotEncrypted.into());
+        }
+        let signed = super::jwe::decrypt_nested(token, decryption)?;
+        self.verify(signed, keys).map_err(|e| match e {
+            // The plaintext is not a JWS at all (bare JSON claims, say).
+            Error::Malformed(_) | Error::AlgorithmNone | Error::AlgorithmUnsupported => {
+                super::JweError::NotASignedJwt.into()
+            }
+            other => other,
+        })
+    }
+
     fn check(&self, c: &RegisteredClaims) -> Result<(), ClaimError> {
         if c.iss != self.issuer {
             return Err(ClaimError::IssuerMismatch);

@@ -464,7 +464,7 @@ pub(crate) struct RedactedSub<'a>(pub(crate) &'a str);
 impl fmt::Debug for RedactedSub<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use base64::Engine;
-        let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let digest = crate::jose::crypto::sha256(self.0.as_bytes());
         let mut hash = [0u8; 8];
         // 6 bytes are 8 base64 characters exactly.
         let written = base64::engine::general_purpose::URL_SAFE_NO_PAD
