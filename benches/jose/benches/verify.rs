@@ -291,6 +291,56 @@ fn bench_jwe(c: &mut criterion::Criterion, fixture: &educonnect_jose_bench::Fixt
             .len()
         });
     });
-    // educonnect's decryption joins here once `jose` has it (see BENCHMARKS.md).
+    bench_jwe_ours(&mut group, &jwe);
     group.finish();
+}
+
+/// educonnect's decryption (`DecryptionKeys::decrypt`), and the whole nested
+/// token (`Validation::verify_encrypted`: decryption, then the RS256 ID
+/// token's verification). aws-lc-rs only: ring has no RSA-OAEP.
+#[cfg(feature = "aws-lc-rs")]
+fn bench_jwe_ours(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    jwe: &educonnect_jose_bench::EncryptedToken,
+) {
+    use educonnect_core::jose::{DecryptionKey, DecryptionKeys};
+
+    let decryption = DecryptionKeys::new([DecryptionKey::from_jwk_json(
+        educonnect_jose_bench::RSA_ENC_JWK.as_bytes(),
+    )
+    .expect("RSA decryption key")]);
+    assert_eq!(
+        decryption.decrypt(jwe.compact.as_bytes()).expect("JWE"),
+        jwe.plaintext
+    );
+    group.bench_function(OURS, |b| {
+        b.iter(|| {
+            decryption
+                .decrypt(black_box(jwe.compact.as_bytes()))
+                .expect("JWE")
+        });
+    });
+
+    let fixture = fixture();
+    let keys = KeySet::from_jwks_json(fixture.jwks.as_bytes()).expect("JWKS");
+    let policy = policy();
+    assert!(
+        policy
+            .verify_encrypted::<IgnoredAny>(&jwe.compact, &decryption, &keys)
+            .is_ok()
+    );
+    group.bench_function(format!("{OURS}_verify_encrypted"), |b| {
+        b.iter(|| {
+            policy
+                .verify_encrypted::<IgnoredAny>(black_box(&jwe.compact), &decryption, &keys)
+                .expect("valid token")
+        });
+    });
+}
+
+#[cfg(not(feature = "aws-lc-rs"))]
+fn bench_jwe_ours(
+    _: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    _: &educonnect_jose_bench::EncryptedToken,
+) {
 }

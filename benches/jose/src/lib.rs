@@ -39,6 +39,9 @@ pub const RSA_PKCS8: &[u8] = include_bytes!("../../../educonnect-core/tests/keys
 /// Its public JWK (`kid` `rsa-2048`).
 pub const RSA_JWK: &str =
     include_str!("../../../educonnect-core/tests/keys/rsa2048.public.jwk.json");
+/// The same RSA key as a private JWK for decryption (`use` `enc`,
+/// `alg` `RSA-OAEP-256`, `kid` `rsa-2048`).
+pub const RSA_ENC_JWK: &str = include_str!("../keys/rsa2048.private.enc.jwk.json");
 const ES256_JWK: &str = include_str!("../keys/es256.private.jwk.json");
 const EDDSA_JWK: &str = include_str!("../keys/ed25519.private.jwk.json");
 /// A second, rotated-out P-256 key in the provider's JWKS: the ES256 token's
