@@ -14,7 +14,8 @@
 //!
 //! Then `jwks/*` (reading a JWKS of 2, 10 and 50 keys, verifying with the
 //! token's key last among 50) and `JWE/*` (decrypting an RSA-OAEP-256 +
-//! A256GCM token against its primitives).
+//! A256GCM token against its primitives; educonnect's decryption needs the
+//! aws-lc-rs provider).
 //!
 //! `jsonwebtoken` runs in its own binaries (`jsonwebtoken_aws_lc_rs`,
 //! `jsonwebtoken_rust_crypto`): its crypto provider is process-wide.
