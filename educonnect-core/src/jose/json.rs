@@ -129,11 +129,22 @@ impl<'de> Visitor<'de> for Name {
 }
 
 /// The names of one object, to refuse a second member of the same name (after
-/// unescaping, as `"\u0061lg"` is `"alg"`). Linear while small.
-#[derive(Default)]
+/// unescaping, as `"\u0061lg"` is `"alg"`). The first few in place, compared
+/// one by one, without allocating: a header or a claim set has about ten.
 struct Names<'de> {
-    few: Vec<Cow<'de, str>>,
+    few: [Cow<'de, str>; Names::FEW],
+    len: usize,
     many: BTreeSet<Cow<'de, str>>,
+}
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Self {
+            few: [const { Cow::Borrowed("") }; Names::FEW],
+            len: 0,
+            many: BTreeSet::new(),
+        }
+    }
 }
 
 impl<'de> Names<'de> {
@@ -142,14 +153,15 @@ impl<'de> Names<'de> {
     /// False if the name was already there.
     fn insert(&mut self, name: Cow<'de, str>) -> bool {
         if self.many.is_empty() {
-            if self.few.contains(&name) {
+            if self.few[..self.len].contains(&name) {
                 return false;
             }
-            if self.few.len() < Self::FEW {
-                self.few.push(name);
+            if self.len < Self::FEW {
+                self.few[self.len] = name;
+                self.len += 1;
                 return true;
             }
-            self.many.extend(self.few.drain(..));
+            self.many.extend(self.few.iter_mut().map(std::mem::take));
         }
         self.many.insert(name)
     }
