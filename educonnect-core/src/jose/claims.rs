@@ -108,7 +108,7 @@ impl RegisteredClaims {
     /// payload is checked as strictly as [`parse_object`](super::json::parse_object)
     /// would (one object, no duplicate names, bounded depth) in one pass that
     /// builds nothing but the claims kept: no `Map` of the whole payload.
-    pub(crate) fn parse(payload: &[u8], max_depth: usize) -> Result<Self, Error> {
+    pub(crate) fn parse(payload: &str, max_depth: usize) -> Result<Self, Error> {
         let mut raw = Raw::default();
         walk_object(payload, Part::Payload, max_depth, |name, value| {
             let slot = match &*name {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{Member, parse_object, walk_object};
+use super::json::{Member, parse_object, utf8, walk_object};
 use super::{Algorithm, Error, Malformed, Part, b64};
 
 /// Default largest token accepted: 16 KiB. FranceConnect's ID tokens and
@@ -48,6 +48,7 @@ impl<'a> Compact<'a> {
     pub(crate) fn parse(token: &'a [u8], max_len: usize, max_depth: usize) -> Result<Self, Error> {
         let [header_b64, payload, signature] = split(token, max_len)?;
         let header_json = b64::decode(header_b64).map_err(|()| Malformed::Base64(Part::Header))?;
+        let header_json = utf8(header_json, Part::Header)?;
         // Checked as strictly as any object, but only `alg`, `kid` and
         // `crit` are kept: no `Map` of the header is built.
         let (mut alg, mut kid, mut crit) = (None, None, false);
