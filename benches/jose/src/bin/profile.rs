@@ -4,8 +4,10 @@
 //!
 //! `jose-bench-profile VERIFIER ALG ITERATIONS`, VERIFIER one of `bare`
 //! (aws-lc-rs, key as bytes), `ours`, `jsonwebtoken` (aws-lc-rs backend),
-//! `openidconnect`, `setup` (the fixture alone, to subtract); ALG one of
-//! `ES256`, `RS256`, `EdDSA`, `HS256`.
+//! `openidconnect`, `setup` (the fixture alone, to subtract), or `jwe-bare`
+//! / `jwe-ours` (decrypting the RSA-OAEP-256 + A256GCM token: aws-lc-rs's
+//! primitives, educonnect's `DecryptionKeys::decrypt`); ALG one of `ES256`,
+//! `RS256`, `EdDSA`, `HS256` (ignored by the JWE ones).
 //!
 //! ```text
 //! valgrind --tool=callgrind --callgrind-out-file=ours.out \
@@ -24,7 +26,9 @@ use serde::de::IgnoredAny;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [verifier, alg, iterations] = args.as_slice() else {
-        eprintln!("usage: jose-bench-profile bare|ours|jsonwebtoken|openidconnect|setup ALG N");
+        eprintln!(
+            "usage: jose-bench-profile bare|ours|jsonwebtoken|openidconnect|setup|jwe-bare|jwe-ours ALG N"
+        );
         std::process::exit(2);
     };
     let alg = *Alg::ALL
@@ -101,6 +105,48 @@ fn main() {
                 verifier
                     .verify(black_box(&token.compact))
                     .expect("valid token");
+            }
+        }
+        // JWE: the ALG argument is ignored; the RSA-OAEP-256 + A256GCM token.
+        "jwe-bare" => {
+            use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+            use aws_lc_rs::rsa::{
+                OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, PrivateDecryptingKey,
+            };
+            let jwe = educonnect_jose_bench::encrypted_id_token(&fixture);
+            let rsa = OaepPrivateDecryptingKey::new(
+                PrivateDecryptingKey::from_pkcs8(educonnect_jose_bench::RSA_PKCS8).expect("key"),
+            )
+            .expect("OAEP key");
+            for _ in 0..n {
+                let mut cek = [0u8; 256];
+                let cek = rsa
+                    .decrypt(&OAEP_SHA256_MGF1SHA256, &jwe.encrypted_key, &mut cek, None)
+                    .expect("RSA-OAEP");
+                let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, cek).expect("AES key"));
+                let mut in_out = jwe.ciphertext_and_tag.clone();
+                key.open_in_place(
+                    Nonce::assume_unique_for_key(jwe.iv),
+                    Aad::from(jwe.protected_b64.as_bytes()),
+                    &mut in_out,
+                )
+                .expect("AES-GCM");
+                black_box(in_out);
+            }
+        }
+        #[cfg(feature = "aws-lc-rs")]
+        "jwe-ours" => {
+            use educonnect_core::jose::{DecryptionKey, DecryptionKeys};
+            let jwe = educonnect_jose_bench::encrypted_id_token(&fixture);
+            let keys = DecryptionKeys::new([DecryptionKey::from_jwk_json(
+                educonnect_jose_bench::RSA_ENC_JWK.as_bytes(),
+            )
+            .expect("RSA decryption key")]);
+            for _ in 0..n {
+                black_box(
+                    keys.decrypt(black_box(jwe.compact.as_bytes()))
+                        .expect("JWE"),
+                );
             }
         }
         other => panic!("unknown verifier {other}"),
