@@ -4,7 +4,11 @@
 //! which lets a token say two things at once (one to this parser, another to a
 //! different one down the line). Here duplicate names are an error, nesting is
 //! bounded well below `serde_json`'s own recursion limit, and the top level
-//! must be an object. One pass, no second parser.
+//! must be an object. No second parser: [`parse_object`] builds the object
+//! under these rules; [`walk_object`] checks the same rules without building
+//! it, keeping only the members a token's verification reads (header `alg`,
+//! `kid`, `crit`; the registered claims), after which serde_json may read the
+//! checked bytes again into the caller's own type.
 
 use std::borrow::Cow;
 use std::cell::Cell;
