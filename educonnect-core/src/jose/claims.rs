@@ -1,11 +1,11 @@
 //! Registered claims, eIDAS levels, and the verified result.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use serde_json::{Map, Value};
-
-use super::{Algorithm, Claim, ClaimError};
+use super::json::{Member, walk_object};
+use super::{Algorithm, Claim, ClaimError, Error, Part};
 
 /// An eIDAS level of assurance, as FranceConnect sends it in `acr`.
 /// Ordered: `Eidas1 < Eidas2 < Eidas3`.
@@ -103,35 +103,78 @@ impl std::fmt::Debug for RegisteredClaims {
 }
 
 impl RegisteredClaims {
-    /// Reads the registered claims with their JSON types checked; the values
-    /// themselves are checked by the validation.
-    pub(crate) fn read(claims: &Map<String, Value>) -> Result<Self, ClaimError> {
-        let aud = match claims.get("aud") {
+    /// Reads the registered claims of a payload with their JSON types
+    /// checked; the values themselves are checked by the validation. The
+    /// payload is checked as strictly as [`parse_object`](super::json::parse_object)
+    /// would (one object, no duplicate names, bounded depth) in one pass that
+    /// builds nothing but the claims kept: no `Map` of the whole payload.
+    pub(crate) fn parse(payload: &str, max_depth: usize) -> Result<Self, Error> {
+        let mut raw = Raw::default();
+        walk_object(payload, Part::Payload, max_depth, |name, value| {
+            let slot = match &*name {
+                "iss" => &mut raw.iss,
+                "sub" => &mut raw.sub,
+                "aud" => &mut raw.aud,
+                "exp" => &mut raw.exp,
+                "iat" => &mut raw.iat,
+                "nbf" => &mut raw.nbf,
+                "azp" => &mut raw.azp,
+                "nonce" => &mut raw.nonce,
+                "acr" => &mut raw.acr,
+                "auth_time" => &mut raw.auth_time,
+                "jti" => &mut raw.jti,
+                _ => return,
+            };
+            *slot = Some(value);
+        })?;
+        Ok(raw.claims()?)
+    }
+}
+
+/// The registered members of a payload as found, types not yet checked.
+#[derive(Default)]
+struct Raw<'a> {
+    iss: Option<Member<'a>>,
+    sub: Option<Member<'a>>,
+    aud: Option<Member<'a>>,
+    exp: Option<Member<'a>>,
+    iat: Option<Member<'a>>,
+    nbf: Option<Member<'a>>,
+    azp: Option<Member<'a>>,
+    nonce: Option<Member<'a>>,
+    acr: Option<Member<'a>>,
+    auth_time: Option<Member<'a>>,
+    jti: Option<Member<'a>>,
+}
+
+impl Raw<'_> {
+    /// The claims with their types checked, in the order (and so with the
+    /// errors) of the `Map`-based reading this replaced.
+    fn claims(self) -> Result<RegisteredClaims, ClaimError> {
+        let aud = match self.aud {
             None => return Err(ClaimError::Missing(Claim::Aud)),
-            Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(list)) if !list.is_empty() => list
-                .iter()
-                .map(|a| a.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or(ClaimError::Invalid(Claim::Aud))?,
+            Some(Member::Str(a)) => vec![a.into_owned()],
+            Some(Member::Array(Some(list))) if !list.is_empty() => {
+                list.into_iter().map(Cow::into_owned).collect()
+            }
             Some(_) => return Err(ClaimError::Invalid(Claim::Aud)),
         };
-        let sub = required(string(claims, Claim::Sub)?, Claim::Sub)?;
+        let sub = required(string(self.sub, Claim::Sub)?, Claim::Sub)?;
         if sub.is_empty() {
             return Err(ClaimError::Invalid(Claim::Sub));
         }
-        Ok(Self {
-            iss: required(string(claims, Claim::Iss)?, Claim::Iss)?,
+        Ok(RegisteredClaims {
+            iss: required(string(self.iss, Claim::Iss)?, Claim::Iss)?,
             sub,
             aud,
-            exp: required(date(claims, Claim::Exp)?, Claim::Exp)?,
-            iat: required(date(claims, Claim::Iat)?, Claim::Iat)?,
-            nbf: date(claims, Claim::Nbf)?,
-            azp: string(claims, Claim::Azp)?,
-            nonce: string(claims, Claim::Nonce)?,
-            acr: string(claims, Claim::Acr)?,
-            auth_time: date(claims, Claim::AuthTime)?,
-            jti: string(claims, Claim::Jti)?,
+            exp: required(date(self.exp, Claim::Exp)?, Claim::Exp)?,
+            iat: required(date(self.iat, Claim::Iat)?, Claim::Iat)?,
+            nbf: date(self.nbf, Claim::Nbf)?,
+            azp: string(self.azp, Claim::Azp)?,
+            nonce: string(self.nonce, Claim::Nonce)?,
+            acr: string(self.acr, Claim::Acr)?,
+            auth_time: date(self.auth_time, Claim::AuthTime)?,
+            jti: string(self.jti, Claim::Jti)?,
         })
     }
 }
@@ -140,19 +183,19 @@ fn required<T>(value: Option<T>, claim: Claim) -> Result<T, ClaimError> {
     value.ok_or(ClaimError::Missing(claim))
 }
 
-fn string(claims: &Map<String, Value>, claim: Claim) -> Result<Option<String>, ClaimError> {
-    match claims.get(claim.name()) {
+fn string(member: Option<Member<'_>>, claim: Claim) -> Result<Option<String>, ClaimError> {
+    match member {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Member::Str(s)) => Ok(Some(s.into_owned())),
         Some(_) => Err(ClaimError::Invalid(claim)),
     }
 }
 
 /// A NumericDate (RFC 7519 §2): seconds, possibly fractional, truncated.
-fn date(claims: &Map<String, Value>, claim: Claim) -> Result<Option<i64>, ClaimError> {
-    match claims.get(claim.name()) {
+fn date(member: Option<Member<'_>>, claim: Claim) -> Result<Option<i64>, ClaimError> {
+    match member {
         None => Ok(None),
-        Some(Value::Number(n)) => {
+        Some(Member::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 return Ok(Some(i));
             }

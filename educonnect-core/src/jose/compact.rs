@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::json::parse_object;
+use super::json::{Member, parse_object, utf8, walk_object};
 use super::{Algorithm, Error, Malformed, Part, b64};
 
 /// Default largest token accepted: 16 KiB. FranceConnect's ID tokens and
@@ -48,17 +48,31 @@ impl<'a> Compact<'a> {
     pub(crate) fn parse(token: &'a [u8], max_len: usize, max_depth: usize) -> Result<Self, Error> {
         let [header_b64, payload, signature] = split(token, max_len)?;
         let header_json = b64::decode(header_b64).map_err(|()| Malformed::Base64(Part::Header))?;
-        let header = parse_object(&header_json, Part::Header, max_depth)?;
-        let alg = match header.get("alg") {
-            Some(Value::String(name)) => Algorithm::from_header(name)?,
+        let header_json = utf8(header_json, Part::Header)?;
+        // Checked as strictly as any object, but only `alg`, `kid` and
+        // `crit` are kept: no `Map` of the header is built.
+        let (mut alg, mut kid, mut crit) = (None, None, false);
+        walk_object(
+            &header_json,
+            Part::Header,
+            max_depth,
+            |name, value| match &*name {
+                "alg" => alg = Some(value),
+                "kid" => kid = Some(value),
+                "crit" => crit = true,
+                _ => {}
+            },
+        )?;
+        let alg = match alg {
+            Some(Member::Str(name)) => Algorithm::from_header(&name)?,
             _ => return Err(Malformed::HeaderMember("alg").into()),
         };
-        if header.contains_key("crit") {
+        if crit {
             return Err(Error::CriticalHeader);
         }
-        let kid = match header.get("kid") {
+        let kid = match kid {
             None => None,
-            Some(Value::String(kid)) => Some(kid.clone()),
+            Some(Member::Str(kid)) => Some(kid.into_owned()),
             Some(_) => return Err(Malformed::HeaderMember("kid").into()),
         };
         Ok(Self {

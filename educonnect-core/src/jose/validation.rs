@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::claims::{Acr, RegisteredClaims, Verified};
 use super::compact::{Compact, DEFAULT_MAX_TOKEN_LEN};
-use super::json::{DEFAULT_MAX_DEPTH, parse_object};
+use super::json::{DEFAULT_MAX_DEPTH, utf8};
 use super::{Algorithm, AlgorithmSet, ClaimError, Error, KeySet, Malformed, Part, b64};
 use crate::clock::{Clock, SystemClock};
 
@@ -139,11 +139,13 @@ impl Validation {
         }
 
         let payload = b64::decode(jws.payload).map_err(|()| Malformed::Base64(Part::Payload))?;
-        let claims = parse_object(&payload, Part::Payload, self.max_depth)?;
-        let registered = RegisteredClaims::read(&claims)?;
+        let payload = utf8(payload, Part::Payload)?;
+        // One strict pass reads the registered claims without building the
+        // payload; the caller's type is then read from the same bytes, which
+        // that pass has found to be one object without duplicate names.
+        let registered = RegisteredClaims::parse(&payload, self.max_depth)?;
         self.check(&registered)?;
-        let custom =
-            T::deserialize(serde_json::Value::Object(claims)).map_err(|_| ClaimError::Shape)?;
+        let custom = serde_json::from_str::<T>(&payload).map_err(|_| ClaimError::Shape)?;
         Ok(Verified {
             alg: jws.alg,
             kid: jws.kid,
