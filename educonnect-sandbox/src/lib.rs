@@ -294,7 +294,12 @@ impl Sandbox {
             client_secret: config.client_secret.clone(),
             redirect_uris: config.redirect_uris,
             post_logout_redirect_uris: config.post_logout_redirect_uris,
-            algorithm: config.algorithm,
+            // FranceConnect+ signs with ES256 only.
+            algorithm: if config.plus_client_jwks.is_some() {
+                Algorithm::ES256
+            } else {
+                config.algorithm
+            },
             code_ttl: config.code_lifetime.map_or(server::CODE_TTL, seconds),
             access_token_ttl: match config.access_token_lifetime {
                 Some(lifetime) => (seconds(lifetime), seconds(lifetime)),

@@ -924,8 +924,6 @@ fn token(
         claims.insert("amr".into(), json!(["pwd"]));
     }
     let algorithm = match side {
-        // FranceConnect+ signs with ES256 only.
-        Side::FranceConnect if plus.is_some() => Algorithm::ES256,
         Side::FranceConnect => settings.algorithm,
         // EduConnect's algorithm is not public; ES256 like FranceConnect's.
         Side::EduConnect => Algorithm::ES256,
@@ -1145,14 +1143,9 @@ fn userinfo(s: &Shared, side: Side, headers: &HeaderMap) -> Response {
             claims.insert("iat".into(), now.into());
             claims.insert("exp".into(), (now + ID_TOKEN_TTL).into());
             pivot_claims(identity, &scopes, &mut claims);
-            let algorithm = if encrypt_to.is_some() {
-                Algorithm::ES256
-            } else {
-                s.settings.algorithm
-            };
             let jwt = s
                 .keys
-                .sign(algorithm, &claims)
+                .sign(s.settings.algorithm, &claims)
                 .and_then(|signed| encrypted(signed, encrypt_to.as_ref()));
             let Some(jwt) = jwt else {
                 return oauth_error(

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use super::crypto::backend::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use super::crypto::{fill_random, sha256};
 use super::json::{DEFAULT_MAX_DEPTH, parse_object};
-use super::jwk::{b64_member, string_member};
+use super::jwk::{b64_member, p256_point, string_member};
 use super::{Error, KeyError, Malformed, Part, b64};
 
 /// Largest JWE read, by default: 64 KiB. FranceConnect+'s encrypted ID token
@@ -296,18 +296,6 @@ impl fmt::Debug for DecryptionKey {
             .field("secret", &"[redacted]")
             .finish()
     }
-}
-
-/// The uncompressed point of an EC JWK's `x` and `y`.
-fn p256_point(jwk: &Map<String, Value>) -> Result<Vec<u8>, KeyError> {
-    let (x, y) = (b64_member(jwk, "x")?, b64_member(jwk, "y")?);
-    if x.len() != 32 {
-        return Err(KeyError::Member("x"));
-    }
-    if y.len() != 32 {
-        return Err(KeyError::Member("y"));
-    }
-    Ok([&[4u8][..], &x, &y].concat())
 }
 
 impl EncryptionKey {

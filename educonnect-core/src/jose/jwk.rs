@@ -140,19 +140,7 @@ impl VerifyingKey {
                 if string_member(jwk, "crv")? != Some("P-256") {
                     return Err(KeyError::UnsupportedCurve);
                 }
-                let x = b64_member(jwk, "x")?;
-                let y = b64_member(jwk, "y")?;
-                if x.len() != 32 {
-                    return Err(KeyError::Member("x"));
-                }
-                if y.len() != 32 {
-                    return Err(KeyError::Member("y"));
-                }
-                let mut point = Vec::with_capacity(65);
-                point.push(4);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                Material::P256(point)
+                Material::P256(p256_point(jwk)?)
             }
             "OKP" => {
                 if string_member(jwk, "crv")? != Some("Ed25519") {
@@ -378,6 +366,19 @@ pub(crate) fn string_member<'a>(
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(KeyError::Member(name)),
     }
+}
+
+/// The uncompressed SEC1 point of a P-256 JWK's `x` and `y` (32 bytes each;
+/// whether it is on the curve is the provider's to check).
+pub(crate) fn p256_point(jwk: &Map<String, Value>) -> Result<Vec<u8>, KeyError> {
+    let (x, y) = (b64_member(jwk, "x")?, b64_member(jwk, "y")?);
+    if x.len() != 32 {
+        return Err(KeyError::Member("x"));
+    }
+    if y.len() != 32 {
+        return Err(KeyError::Member("y"));
+    }
+    Ok([&[4u8][..], &x, &y].concat())
 }
 
 pub(crate) fn b64_member(
