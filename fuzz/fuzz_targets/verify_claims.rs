@@ -1,19 +1,53 @@
 //! Any bytes as the payload of a correctly signed HS256 token: a mutated
 //! token never gets past its signature, this reaches the claim checks.
+//!
+//! It is also the differential test of the verification path's own JSON
+//! scanner: whatever the payload, `verify` refuses it as malformed exactly
+//! when serde_json's strict parse (`jose::parse_json_object`) does, with the
+//! same reason, and an accepted token's claims are what that parse reads.
+//! `IgnoredAny`, which skips the second read of the payload, gets the same
+//! answer as a full `Value`.
 #![no_main]
 
+use educonnect_core::jose::{Error, Malformed, parse_json_object};
 use educonnect_fuzz::{AUDIENCE, ISSUER, NONCE, fixture, hs256_token};
 use libfuzzer_sys::fuzz_target;
+use serde::de::IgnoredAny;
+use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
     let (policy, keys) = fixture();
-    match policy.verify::<serde_json::Value>(hs256_token(data), keys) {
-        Ok(token) => {
+    let token = hs256_token(data);
+    let verified = policy.verify::<Value>(&token, keys);
+    let ignored = policy.verify::<IgnoredAny>(&token, keys);
+    assert_eq!(
+        verified.as_ref().err(),
+        ignored.as_ref().err(),
+        "IgnoredAny and Value disagree"
+    );
+    if let Err(Error::Malformed(Malformed::TooLarge { .. })) = verified {
+        return;
+    }
+    match (parse_json_object(data), &verified) {
+        (Err(reference), Err(error)) if reference == *error => {}
+        (Err(reference), outcome) => {
+            panic!("serde_json refuses the payload ({reference:?}), verify gives {outcome:?}")
+        }
+        (Ok(_), Err(Error::Malformed(malformed))) => {
+            panic!("serde_json accepts the payload, verify refuses it as {malformed:?}")
+        }
+        (Ok(_), Err(_)) => {}
+        (Ok(map), Ok(token)) => {
             let claims = token.registered();
             assert_eq!(claims.iss, ISSUER);
             assert!(claims.aud.iter().any(|aud| aud == AUDIENCE));
             assert_eq!(claims.nonce.as_deref(), Some(NONCE));
+            assert_eq!(map.get("sub").and_then(Value::as_str), Some(&*claims.sub));
+            assert_eq!(
+                map.get("exp").and_then(Value::as_i64),
+                Some(claims.exp).filter(|_| map["exp"].is_i64())
+            );
+            assert_eq!(token.claims(), &Value::Object(map));
         }
-        Err(error) => drop(error.to_string()),
     }
 });

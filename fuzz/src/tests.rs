@@ -194,4 +194,25 @@ fn write_seeds() {
         )
         .unwrap();
     }
+    fs::write(corpus("verify_claims").join("seed-escapes"), ESCAPES_SEED).unwrap();
+}
+
+/// A payload written by hand, as serde_json's writer never would: escapes
+/// in kept claims (`iss`) and in names, whitespace, nesting, a fractional
+/// `iat`, and every kind of value, for the scanner's differential check
+/// in `verify_claims`.
+const ESCAPES_SEED: &str = r#"{ "iss" : "https:\/\/oidc.franceconnect.gouv.fr\/api\/v2",
+ "sub":"b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1",
+ "aud":["educonnect-fuzz-client"], "exp":1780000060, "iat":1779999970.5,
+ "nonce":"n-0S6_WzA2Mj-fuzz", "acr":"eidas1",
+ "given_name":"Ang\u00e9la \"\\ \uD83D\uDE00\t",
+ "address":{"formatted":"1 rue","country":"FR","geo":[48.85,-2.35e0]},
+ "amr":["pwd",1,null,true,false], "\u0065mail":"a@b.fr" }"#;
+
+#[test]
+fn the_escapes_seed_is_the_committed_one() {
+    assert_eq!(
+        fs::read_to_string(corpus("verify_claims").join("seed-escapes")).unwrap(),
+        ESCAPES_SEED
+    );
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use super::json::{Member, walk_object};
+use super::scan::{Member, walk_object};
 use super::{Algorithm, Claim, ClaimError, Error, Part};
 
 /// An eIDAS level of assurance, as FranceConnect sends it in `acr`.
@@ -107,51 +107,77 @@ impl RegisteredClaims {
     /// checked; the values themselves are checked by the validation. The
     /// payload is checked as strictly as [`parse_object`](super::json::parse_object)
     /// would (one object, no duplicate names, bounded depth) in one pass that
-    /// builds nothing but the claims kept: no `Map` of the whole payload.
+    /// builds nothing but the registered claims: no `Map` of the whole payload.
     pub(crate) fn parse(payload: &str, max_depth: usize) -> Result<Self, Error> {
         let mut raw = Raw::default();
-        walk_object(payload, Part::Payload, max_depth, |name, value| {
-            let slot = match &*name {
-                "iss" => &mut raw.iss,
-                "sub" => &mut raw.sub,
-                "aud" => &mut raw.aud,
-                "exp" => &mut raw.exp,
-                "iat" => &mut raw.iat,
-                "nbf" => &mut raw.nbf,
-                "azp" => &mut raw.azp,
-                "nonce" => &mut raw.nonce,
-                "acr" => &mut raw.acr,
-                "auth_time" => &mut raw.auth_time,
-                "jti" => &mut raw.jti,
-                _ => return,
-            };
-            *slot = Some(value);
-        })?;
+        walk_object(
+            payload,
+            Part::Payload,
+            max_depth,
+            Raw::slot,
+            |slot, value| {
+                raw.members[slot] = Some(value);
+            },
+        )?;
         Ok(raw.claims()?)
     }
 }
 
-/// The registered members of a payload as found, types not yet checked.
+/// The registered members of a payload as found, types not yet checked,
+/// at the index [`Raw::slot`] gives their name.
 #[derive(Default)]
 struct Raw<'a> {
-    iss: Option<Member<'a>>,
-    sub: Option<Member<'a>>,
-    aud: Option<Member<'a>>,
-    exp: Option<Member<'a>>,
-    iat: Option<Member<'a>>,
-    nbf: Option<Member<'a>>,
-    azp: Option<Member<'a>>,
-    nonce: Option<Member<'a>>,
-    acr: Option<Member<'a>>,
-    auth_time: Option<Member<'a>>,
-    jti: Option<Member<'a>>,
+    members: [Option<Member<'a>>; 11],
 }
 
+const ISS: usize = 0;
+const SUB: usize = 1;
+const AUD: usize = 2;
+const EXP: usize = 3;
+const IAT: usize = 4;
+const NBF: usize = 5;
+const AZP: usize = 6;
+const NONCE: usize = 7;
+const ACR: usize = 8;
+const AUTH_TIME: usize = 9;
+const JTI: usize = 10;
+
 impl Raw<'_> {
+    /// Where a registered claim's value goes; `None` for any other member.
+    fn slot(name: &str) -> Option<usize> {
+        Some(match name {
+            "iss" => ISS,
+            "sub" => SUB,
+            "aud" => AUD,
+            "exp" => EXP,
+            "iat" => IAT,
+            "nbf" => NBF,
+            "azp" => AZP,
+            "nonce" => NONCE,
+            "acr" => ACR,
+            "auth_time" => AUTH_TIME,
+            "jti" => JTI,
+            _ => return None,
+        })
+    }
+
     /// The claims with their types checked, in the order (and so with the
     /// errors) of the `Map`-based reading this replaced.
     fn claims(self) -> Result<RegisteredClaims, ClaimError> {
-        let aud = match self.aud {
+        let [
+            iss,
+            sub,
+            aud,
+            exp,
+            iat,
+            nbf,
+            azp,
+            nonce,
+            acr,
+            auth_time,
+            jti,
+        ] = self.members;
+        let aud = match aud {
             None => return Err(ClaimError::Missing(Claim::Aud)),
             Some(Member::Str(a)) => vec![a.into_owned()],
             Some(Member::Array(Some(list))) if !list.is_empty() => {
@@ -159,22 +185,22 @@ impl Raw<'_> {
             }
             Some(_) => return Err(ClaimError::Invalid(Claim::Aud)),
         };
-        let sub = required(string(self.sub, Claim::Sub)?, Claim::Sub)?;
+        let sub = required(string(sub, Claim::Sub)?, Claim::Sub)?;
         if sub.is_empty() {
             return Err(ClaimError::Invalid(Claim::Sub));
         }
         Ok(RegisteredClaims {
-            iss: required(string(self.iss, Claim::Iss)?, Claim::Iss)?,
+            iss: required(string(iss, Claim::Iss)?, Claim::Iss)?,
             sub,
             aud,
-            exp: required(date(self.exp, Claim::Exp)?, Claim::Exp)?,
-            iat: required(date(self.iat, Claim::Iat)?, Claim::Iat)?,
-            nbf: date(self.nbf, Claim::Nbf)?,
-            azp: string(self.azp, Claim::Azp)?,
-            nonce: string(self.nonce, Claim::Nonce)?,
-            acr: string(self.acr, Claim::Acr)?,
-            auth_time: date(self.auth_time, Claim::AuthTime)?,
-            jti: string(self.jti, Claim::Jti)?,
+            exp: required(date(exp, Claim::Exp)?, Claim::Exp)?,
+            iat: required(date(iat, Claim::Iat)?, Claim::Iat)?,
+            nbf: date(nbf, Claim::Nbf)?,
+            azp: string(azp, Claim::Azp)?,
+            nonce: string(nonce, Claim::Nonce)?,
+            acr: string(acr, Claim::Acr)?,
+            auth_time: date(auth_time, Claim::AuthTime)?,
+            jti: string(jti, Claim::Jti)?,
         })
     }
 }

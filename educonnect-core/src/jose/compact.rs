@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{Member, parse_object, utf8, walk_object};
+use super::json::parse_object;
+use super::scan::{Member, walk_object};
 use super::{Algorithm, Error, Malformed, Part, b64};
 
 /// Default largest token accepted: 16 KiB. FranceConnect's ID tokens and
@@ -47,20 +48,42 @@ impl<'a> Compact<'a> {
     /// and `crit`, which fails the token since no extension is understood.
     pub(crate) fn parse(token: &'a [u8], max_len: usize, max_depth: usize) -> Result<Self, Error> {
         let [header_b64, payload, signature] = split(token, max_len)?;
-        let header_json = b64::decode(header_b64).map_err(|()| Malformed::Base64(Part::Header))?;
-        let header_json = utf8(header_json, Part::Header)?;
-        // Checked as strictly as any object, but only `alg`, `kid` and
-        // `crit` are kept: no `Map` of the header is built.
+        let (alg, kid) = b64::with_decoded(header_b64, |header| Self::header(header, max_depth))
+            .map_err(|()| Malformed::Base64(Part::Header))??;
+        Ok(Self {
+            alg,
+            kid,
+            signing_input: &token[..header_b64.len() + 1 + payload.len()],
+            payload,
+            signature,
+        })
+    }
+
+    /// The decoded header: checked as strictly as any object, but only
+    /// `alg`, `kid` and `crit` are kept.
+    fn header(header: &[u8], max_depth: usize) -> Result<(Algorithm, Option<String>), Error> {
+        let header = std::str::from_utf8(header).map_err(|_| Malformed::Json(Part::Header))?;
+        #[derive(Clone, Copy)]
+        enum Kept {
+            Alg,
+            Kid,
+            Crit,
+        }
         let (mut alg, mut kid, mut crit) = (None, None, false);
         walk_object(
-            &header_json,
+            header,
             Part::Header,
             max_depth,
-            |name, value| match &*name {
-                "alg" => alg = Some(value),
-                "kid" => kid = Some(value),
-                "crit" => crit = true,
-                _ => {}
+            |name| match name {
+                "alg" => Some(Kept::Alg),
+                "kid" => Some(Kept::Kid),
+                "crit" => Some(Kept::Crit),
+                _ => None,
+            },
+            |kept, value| match kept {
+                Kept::Alg => alg = Some(value),
+                Kept::Kid => kid = Some(value),
+                Kept::Crit => crit = true,
             },
         )?;
         let alg = match alg {
@@ -75,13 +98,7 @@ impl<'a> Compact<'a> {
             Some(Member::Str(kid)) => Some(kid.into_owned()),
             Some(_) => return Err(Malformed::HeaderMember("kid").into()),
         };
-        Ok(Self {
-            alg,
-            kid,
-            signing_input: &token[..header_b64.len() + 1 + payload.len()],
-            payload,
-            signature,
-        })
+        Ok((alg, kid))
     }
 }
 

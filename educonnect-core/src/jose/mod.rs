@@ -35,6 +35,7 @@ mod error;
 mod json;
 mod jwe;
 mod jwk;
+mod scan;
 mod sign;
 mod validation;
 

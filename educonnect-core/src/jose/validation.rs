@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
+use serde::Deserializer;
+use serde::de::{DeserializeOwned, Visitor};
 use subtle::ConstantTimeEq;
 
 use super::claims::{Acr, RegisteredClaims, Verified};
 use super::compact::{Compact, DEFAULT_MAX_TOKEN_LEN};
-use super::json::{DEFAULT_MAX_DEPTH, utf8};
+use super::json::DEFAULT_MAX_DEPTH;
 use super::{Algorithm, AlgorithmSet, ClaimError, Error, KeySet, Malformed, Part, b64};
 use crate::clock::{Clock, SystemClock};
 
@@ -124,28 +125,35 @@ impl Validation {
         if !self.algorithms.contains(jws.alg) {
             return Err(Error::AlgorithmNotAllowed(jws.alg));
         }
-        let signature =
-            b64::decode(jws.signature).map_err(|()| Malformed::Base64(Part::Signature))?;
-        if jws.alg == Algorithm::HS256 {
-            keys.hmac()
-                .ok_or(Error::NoHmacSecret)?
-                .verify(jws.signing_input, &signature)?;
-        } else {
-            keys.select(jws.alg, jws.kid.as_deref())?.verify(
-                jws.alg,
-                jws.signing_input,
-                &signature,
-            )?;
-        }
+        b64::with_decoded(jws.signature, |signature| {
+            if jws.alg == Algorithm::HS256 {
+                keys.hmac()
+                    .ok_or(Error::NoHmacSecret)?
+                    .verify(jws.signing_input, signature)
+            } else {
+                keys.select(jws.alg, jws.kid.as_deref())?.verify(
+                    jws.alg,
+                    jws.signing_input,
+                    signature,
+                )
+            }
+        })
+        .map_err(|()| Malformed::Base64(Part::Signature))??;
 
-        let payload = b64::decode(jws.payload).map_err(|()| Malformed::Base64(Part::Payload))?;
-        let payload = utf8(payload, Part::Payload)?;
-        // One strict pass reads the registered claims without building the
-        // payload; the caller's type is then read from the same bytes, which
-        // that pass has found to be one object without duplicate names.
-        let registered = RegisteredClaims::parse(&payload, self.max_depth)?;
-        self.check(&registered)?;
-        let custom = serde_json::from_str::<T>(&payload).map_err(|_| ClaimError::Shape)?;
+        // The payload is decoded on the stack when it fits, as an ID token's
+        // does; it is read in one strict pass for the registered claims
+        // without building the payload, then the caller's type is read from
+        // the same bytes, which that pass has found to be one object without
+        // duplicate names.
+        let (registered, custom) = b64::with_decoded(jws.payload, |payload| {
+            let payload =
+                std::str::from_utf8(payload).map_err(|_| Malformed::Json(Part::Payload))?;
+            let registered = RegisteredClaims::parse(payload, self.max_depth)?;
+            self.check(&registered)?;
+            let custom = T::deserialize(Walked(payload)).map_err(|_| ClaimError::Shape)?;
+            Ok::<_, Error>((registered, custom))
+        })
+        .map_err(|()| Malformed::Base64(Part::Payload))??;
         Ok(Verified {
             alg: jws.alg,
             kid: jws.kid,
@@ -199,7 +207,7 @@ impl Validation {
                 .nonce
                 .as_deref()
                 .ok_or(ClaimError::Missing(super::Claim::Nonce))?;
-            if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+            if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
                 return Err(ClaimError::NonceMismatch);
             }
         }
@@ -214,5 +222,89 @@ impl Validation {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether two byte strings are equal, in a time that depends on their
+/// length only: the differences are OR-ed together eight bytes at a time and
+/// the result compared once with `subtle`, which keeps the compiler from
+/// turning the comparison into an early exit. `subtle`'s slice comparison
+/// costs ten times more per byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u64;
+    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in a_words.remainder().iter().zip(b_words.remainder()) {
+        diff |= u64::from(x ^ y);
+    }
+    for (x, y) in a_words.zip(b_words) {
+        let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+        diff |= word(x) ^ word(y);
+    }
+    diff.ct_eq(&0).into()
+}
+
+/// A payload [`RegisteredClaims::parse`] has already walked, for the caller's
+/// type: read by serde_json, except by a type that ignores it whole
+/// (`IgnoredAny`, which the login flow uses for upstream ID tokens), which
+/// gets it without a second scan: the walk has found it to be one valid
+/// object, and ignoring it cannot fail.
+struct Walked<'de>(&'de str);
+
+/// Forwards each `deserialize_*` method to serde_json over the whole text,
+/// then requires its end, as `serde_json::from_str` does.
+macro_rules! forward_to_serde_json {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Self::Error> {
+                let mut json = serde_json::Deserializer::from_str(self.0);
+                let value = Deserializer::$method(&mut json, $($arg,)* visitor)?;
+                json.end()?;
+                Ok(value)
+            }
+        )*
+    };
+}
+
+impl<'de> Deserializer<'de> for Walked<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    forward_to_serde_json! {
+        deserialize_any();
+        deserialize_bool();
+        deserialize_i8();
+        deserialize_i16();
+        deserialize_i32();
+        deserialize_i64();
+        deserialize_i128();
+        deserialize_u8();
+        deserialize_u16();
+        deserialize_u32();
+        deserialize_u64();
+        deserialize_u128();
+        deserialize_f32();
+        deserialize_f64();
+        deserialize_char();
+        deserialize_str();
+        deserialize_string();
+        deserialize_bytes();
+        deserialize_byte_buf();
+        deserialize_option();
+        deserialize_unit();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_seq();
+        deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_map();
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier();
     }
 }

@@ -1,0 +1,814 @@
+//! The strict JSON scanner every token verification goes through: the
+//! header's `alg`, `kid` and `crit`, and the registered claims.
+//!
+//! It accepts and refuses exactly what [`parse_object`](super::json::parse_object)
+//! (serde_json under the same rules) does: one object, no member name twice in
+//! any object (after unescaping), at most `max_depth` levels of nesting, strict
+//! JSON otherwise (no trailing commas, no control characters in strings,
+//! paired surrogates, numbers serde_json can represent). It builds nothing but
+//! the members its caller asks for. A hand-written scanner rather than a serde
+//! visitor because on an HS256 token the HMAC costs about 0.5 µs and the
+//! serde walk cost more than that again; the two are kept in agreement by the
+//! tests below and by the `verify_claims` fuzz target, which compares every
+//! payload's outcome with `parse_object`'s.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use serde_json::Number;
+
+use super::{Malformed, Part};
+
+/// What [`walk_object`] keeps of a wanted top-level member's value: a string
+/// (borrowed from the input unless it had an escape), a number, an array's
+/// strings, or only the fact that it was something else.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Member<'de> {
+    Str(Cow<'de, str>),
+    Number(Number),
+    /// An array, with its elements if every one is a string.
+    Array(Option<Vec<Cow<'de, str>>>),
+    /// `null`, a boolean or an object.
+    Other,
+}
+
+/// serde_json's own nesting limit: it refuses, as malformed and whatever our
+/// `max_depth`, a container inside this many others (its 128th level).
+const SERDE_JSON_DEPTH: usize = 127;
+
+/// Checks `text` as [`parse_object`](super::json::parse_object) does, without
+/// building it. `wanted` names the top-level members the caller reads, with
+/// a key of its choice (an index, so that the name is compared once);
+/// `member` then gets each of them, key and value. Every other value is
+/// checked and dropped.
+pub(crate) fn walk_object<'de, K>(
+    text: &'de str,
+    part: Part,
+    max_depth: usize,
+    wanted: impl Fn(&str) -> Option<K>,
+    mut member: impl FnMut(K, Member<'de>),
+) -> Result<(), Malformed> {
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        max_depth,
+    };
+    match scanner.document(&wanted, &mut member) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Malformed::NotAnObject(part)),
+        Err(Fail::Syntax) => Err(Malformed::Json(part)),
+        Err(Fail::Duplicate) => Err(Malformed::DuplicateMember(part)),
+        Err(Fail::TooDeep) => Err(Malformed::TooDeep {
+            part,
+            limit: max_depth,
+        }),
+    }
+}
+
+/// Why a document is refused; the first reason met, in document order, wins,
+/// as with serde_json (a duplicate name is seen once its value is read).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fail {
+    Syntax,
+    Duplicate,
+    TooDeep,
+}
+
+struct Scanner<'de> {
+    text: &'de str,
+    bytes: &'de [u8],
+    pos: usize,
+    max_depth: usize,
+}
+
+impl<'de> Scanner<'de> {
+    /// `Ok(true)` for an object, `Ok(false)` for any other valid value.
+    fn document<K>(
+        &mut self,
+        wanted: &impl Fn(&str) -> Option<K>,
+        member: &mut impl FnMut(K, Member<'de>),
+    ) -> Result<bool, Fail> {
+        self.whitespace();
+        let is_object = if self.peek() == Some(b'{') {
+            self.top_object(wanted, member)?;
+            true
+        } else {
+            self.value(0)?;
+            false
+        };
+        self.whitespace();
+        if self.pos != self.bytes.len() {
+            return Err(Fail::Syntax);
+        }
+        Ok(is_object)
+    }
+
+    fn top_object<K>(
+        &mut self,
+        wanted: &impl Fn(&str) -> Option<K>,
+        member: &mut impl FnMut(K, Member<'de>),
+    ) -> Result<(), Fail> {
+        self.enter(0)?;
+        self.pos += 1;
+        let mut names = Names::default();
+        self.whitespace();
+        if self.eat(b'}') {
+            return Ok(());
+        }
+        loop {
+            let name = self.name()?;
+            let kept = match wanted(&name) {
+                Some(key) => Some((key, self.keep(1)?)),
+                None => {
+                    self.value(1)?;
+                    None
+                }
+            };
+            if !names.insert(name) {
+                return Err(Fail::Duplicate);
+            }
+            if let Some((key, value)) = kept {
+                member(key, value);
+            }
+            if self.end_of_member(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A member's name and the `:` after it, at the opening quote (after
+    /// whitespace).
+    #[inline]
+    fn name(&mut self) -> Result<Cow<'de, str>, Fail> {
+        if self.peek() != Some(b'"') {
+            return Err(Fail::Syntax);
+        }
+        let name = self.string(true)?.ok_or(Fail::Syntax)?;
+        self.whitespace();
+        if !self.eat(b':') {
+            return Err(Fail::Syntax);
+        }
+        self.whitespace();
+        Ok(name)
+    }
+
+    /// After a member or element: `true` at the closing `close`, `false`
+    /// after a `,` (and the whitespace that follows).
+    #[inline]
+    fn end_of_member(&mut self, close: u8) -> Result<bool, Fail> {
+        self.whitespace();
+        match self.next() {
+            Some(b',') => {
+                self.whitespace();
+                Ok(false)
+            }
+            Some(b) if b == close => Ok(true),
+            _ => Err(Fail::Syntax),
+        }
+    }
+
+    /// A top-level member's value, at `depth` (1), kept as a [`Member`].
+    fn keep(&mut self, depth: usize) -> Result<Member<'de>, Fail> {
+        match self.peek() {
+            Some(b'"') => Ok(Member::Str(self.string(true)?.ok_or(Fail::Syntax)?)),
+            Some(b'-' | b'0'..=b'9') => Ok(Member::Number(self.number(true)?.ok_or(Fail::Syntax)?)),
+            Some(b'[') => {
+                self.enter(depth)?;
+                self.pos += 1;
+                let mut strings = Some(Vec::new());
+                self.whitespace();
+                if self.eat(b']') {
+                    return Ok(Member::Array(strings));
+                }
+                loop {
+                    match (self.peek(), &mut strings) {
+                        (Some(b'"'), Some(list)) => {
+                            list.push(self.string(true)?.ok_or(Fail::Syntax)?)
+                        }
+                        _ => {
+                            self.value(depth + 1)?;
+                            strings = None;
+                        }
+                    }
+                    if self.end_of_member(b']')? {
+                        return Ok(Member::Array(strings));
+                    }
+                }
+            }
+            _ => {
+                self.value(depth)?;
+                Ok(Member::Other)
+            }
+        }
+    }
+
+    /// Any value at `depth` (the number of containers around it), checked
+    /// and dropped.
+    fn value(&mut self, depth: usize) -> Result<(), Fail> {
+        match self.peek() {
+            Some(b'"') => {
+                self.string(false)?;
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                self.number(false)?;
+            }
+            Some(b'{') => {
+                self.enter(depth)?;
+                self.pos += 1;
+                let mut names = Names::default();
+                self.whitespace();
+                if self.eat(b'}') {
+                    return Ok(());
+                }
+                loop {
+                    let name = self.name()?;
+                    self.value(depth + 1)?;
+                    if !names.insert(name) {
+                        return Err(Fail::Duplicate);
+                    }
+                    if self.end_of_member(b'}')? {
+                        return Ok(());
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.enter(depth)?;
+                self.pos += 1;
+                self.whitespace();
+                if self.eat(b']') {
+                    return Ok(());
+                }
+                loop {
+                    self.value(depth + 1)?;
+                    if self.end_of_member(b']')? {
+                        return Ok(());
+                    }
+                }
+            }
+            Some(b't') => self.literal(b"true")?,
+            Some(b'f') => self.literal(b"false")?,
+            Some(b'n') => self.literal(b"null")?,
+            _ => return Err(Fail::Syntax),
+        }
+        Ok(())
+    }
+
+    /// At the opening bracket of a container nested in `depth` others. The
+    /// recursion is bounded here, so the scanner's stack is too.
+    fn enter(&self, depth: usize) -> Result<(), Fail> {
+        if depth >= SERDE_JSON_DEPTH {
+            return Err(Fail::Syntax);
+        }
+        if depth >= self.max_depth {
+            return Err(Fail::TooDeep);
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Fail> {
+        if self.bytes.get(self.pos..self.pos + word.len()) != Some(word) {
+            return Err(Fail::Syntax);
+        }
+        self.pos += word.len();
+        Ok(())
+    }
+
+    /// A string at its opening quote; its text when `keep`.
+    #[inline]
+    fn string(&mut self, keep: bool) -> Result<Option<Cow<'de, str>>, Fail> {
+        let start = self.pos + 1;
+        let end = self.plain_run(start);
+        match self.bytes.get(end) {
+            Some(b'"') => {
+                self.pos = end + 1;
+                if !keep {
+                    return Ok(None);
+                }
+                // Both ends are ASCII quotes, so char boundaries.
+                Ok(Some(Cow::Borrowed(
+                    self.text.get(start..end).ok_or(Fail::Syntax)?,
+                )))
+            }
+            Some(b'\\') => self.escaped(start, end, keep),
+            // A control character, or the end of the input.
+            _ => Err(Fail::Syntax),
+        }
+    }
+
+    /// The rest of a string that has an escape at `at`: unescaped into an
+    /// owned string when `keep`, only checked otherwise.
+    fn escaped(
+        &mut self,
+        start: usize,
+        mut at: usize,
+        keep: bool,
+    ) -> Result<Option<Cow<'de, str>>, Fail> {
+        let mut out = keep.then(String::new);
+        let mut run = start;
+        loop {
+            // `at` is on a quote, a backslash or something else.
+            match self.bytes.get(at) {
+                Some(b'"') => {
+                    if let Some(out) = &mut out {
+                        out.push_str(self.text.get(run..at).ok_or(Fail::Syntax)?);
+                    }
+                    self.pos = at + 1;
+                    return Ok(out.map(Cow::Owned));
+                }
+                Some(b'\\') => {
+                    if let Some(out) = &mut out {
+                        out.push_str(self.text.get(run..at).ok_or(Fail::Syntax)?);
+                    }
+                    let (c, len) = self.escape(at + 1)?;
+                    if let Some(out) = &mut out {
+                        out.push(c);
+                    }
+                    at += 1 + len;
+                    run = at;
+                    at = self.plain_run(at);
+                }
+                _ => return Err(Fail::Syntax),
+            }
+        }
+    }
+
+    /// The character of the escape whose letter is at `at`, and how many
+    /// bytes it takes after the backslash. A `\u` escape of a UTF-16
+    /// surrogate must be the first of a pair (`\uD83D\uDE00`), as serde_json
+    /// requires of text.
+    fn escape(&self, at: usize) -> Result<(char, usize), Fail> {
+        let c = match self.bytes.get(at) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let first = self.hex4(at + 1)?;
+                return match first {
+                    0xDC00..=0xDFFF => Err(Fail::Syntax),
+                    0xD800..=0xDBFF => {
+                        if self.bytes.get(at + 5..at + 7) != Some(b"\\u") {
+                            return Err(Fail::Syntax);
+                        }
+                        let second = self.hex4(at + 7)?;
+                        if !(0xDC00..=0xDFFF).contains(&second) {
+                            return Err(Fail::Syntax);
+                        }
+                        let code = 0x1_0000 + ((first - 0xD800) << 10 | (second - 0xDC00));
+                        Ok((char::from_u32(code).ok_or(Fail::Syntax)?, 11))
+                    }
+                    _ => Ok((char::from_u32(first).ok_or(Fail::Syntax)?, 5)),
+                };
+            }
+            _ => return Err(Fail::Syntax),
+        };
+        Ok((c, 1))
+    }
+
+    fn hex4(&self, at: usize) -> Result<u32, Fail> {
+        let digits = self.bytes.get(at..at + 4).ok_or(Fail::Syntax)?;
+        digits.iter().try_fold(0u32, |acc, &d| {
+            let v = (d as char).to_digit(16).ok_or(Fail::Syntax)?;
+            Ok(acc << 4 | v)
+        })
+    }
+
+    /// The end of the run of plain string bytes from `from`: the index of the
+    /// first quote, backslash or control character, or the input's length.
+    /// Eight bytes at a time (SWAR), the position of the first such byte
+    /// read from the lowest marked lane: a lane below the first marked one
+    /// is never marked, since no borrow comes from a lane that does not
+    /// match.
+    #[inline]
+    fn plain_run(&self, from: usize) -> usize {
+        const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+        const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+        const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+        const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+        let below = |v: u64, n: u64| v.wrapping_sub(n) & !v & HIGHS;
+        let mut at = from;
+        while let Some(chunk) = self.bytes.get(at..at + 8) {
+            let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let v = u64::from_le_bytes(chunk);
+            let marked = below(v, SPACES) | below(v ^ QUOTES, ONES) | below(v ^ BACKSLASHES, ONES);
+            if marked != 0 {
+                return at + (marked.trailing_zeros() / 8) as usize;
+            }
+            at += 8;
+        }
+        while let Some(&b) = self.bytes.get(at) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            at += 1;
+        }
+        at
+    }
+
+    /// A number at its first character; its value when `keep`. A plain
+    /// integer of up to 19 digits is read here; anything else (a sign, a
+    /// fraction, an exponent, more digits) by serde_json's own number reader,
+    /// which refuses what it cannot represent (`1e400`) as it would in a
+    /// document.
+    #[inline]
+    fn number(&mut self, keep: bool) -> Result<Option<Number>, Fail> {
+        let start = self.pos;
+        let negative = self.eat(b'-');
+        // The integer part, its value accumulated as it is read (wrapping:
+        // the value is only used when there are at most 19 digits).
+        let mut value = 0u64;
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(digit @ b'0'..=b'9') = self.peek() {
+                    value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+                    self.pos += 1;
+                }
+            }
+            _ => return Err(Fail::Syntax),
+        }
+        let mut plain = !negative && self.pos - start <= 19;
+        if self.eat(b'.') {
+            plain = false;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(Fail::Syntax);
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            plain = false;
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(Fail::Syntax);
+            }
+            self.digits();
+        }
+        if plain {
+            return Ok(keep.then(|| value.into()));
+        }
+        let literal = self.text.get(start..self.pos).ok_or(Fail::Syntax)?;
+        let number = literal.parse::<Number>().map_err(|_| Fail::Syntax)?;
+        Ok(keep.then_some(number))
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The names of one object, to refuse a second member of the same name
+/// (after unescaping, as `"\u0061lg"` is `"alg"`). A 64-bit filter on each
+/// name's length and ends skips the comparisons for a name unlike any seen;
+/// the first few names are kept in place, without allocating: a header or a
+/// claim set has about ten.
+struct Names<'de> {
+    filter: u64,
+    few: [Cow<'de, str>; Names::FEW],
+    len: usize,
+    many: BTreeSet<Cow<'de, str>>,
+}
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Self {
+            filter: 0,
+            few: [const { Cow::Borrowed("") }; Names::FEW],
+            len: 0,
+            many: BTreeSet::new(),
+        }
+    }
+}
+
+impl<'de> Names<'de> {
+    const FEW: usize = 16;
+
+    /// False if the name was already there.
+    fn insert(&mut self, name: Cow<'de, str>) -> bool {
+        let bytes = name.as_bytes();
+        let (first, last) = match bytes {
+            [] => (0, 0),
+            [first, .., last] => (*first, *last),
+            [only] => (*only, *only),
+        };
+        let bit = 1u64 << ((bytes.len() ^ usize::from(first) ^ usize::from(last) << 2) & 63);
+        let seen_alike = self.filter & bit != 0;
+        self.filter |= bit;
+        if self.many.is_empty() {
+            if seen_alike && self.few[..self.len].contains(&name) {
+                return false;
+            }
+            if self.len < Self::FEW {
+                self.few[self.len] = name;
+                self.len += 1;
+                return true;
+            }
+            self.many.extend(self.few.iter_mut().map(std::mem::take));
+        }
+        self.many.insert(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::json::parse_object;
+    use super::*;
+
+    fn walk(input: &[u8], max_depth: usize) -> Result<(), Malformed> {
+        std::str::from_utf8(input)
+            .map_err(|_| Malformed::Json(Part::Payload))
+            .and_then(|text| walk_object(text, Part::Payload, max_depth, |_| Some(()), |(), _| {}))
+    }
+
+    /// The walk accepts and refuses exactly what `parse_object` does.
+    #[test]
+    fn walk_agrees_with_parse() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let many = format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"k{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let many_dup = format!("{}, \"k3\":0}}", &many[..many.len() - 1]);
+        let many_nested = format!("{{\"o\":{many}}}");
+        let many_nested_dup = format!("{{\"o\":{many_dup}}}");
+        let inputs: Vec<&[u8]> = vec![
+            br#"{"a":1,"b":[true,null,"x"],"c":{"d":1.5}}"#,
+            br#"{"a":1,"a":2}"#,
+            br#"{"a":{"b":1,"b":1}}"#,
+            br#"{"a":[{"b":1,"b":1}]}"#,
+            br#"{"alg":1,"\u0061lg":2}"#,
+            br#"{"a":{"b":{"c":[1]}}}"#,
+            br#"{"a":{"b":{"c":{"d":[1]}}}}"#,
+            br#"{"a":[[[[1]]]]}"#,
+            br#"{"a":[[[1]]]}"#,
+            br#"{"a":{"b":{"c":{"d":x}}}}"#,
+            br#"{"a":1,"a":[}"#,
+            br#"{"a":{"b":1,"b":[}}"#,
+            b"[1]",
+            b"[{\"a\":1,\"a\":1}]",
+            b"\"x\"",
+            b"1",
+            b"null",
+            b"{} x",
+            b"{\"a\":1",
+            b"{\"a\":\"\xff\"}",
+            b"",
+            b" ",
+            b"{}",
+            b" {\t}\r\n",
+            b"{\"a\":1,}",
+            b"{,}",
+            b"{\"a\" 1}",
+            b"{\"a\":1 \"b\":2}",
+            b"{a:1}",
+            b"{'a':1}",
+            b"{\"a\":[1,]}",
+            b"{\"a\":[,1]}",
+            b"{\"a\":[1 2]}",
+            b"{\"a\":tru}",
+            b"{\"a\":truex}",
+            b"{\"a\":nul}",
+            b"{\"a\":True}",
+            b"{\"a\":\"tab\there\"}",
+            b"{\"a\":\"nl\nhere\"}",
+            b"{\"a\":\"del\x7fhere\"}",
+            b"{\"a\":\"caf\xc3\xa9\"}",
+            br#"{"a":"\"\\\/\b\f\n\r\t"}"#,
+            br#"{"a":"\x"}"#,
+            br#"{"a":"\u00e9\u00E9"}"#,
+            br#"{"a":"\u00g9"}"#,
+            br#"{"a":"\u00e"}"#,
+            br#"{"a":"\uD83D\uDE00"}"#,
+            br#"{"a":"\uD83D"}"#,
+            br#"{"a":"\uD83Dx"}"#,
+            br#"{"a":"\uD83D\n"}"#,
+            br#"{"a":"\uD83D\u0041"}"#,
+            br#"{"a":"\uD83D\uD83D\uDE00"}"#,
+            br#"{"a":"\uDE00"}"#,
+            br#"{"a":"\u0000"}"#,
+            br#"{"a":"end\"#,
+            br#"{"a":"unterminated}"#,
+            br#"{"\u0000":1,"\u0000":2}"#,
+            b"{\"a\":0,\"b\":-0,\"c\":-1,\"d\":1.5,\"e\":1e5,\"f\":1E+5,\"g\":-1.5e-5}",
+            b"{\"a\":01}",
+            b"{\"a\":-}",
+            b"{\"a\":+1}",
+            b"{\"a\":1.}",
+            b"{\"a\":.5}",
+            b"{\"a\":1e}",
+            b"{\"a\":1e+}",
+            b"{\"a\":1e400}",
+            b"{\"a\":-1e400}",
+            b"{\"a\":1e-400}",
+            b"{\"a\":18446744073709551615}",
+            b"{\"a\":18446744073709551616}",
+            b"{\"a\":9999999999999999999}",
+            b"{\"a\":99999999999999999999}",
+            b"{\"a\":-9223372036854775808}",
+            b"{\"a\":-9223372036854775809}",
+            b"{\"a\":Infinity}",
+            b"{\"a\":NaN}",
+            b"{\"a\":\"\\u0061\",\"\\u0061\":1}",
+            b"{\"\":1,\"\":2}",
+            b"{\"\":1,\"a\":2}",
+            deep.as_bytes(),
+            many.as_bytes(),
+            many_dup.as_bytes(),
+            many_nested.as_bytes(),
+            many_nested_dup.as_bytes(),
+        ];
+        for input in inputs {
+            for max_depth in [0, 1, 4, 16] {
+                assert_eq!(
+                    walk(input, max_depth),
+                    parse_object(input, Part::Payload, max_depth).map(|_| ()),
+                    "{} at depth {max_depth}",
+                    String::from_utf8_lossy(&input[..input.len().min(60)])
+                );
+            }
+        }
+    }
+
+    /// Past serde_json's own nesting limit both refuse the document as
+    /// malformed, even under a larger `max_depth`.
+    #[test]
+    fn serde_json_depth_limit_agrees() {
+        for levels in [127, 128, 129, 130] {
+            let input = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+            assert_eq!(
+                walk(input.as_bytes(), 200),
+                parse_object(input.as_bytes(), Part::Payload, 200).map(|_| ()),
+                "{levels} levels"
+            );
+        }
+    }
+
+    /// The eight-bytes-at-a-time string scan finds a quote, a backslash or
+    /// a control character at any offset, next to plain ASCII and UTF-8.
+    #[test]
+    fn string_scan_finds_specials_at_every_offset() {
+        for len in 0..24 {
+            for at in 0..len {
+                for special in [
+                    "\"", "\\n", "\\u00e9", "\u{1}", "\u{1f}", "\\", "\u{7f}", "é",
+                ] {
+                    let text: String = (0..len)
+                        .map(|i| {
+                            if i == at {
+                                special.to_owned()
+                            } else {
+                                ((b'a' + i as u8 % 26) as char).to_string()
+                            }
+                        })
+                        .collect();
+                    let input = format!("{{\"k\":\"{text}\",\"n\":\"{text}x\"}}");
+                    assert_eq!(
+                        walk(input.as_bytes(), 4),
+                        parse_object(input.as_bytes(), Part::Payload, 4).map(|_| ()),
+                        "{input:?}"
+                    );
+                    let mut kept = None;
+                    let _ = walk_object(
+                        &input,
+                        Part::Payload,
+                        4,
+                        |name| (name == "k").then_some(()),
+                        |(), member| kept = Some(member),
+                    );
+                    if let Ok(map) = parse_object(input.as_bytes(), Part::Payload, 4) {
+                        assert_eq!(
+                            kept,
+                            Some(Member::Str(map["k"].as_str().unwrap().to_owned().into())),
+                            "{input:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_only_wanted_members() {
+        let mut seen = Vec::new();
+        walk_object(
+            r#"{"s":"v","e":"\u0061","n":-3,"u":7,"f":1.5,"l":["a","b"],"m":["a",1],"o":{"x":1},"z":null,"skipped":"\u00e9"}"#,
+            Part::Payload,
+            4,
+            |name| (name != "skipped").then(|| name.to_owned()),
+            |name, member| seen.push((name, member)),
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("s".to_owned(), Member::Str(Cow::Borrowed("v"))),
+                ("e".to_owned(), Member::Str(Cow::Owned("a".to_owned()))),
+                ("n".to_owned(), Member::Number((-3).into())),
+                ("u".to_owned(), Member::Number(7.into())),
+                (
+                    "f".to_owned(),
+                    Member::Number(Number::from_f64(1.5).unwrap())
+                ),
+                (
+                    "l".to_owned(),
+                    Member::Array(Some(vec!["a".into(), "b".into()]))
+                ),
+                ("m".to_owned(), Member::Array(None)),
+                ("o".to_owned(), Member::Other),
+                ("z".to_owned(), Member::Other),
+            ]
+        );
+    }
+
+    /// Kept strings and numbers are the values serde_json reads.
+    #[test]
+    fn kept_values_equal_serde_json_values() {
+        let text = r#"{"a":"x\"y\\z\/\u00e9\uD83D\uDE00","b":18446744073709551615,"c":-9223372036854775808,"d":2.5e3,"e":99999999999999999999,"f":["\n",""]}"#;
+        let map = parse_object(text.as_bytes(), Part::Payload, 4).unwrap();
+        let mut count = 0;
+        walk_object(
+            text,
+            Part::Payload,
+            4,
+            |name| Some(name.to_owned()),
+            |name, member| {
+                count += 1;
+                let expected = &map[&name];
+                match member {
+                    Member::Str(s) => assert_eq!(expected.as_str(), Some(&*s)),
+                    Member::Number(n) => assert_eq!(expected.as_number(), Some(&n)),
+                    Member::Array(Some(list)) => assert_eq!(
+                        expected.as_array().unwrap(),
+                        &list
+                            .iter()
+                            .map(|s| serde_json::Value::from(s.as_ref()))
+                            .collect::<Vec<_>>()
+                    ),
+                    other => panic!("{name}: {other:?}"),
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(count, map.len());
+    }
+
+    #[test]
+    fn names_filter_finds_every_duplicate() {
+        // More names than the in-place list holds, and names alike in length
+        // and ends, so that the filter's bits collide.
+        let names: Vec<String> = (0..40).map(|i| format!("a{i:02}a")).collect();
+        let mut set = Names::default();
+        for name in &names {
+            assert!(set.insert(name.into()));
+        }
+        for name in &names {
+            assert!(!set.insert(name.into()), "{name} twice");
+        }
+        let mut few = Names::default();
+        assert!(few.insert("ab".into()));
+        assert!(few.insert("ba".into()));
+        assert!(few.insert("".into()));
+        assert!(!few.insert("".into()));
+        assert!(!few.insert("ab".into()));
+    }
+}
