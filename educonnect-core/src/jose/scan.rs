@@ -496,13 +496,15 @@ impl<'de> Scanner<'de> {
 
 /// The names of one object, to refuse a second member of the same name
 /// (after unescaping, as `"\u0061lg"` is `"alg"`). A 64-bit filter on each
-/// name's length and ends skips the comparisons for a name unlike any seen;
-/// the first few names are kept in place, without allocating: a header or a
-/// claim set has about ten.
+/// name's length and ends skips the comparisons for a name unlike any seen.
+/// The first names are kept in place without allocating (a header or a claim
+/// set has about ten, all without escapes); names that had an escape are
+/// kept apart, owned; past [`Names::FEW`] of either, all go to a set.
 struct Names<'de> {
     filter: u64,
-    few: [Cow<'de, str>; Names::FEW],
+    few: [&'de str; Names::FEW],
     len: usize,
+    escaped: Vec<String>,
     many: BTreeSet<Cow<'de, str>>,
 }
 
@@ -510,8 +512,9 @@ impl Default for Names<'_> {
     fn default() -> Self {
         Self {
             filter: 0,
-            few: [const { Cow::Borrowed("") }; Names::FEW],
+            few: [""; Names::FEW],
             len: 0,
+            escaped: Vec::new(),
             many: BTreeSet::new(),
         }
     }
@@ -522,6 +525,9 @@ impl<'de> Names<'de> {
 
     /// False if the name was already there.
     fn insert(&mut self, name: Cow<'de, str>) -> bool {
+        if !self.many.is_empty() {
+            return self.many.insert(name);
+        }
         let bytes = name.as_bytes();
         let (first, last) = match bytes {
             [] => (0, 0),
@@ -531,18 +537,28 @@ impl<'de> Names<'de> {
         let bit = 1u64 << ((bytes.len() ^ usize::from(first) ^ usize::from(last) << 2) & 63);
         let seen_alike = self.filter & bit != 0;
         self.filter |= bit;
-        if self.many.is_empty() {
-            if seen_alike && self.few[..self.len].contains(&name) {
-                return false;
-            }
-            if self.len < Self::FEW {
+        if seen_alike
+            && (self.few[..self.len].contains(&&*name) || self.escaped.iter().any(|e| *e == *name))
+        {
+            return false;
+        }
+        match name {
+            Cow::Borrowed(name) if self.len < Self::FEW => {
                 self.few[self.len] = name;
                 self.len += 1;
-                return true;
+                true
             }
-            self.many.extend(self.few.iter_mut().map(std::mem::take));
+            Cow::Owned(name) if self.escaped.len() < Self::FEW => {
+                self.escaped.push(name);
+                true
+            }
+            name => {
+                self.many
+                    .extend(self.few[..self.len].iter().map(|&n| Cow::Borrowed(n)));
+                self.many.extend(self.escaped.drain(..).map(Cow::Owned));
+                self.many.insert(name)
+            }
         }
-        self.many.insert(name)
     }
 }
 
@@ -569,6 +585,9 @@ mod tests {
                 .join(",")
         );
         let many_dup = format!("{}, \"k3\":0}}", &many[..many.len() - 1]);
+        let escaped = many.replace("\"k", "\"\\u006b");
+        let escaped_dup = format!("{}, \"k39\":0}}", &escaped[..escaped.len() - 1]);
+        let half_escaped_dup = format!("{{\"\\u006b1\":1,{}", &many[1..]);
         let many_nested = format!("{{\"o\":{many}}}");
         let many_nested_dup = format!("{{\"o\":{many_dup}}}");
         let inputs: Vec<&[u8]> = vec![
@@ -655,6 +674,9 @@ mod tests {
             many.as_bytes(),
             many_dup.as_bytes(),
             many_nested.as_bytes(),
+            escaped.as_bytes(),
+            escaped_dup.as_bytes(),
+            half_escaped_dup.as_bytes(),
             many_nested_dup.as_bytes(),
         ];
         for input in inputs {
@@ -804,6 +826,21 @@ mod tests {
         for name in &names {
             assert!(!set.insert(name.into()), "{name} twice");
         }
+        // Escaped (owned) names, beyond the in-place count too, against
+        // borrowed ones.
+        let mut mixed = Names::default();
+        for name in &names {
+            assert!(mixed.insert(Cow::Owned(name.clone())));
+        }
+        assert!(mixed.insert("other".into()));
+        for name in &names {
+            assert!(!mixed.insert(Cow::Borrowed(name)), "{name} twice");
+        }
+        let mut both = Names::default();
+        assert!(both.insert(Cow::Owned("alg".to_owned())));
+        assert!(!both.insert(Cow::Borrowed("alg")));
+        assert!(both.insert(Cow::Borrowed("kid")));
+        assert!(!both.insert(Cow::Owned("kid".to_owned())));
         let mut few = Names::default();
         assert!(few.insert("ab".into()));
         assert!(few.insert("ba".into()));
