@@ -426,7 +426,15 @@ impl<'de> Scanner<'de> {
         // the value is only used when there are at most 19 digits).
         let mut value = 0u64;
         match self.peek() {
-            Some(b'0') => self.pos += 1,
+            // A leading zero is refused here, inside the value, as serde_json
+            // does: were it left to the next token, a duplicate name before
+            // it would be reported instead.
+            Some(b'0') => {
+                self.pos += 1;
+                if let Some(b'0'..=b'9') = self.peek() {
+                    return Err(Fail::Syntax);
+                }
+            }
             Some(b'1'..=b'9') => {
                 while let Some(digit @ b'0'..=b'9') = self.peek() {
                     value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
@@ -650,6 +658,12 @@ mod tests {
             br#"{"\u0000":1,"\u0000":2}"#,
             b"{\"a\":0,\"b\":-0,\"c\":-1,\"d\":1.5,\"e\":1e5,\"f\":1E+5,\"g\":-1.5e-5}",
             b"{\"a\":01}",
+            b"{\"a\":1,\"a\":01}",
+            b"{\"a\":1,\"a\":-01}",
+            b"{\"a\":1,\"a\":1.5.3}",
+            b"{\"a\":1,\"a\":truex}",
+            b"{\"a\":1,\"a\":1e}",
+            b"{\"a\":1,\"a\":\"x\ty\"}",
             b"{\"a\":-}",
             b"{\"a\":+1}",
             b"{\"a\":1.}",
