@@ -193,9 +193,11 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let proxy = proxy.clone();
+                // The client's address as `X-Forwarded-For` writes it, once.
+                let client = headers::ClientAddr::new(remote.ip());
                 let service = hyper::service::service_fn(move |request| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(request, remote).await) }
+                    let (proxy, client) = (proxy.clone(), client.clone());
+                    async move { Ok::<_, std::convert::Infallible>(proxy.handle_from(request, &client).await) }
                 });
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
