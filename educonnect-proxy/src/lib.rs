@@ -39,6 +39,7 @@ pub mod config;
 pub mod headers;
 pub mod rules;
 mod service;
+mod upstream;
 
 use std::future::Future;
 use std::io;

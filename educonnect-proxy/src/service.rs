@@ -16,18 +16,17 @@ use educonnect_core::flow::access::{
 };
 use educonnect_core::flow::{Gateway, Session, html};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 
 use crate::config::ProxyConfig;
 use crate::headers::{self, ClientAddr};
 use crate::rules::{Access, Anonymous, PupilSource, RequestPath, Rule, Rules};
+use crate::upstream::Upstream;
 
 /// The body of every response the proxy sends.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -50,16 +49,14 @@ pub struct Proxy {
 struct Inner {
     gateway: Gateway,
     rules: Rules,
-    /// `scheme://authority` (for the logs) and, parsed once, its parts; the
-    /// base path, without a trailing `/`.
+    /// `scheme://authority` (for the logs), and the base path without a
+    /// trailing `/`.
     upstream_origin: String,
-    upstream_scheme: Scheme,
-    upstream_authority: Option<Authority>,
     upstream_path: String,
     upstream_host: HeaderValue,
     proto: HeaderValue,
     check_path: String,
-    client: Client<HttpConnector, Incoming>,
+    upstream: Arc<Upstream>,
     audience: String,
     ttl: Duration,
     /// By a hash of the provider, the subject and when the session was
@@ -124,25 +121,20 @@ impl Proxy {
             Some(url) if url.starts_with("https:") => "https",
             _ => "http",
         };
-        let upstream_scheme = upstream.scheme().cloned().unwrap_or(Scheme::HTTP);
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .set_host(false)
-            .build(connector);
+        let address = match upstream.authority() {
+            Some(a) => format!("{}:{}", a.host(), a.port_u16().unwrap_or(80)),
+            None => String::new(),
+        };
         let check_path = format!("{}/check", gateway.base_path());
         Self {
             inner: Arc::new(Inner {
                 upstream_origin: format!("{scheme}://{authority}"),
-                upstream_scheme,
-                upstream_authority: upstream.authority().cloned(),
                 upstream_path: upstream.path().trim_end_matches('/').to_owned(),
                 upstream_host: HeaderValue::from_str(authority)
                     .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
                 proto: HeaderValue::from_static(proto),
                 check_path,
-                client,
+                upstream: Upstream::new(address),
                 gateway,
                 rules: config.rules.clone(),
                 audience: config.assertion.audience.clone(),
@@ -415,8 +407,9 @@ impl Proxy {
         let inner = &self.inner;
         let upgrade =
             request.version() == Version::HTTP_11 && headers::wants_upgrade(request.headers());
-        // The request's own path and query when the upstream has no base
-        // path (already checked by `http`: shared, not parsed again).
+        // In origin form, as HTTP/1.1 sends it: the request's own path and
+        // query when the upstream has no base path (already checked by
+        // `http`: shared, not parsed again).
         let path_and_query = match request.uri().path_and_query() {
             Some(p) if inner.upstream_path.is_empty() => Ok(p.clone()),
             p => PathAndQuery::try_from(format!(
@@ -425,13 +418,10 @@ impl Proxy {
                 p.map_or("/", |p| p.as_str())
             )),
         };
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(inner.upstream_scheme.clone());
-        parts.authority = inner.upstream_authority.clone();
-        parts.path_and_query = path_and_query.ok();
-        let Ok(uri) = Uri::from_parts(parts) else {
+        let Ok(path_and_query) = path_and_query else {
             return bad_request();
         };
+        let uri = Uri::from(path_and_query);
         // HTTP/2 names the host in the target (`:authority`).
         if !request.headers().contains_key(header::HOST)
             && let Some(authority) = request.uri().authority()
@@ -450,7 +440,7 @@ impl Proxy {
         *request.version_mut() = Version::HTTP_11;
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
 
-        let mut response = match inner.client.request(request).await {
+        let mut response = match inner.upstream.send(request).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::warn!(error = %e, "upstream unreachable");
