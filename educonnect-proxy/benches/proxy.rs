@@ -11,19 +11,29 @@
 //! assertion (cached per session), and is forwarded over a pooled
 //! connection. The same request, cookie included, is sent to the upstream
 //! direct, and through the proxy on a `public` rule (no session read: the
-//! cost of our hop without a session). A reference row, "bare proxy", is
-//! the floor of any reverse proxy on this stack: the same hyper-util server
-//! (`auto`, with upgrades) and pooled legacy client, `TCP_NODELAY` on both
-//! sides, forwarding to the same upstream with nothing of EduConnect (no
-//! session, no rules, no header work): only the target rewritten.
+//! cost of our hop without a session). Two reference rows are the floor of
+//! a reverse proxy here, forwarding to the same upstream with nothing of
+//! EduConnect (no session, no rules, no header work: only the target
+//! rewritten), `TCP_NODELAY` on both sides, hyper-util's `auto` server with
+//! upgrades as ours: "bare proxy" with hyper-util's pooled legacy client
+//! (the usual way, and what ours used before), "bare, our pool" with the
+//! proxy's own upstream connections (`internal::Upstream`), what ours uses.
 //!
 //! Each round runs every variant for `EDUCONNECT_PROXY_BENCH_SECONDS`
 //! (default 3) with `EDUCONNECT_PROXY_BENCH_CONNECTIONS` (default 64)
 //! keep-alive connections; rounds (`EDUCONNECT_PROXY_BENCH_ROUNDS`,
 //! default 3) interleave the variants so that a change in the machine's load hits
 //! all alike. The ratios are a variant's time per request over the
-//! upstream's (the goal: at most 1.3) and over the bare proxy's (what is
-//! ours).
+//! upstream's (the goal: at most 1.3) and over each floor's (what is ours).
+//! The CPU time per request is the whole process's (load generator,
+//! upstream, proxies) over the requests of the measure: less sensitive to
+//! other work on the machine than requests per second.
+//!
+//! Instruction counts, under callgrind: `EDUCONNECT_PROXY_BENCH_REQUESTS=N`
+//! sends exactly N requests on each connection instead of running for a
+//! time, `EDUCONNECT_PROXY_BENCH_ONLY=logged` keeps only the variants
+//! whose name holds that; two runs with different N, their difference over
+//! the requests, give the instructions per request without the setup.
 #![allow(missing_docs)]
 
 use std::path::Path;
@@ -32,6 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use educonnect_proxy::internal::Upstream;
 use educonnect_proxy::{ProxyConfig, Started};
 use educonnect_sandbox::agent::Agent;
 use educonnect_sandbox::demo;
@@ -98,6 +109,37 @@ async fn bare_proxy(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
                     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
                     *request.uri_mut() = format!("{origin}{path}").parse().unwrap();
                     client.request(request)
+                });
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            tokio::spawn(connection);
+        }
+    });
+    addr
+}
+
+/// The floor on the proxy's own upstream connections: the same server, the
+/// same pool as ours, nothing else.
+async fn bare_proxy_our_pool(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pool = Upstream::new(upstream.to_string());
+    tokio::spawn(async move {
+        let builder = auto::Builder::new(TokioExecutor::new());
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let pool = pool.clone();
+            let service =
+                hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                    let pool = pool.clone();
+                    let path = request.uri().path_and_query().cloned();
+                    *request.uri_mut() =
+                        path.map_or_else(|| http::Uri::from_static("/"), http::Uri::from);
+                    async move { pool.send(request).await }
                 });
             let connection = builder
                 .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -242,6 +284,7 @@ fn main() {
     runtime.block_on(async move {
         let upstream = upstream().await;
         let bare = bare_proxy(upstream).await;
+        let bare_ours = bare_proxy_our_pool(upstream).await;
         let text = format!(
             "listen = \"127.0.0.1:0\"\nupstream = \"http://{upstream}\"\n\n\
              [[rule]]\nprefix = \"/public\"\naccess = \"public\"\n\n\
@@ -262,6 +305,7 @@ fn main() {
         let variants = [
             ("upstream direct", format!("http://{upstream}/hello")),
             ("bare proxy", format!("http://{bare}/hello")),
+            ("bare, our pool", format!("http://{bare_ours}/hello")),
             ("proxy, public rule", format!("{base}/public/hello")),
             ("proxy, logged in", format!("{base}/hello")),
         ];
@@ -300,7 +344,7 @@ fn main() {
                 .collect();
             median(&mut ratios)
         };
-        let compared = variants.len() == 4;
+        let compared = variants.len() == 5;
         for (i, (name, _)) in variants.iter().enumerate() {
             let rps = median(&mut results[i].iter().map(|m| m.per_second).collect::<Vec<_>>());
             let cpu: Option<Vec<f64>> = results[i].iter().map(|m| m.cpu_micros).collect();
@@ -310,9 +354,10 @@ fn main() {
             }
             if compared {
                 print!(
-                    "   {:>5.3}x the upstream's time per request, {:>5.3}x the bare proxy's",
+                    "   {:>5.3}x direct, {:>5.3}x bare, {:>5.3}x bare on our pool (time per request)",
                     ratio(i, 0),
-                    ratio(i, 1)
+                    ratio(i, 1),
+                    ratio(i, 2)
                 );
             }
             println!();

@@ -41,6 +41,12 @@ pub mod rules;
 mod service;
 mod upstream;
 
+/// Not part of the API: what the benchmark builds its reference proxy on.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::upstream::{IDLE_TIMEOUT, Upstream, UpstreamBody, UpstreamError};
+}
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;

@@ -26,13 +26,13 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 /// How long an unused connection is kept.
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why the upstream could not answer.
-pub(crate) type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
+pub type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The upstream: where to connect, and the connections ready for a request.
-pub(crate) struct Upstream {
+pub struct Upstream {
     /// `host:port`.
     address: String,
     /// Oldest first: a connection is taken from the end and put back there,
@@ -47,7 +47,7 @@ struct Idle {
 
 impl Upstream {
     /// The upstream at `address` (`host:port`).
-    pub(crate) fn new(address: String) -> Arc<Self> {
+    pub fn new(address: String) -> Arc<Self> {
         Arc::new(Self {
             address,
             idle: Mutex::new(Vec::new()),
@@ -56,7 +56,7 @@ impl Upstream {
 
     /// Sends `request` (its target in origin form, `Host` set) and returns
     /// the answer; its body gives the connection back when read to the end.
-    pub(crate) async fn send(
+    pub async fn send(
         self: &Arc<Self>,
         mut request: Request<Incoming>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
@@ -125,7 +125,7 @@ impl Upstream {
 /// The body of an upstream's answer. Read to its end, it puts its
 /// connection back for the next request; dropped before, the connection
 /// goes back only once ready (or is closed by hyper, its body unread).
-pub(crate) struct UpstreamBody {
+pub struct UpstreamBody {
     body: Incoming,
     sender: Option<SendRequest<Incoming>>,
     upstream: Arc<Upstream>,
