@@ -374,7 +374,11 @@ impl RequestPath {
         let mut raw = rest.split('/').peekable();
         while let Some(segment) = raw.next() {
             let decoded = percent_decode(segment)?;
-            let bare = decoded.split(';').next().unwrap_or_default();
+            // Before its first `;` (a byte search: cheaper than a `str` pattern).
+            let bare = match decoded.bytes().position(|b| b == b';') {
+                Some(end) => &decoded[..end],
+                None => &decoded[..],
+            };
             if bare == "." || bare == ".." {
                 return Err(AmbiguousPath);
             }

@@ -3,7 +3,6 @@
 //! forwarded with the identity, a WebSocket tunnelled.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -61,9 +60,11 @@ struct Inner {
     ttl: Duration,
     /// By a hash of the provider, the subject and when the session was
     /// created (no key string to make for each request); the entry says
-    /// whose it is.
-    assertions: Mutex<HashMap<u64, Cached>>,
-    hasher: RandomState,
+    /// whose it is. foldhash, seeded per process: the entry is checked, and
+    /// the map is bounded, so a collision costs a signature, never a wrong
+    /// identity.
+    assertions: Mutex<HashMap<u64, Cached, foldhash::fast::RandomState>>,
+    hasher: foldhash::fast::RandomState,
 }
 
 struct Cached {
@@ -139,8 +140,8 @@ impl Proxy {
                 rules: config.rules.clone(),
                 audience: config.assertion.audience.clone(),
                 ttl: config.assertion.ttl,
-                assertions: Mutex::new(HashMap::new()),
-                hasher: RandomState::new(),
+                assertions: Mutex::new(HashMap::default()),
+                hasher: foldhash::fast::RandomState::default(),
             }),
         }
     }
