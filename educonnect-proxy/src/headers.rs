@@ -67,10 +67,33 @@ pub(crate) fn wants_upgrade(headers: &HeaderMap) -> bool {
             .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
 }
 
+/// The hop-by-hop headers always removed (RFC 9110, 7.6.1), besides those
+/// `Connection` names and `Upgrade`.
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::PROXY_AUTHORIZATION,
+    header::PROXY_AUTHENTICATE,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
+
 /// Removes the hop-by-hop headers (RFC 9110, 7.6.1): those `Connection`
 /// names, and the fixed list. `keep_upgrade` keeps `Upgrade` and a
 /// `Connection: upgrade`, for a WebSocket handshake going through.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Most messages carry none: one pass over the names they have is
+    // cheaper than a removal (a hash and a probe) for each name of the
+    // list. Names a `Connection` header lists only count when it is there.
+    if !keep_upgrade
+        && !headers
+            .keys()
+            .any(|name| *name == header::UPGRADE || HOP_BY_HOP.contains(name))
+    {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -83,16 +106,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
             headers.remove(name);
         }
     }
-    for name in [
-        header::CONNECTION,
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-    ] {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     if keep_upgrade {
@@ -102,9 +116,25 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
+/// A client's address, and as `X-Forwarded-For` writes it: made once per
+/// connection rather than formatted for each request.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientAddr {
+    value: HeaderValue,
+}
+
+impl ClientAddr {
+    pub(crate) fn new(ip: IpAddr) -> Self {
+        // An address is digits, dots, colons and hex letters.
+        let value = HeaderValue::from_str(&ip.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Self { value }
+    }
+}
+
 /// `X-Forwarded-For` (the client's address appended to any list already
 /// there), `-Proto` and `-Host` (replaced).
-pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &HeaderValue) {
+pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: &ClientAddr, proto: &HeaderValue) {
     const FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
     const PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
     const HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -115,9 +145,14 @@ pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &Hea
             chain.push_str(", ");
         }
     }
-    let _ = write!(chain, "{client}");
-    if let Ok(value) = HeaderValue::from_str(&chain) {
-        headers.insert(FOR, value);
+    if chain.is_empty() {
+        headers.insert(FOR, client.value.clone());
+    } else {
+        // Visible ASCII, as both parts are.
+        chain.push_str(client.value.to_str().unwrap_or_default());
+        if let Ok(value) = HeaderValue::from_str(&chain) {
+            headers.insert(FOR, value);
+        }
     }
     headers.insert(PROTO, proto.clone());
     match headers.get(header::HOST).cloned() {
@@ -244,6 +279,47 @@ mod tests {
         assert_eq!(upgrade.get(header::UPGRADE).unwrap(), "websocket");
         assert_eq!(upgrade.get(header::CONNECTION).unwrap(), "upgrade");
         assert!(!upgrade.contains_key("x-private"));
+    }
+
+    #[test]
+    fn hop_by_hop_headers_go_without_a_connection_header_too() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        headers.insert("proxy-connection", HeaderValue::from_static("close"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let mut none = HeaderMap::new();
+        none.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let untouched = none.clone();
+        strip_hop_by_hop(&mut headers, false);
+        strip_hop_by_hop(&mut none, false);
+        assert_eq!(headers, untouched);
+        assert_eq!(none, untouched);
+    }
+
+    #[test]
+    fn the_client_is_appended_to_a_forwarded_chain() {
+        const FOR: &str = "x-forwarded-for";
+        let client = ClientAddr::new("2001:db8::1".parse().unwrap());
+        let proto = HeaderValue::from_static("https");
+        let mut alone = HeaderMap::new();
+        set_forwarded(&mut alone, &client, &proto);
+        assert_eq!(alone.get(FOR).unwrap(), "2001:db8::1");
+        assert!(!alone.contains_key("x-forwarded-host"));
+        let mut chained = HeaderMap::new();
+        chained.append(FOR, HeaderValue::from_static("203.0.113.9"));
+        chained.append(FOR, HeaderValue::from_static("198.51.100.1"));
+        chained.insert(header::HOST, HeaderValue::from_static("ent.example"));
+        set_forwarded(&mut chained, &client, &proto);
+        assert_eq!(
+            chained.get_all(FOR).iter().collect::<Vec<_>>(),
+            ["203.0.113.9, 198.51.100.1, 2001:db8::1"]
+        );
+        assert_eq!(chained.get("x-forwarded-proto").unwrap(), "https");
+        assert_eq!(chained.get("x-forwarded-host").unwrap(), "ent.example");
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub mod config;
 pub mod headers;
 pub mod rules;
 mod service;
+mod upstream;
+
+/// Not part of the API: what the benchmark builds its reference proxy on.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::upstream::{IDLE_TIMEOUT, Upstream, UpstreamBody, UpstreamError};
+}
 
 use std::future::Future;
 use std::io;
@@ -193,9 +200,11 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let proxy = proxy.clone();
+                // The client's address as `X-Forwarded-For` writes it, once.
+                let client = headers::ClientAddr::new(remote.ip());
                 let service = hyper::service::service_fn(move |request| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(request, remote).await) }
+                    let (proxy, client) = (proxy.clone(), client.clone());
+                    async move { Ok::<_, std::convert::Infallible>(proxy.handle_from(request, &client).await) }
                 });
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)

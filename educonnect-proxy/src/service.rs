@@ -3,29 +3,29 @@
 //! forwarded with the identity, a WebSocket tunnelled.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use educonnect_core::directory::PupilId;
-use educonnect_core::filiation::FamilyClaims;
 use educonnect_core::flow::access::{
     Denied, MAX_GATEWAY_BODY, PupilRight, Refusal, RequestAccess, WhenAnonymous, payload_too_large,
 };
 use educonnect_core::flow::{Gateway, Session, html};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 
 use crate::config::ProxyConfig;
-use crate::headers;
+use crate::headers::{self, ClientAddr};
 use crate::rules::{Access, Anonymous, PupilSource, RequestPath, Rule, Rules};
+use crate::upstream::Upstream;
 
 /// The body of every response the proxy sends.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -48,22 +48,47 @@ pub struct Proxy {
 struct Inner {
     gateway: Gateway,
     rules: Rules,
-    /// `scheme://authority` and the base path, without a trailing `/`.
+    /// `scheme://authority` (for the logs), and the base path without a
+    /// trailing `/`.
     upstream_origin: String,
     upstream_path: String,
     upstream_host: HeaderValue,
     proto: HeaderValue,
     check_path: String,
-    client: Client<HttpConnector, Incoming>,
+    upstream: Arc<Upstream>,
     audience: String,
     ttl: Duration,
-    assertions: Mutex<HashMap<(String, SystemTime), Cached>>,
+    /// By a hash of the provider, the subject and when the session was
+    /// created (no key string to make for each request); the entry says
+    /// whose it is. foldhash, seeded per process: the entry is checked, and
+    /// the map is bounded, so a collision costs a signature, never a wrong
+    /// identity.
+    assertions: Mutex<HashMap<u64, Cached, foldhash::fast::RandomState>>,
+    hasher: foldhash::fast::RandomState,
 }
 
 struct Cached {
-    family: Option<FamilyClaims>,
+    provider: String,
+    sub: String,
+    created_at: SystemTime,
+    /// The session the headers were made for, kept so that the same
+    /// session (the core's cache hands out the same one while its record
+    /// does not change) is recognised by address, without comparing its
+    /// family claims field by field.
+    session: Session,
     headers: Arc<Vec<(HeaderName, HeaderValue)>>,
     renew_at: Instant,
+}
+
+impl Cached {
+    /// Whether these headers are those of `session` as it is now.
+    fn is_for(&self, session: &Session) -> bool {
+        let (mine, theirs) = (self.session.family(), session.family());
+        self.created_at == session.created_at()
+            && self.sub == session.identity().sub()
+            && self.provider == session.provider()
+            && (mine.map(std::ptr::from_ref) == theirs.map(std::ptr::from_ref) || mine == theirs)
+    }
 }
 
 /// The most sessions whose assertion is kept; past it the cache starts
@@ -97,12 +122,10 @@ impl Proxy {
             Some(url) if url.starts_with("https:") => "https",
             _ => "http",
         };
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .set_host(false)
-            .build(connector);
+        let address = match upstream.authority() {
+            Some(a) => format!("{}:{}", a.host(), a.port_u16().unwrap_or(80)),
+            None => String::new(),
+        };
         let check_path = format!("{}/check", gateway.base_path());
         Self {
             inner: Arc::new(Inner {
@@ -112,12 +135,13 @@ impl Proxy {
                     .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
                 proto: HeaderValue::from_static(proto),
                 check_path,
-                client,
+                upstream: Upstream::new(address),
                 gateway,
                 rules: config.rules.clone(),
                 audience: config.assertion.audience.clone(),
                 ttl: config.assertion.ttl,
-                assertions: Mutex::new(HashMap::new()),
+                assertions: Mutex::new(HashMap::default()),
+                hasher: foldhash::fast::RandomState::default(),
             }),
         }
     }
@@ -130,8 +154,18 @@ impl Proxy {
     /// Answers one request from `client`.
     pub async fn handle(
         &self,
-        mut request: Request<Incoming>,
+        request: Request<Incoming>,
         client: SocketAddr,
+    ) -> Response<ProxyBody> {
+        self.handle_from(request, &ClientAddr::new(client.ip()))
+            .await
+    }
+
+    /// Answers one request from `client` (made once per connection).
+    pub(crate) async fn handle_from(
+        &self,
+        mut request: Request<Incoming>,
+        client: &ClientAddr,
     ) -> Response<ProxyBody> {
         // Before anything else, whatever the route.
         headers::strip_identity(request.headers_mut());
@@ -149,7 +183,7 @@ impl Proxy {
             return bad_request();
         };
         let Some(rule) = inner.rules.find(&parsed) else {
-            return no_rule(&inner.gateway, &target);
+            return no_rule(&inner.gateway, target);
         };
         let decision = self
             .decide(
@@ -158,7 +192,7 @@ impl Proxy {
                 request.method(),
                 request.headers(),
                 request.uri().query(),
-                &target,
+                target,
                 match rule.anonymous() {
                     Anonymous::Login => WhenAnonymous::RedirectToLogin,
                     Anonymous::Unauthorized => WhenAnonymous::Unauthorized,
@@ -260,7 +294,7 @@ impl Proxy {
                 &method,
                 request_headers,
                 uri.query(),
-                &target,
+                target,
                 WhenAnonymous::Unauthorized,
             )
             .await;
@@ -275,7 +309,7 @@ impl Proxy {
             Err(refusal) => match refusal.reason() {
                 Denied::Anonymous => {
                     let mut response = status_only(StatusCode::UNAUTHORIZED);
-                    if let Ok(login) = HeaderValue::from_str(&inner.gateway.login_path(&target)) {
+                    if let Ok(login) = HeaderValue::from_str(&inner.gateway.login_path(target)) {
                         response.headers_mut().insert(header::LOCATION, login);
                     }
                     response
@@ -318,15 +352,16 @@ impl Proxy {
     /// are shared, not copied, by every request of the session.
     fn identity(&self, session: &Session) -> Arc<Vec<(HeaderName, HeaderValue)>> {
         let inner = &self.inner;
-        let key = (
-            format!("{}\n{}", session.provider(), session.identity().sub()),
+        let key = inner.hasher.hash_one((
+            session.provider(),
+            session.identity().sub(),
             session.created_at(),
-        );
+        ));
         let now = Instant::now();
         if let Ok(cache) = inner.assertions.lock()
             && let Some(cached) = cache.get(&key)
             && cached.renew_at > now
-            && cached.family.as_ref() == session.family()
+            && cached.is_for(session)
         {
             return cached.headers.clone();
         }
@@ -351,7 +386,10 @@ impl Proxy {
             cache.insert(
                 key,
                 Cached {
-                    family: session.family().cloned(),
+                    provider: session.provider().to_owned(),
+                    sub: session.identity().sub().to_owned(),
+                    created_at: session.created_at(),
+                    session: session.clone(),
                     headers: identity.clone(),
                     renew_at: now + inner.ttl / 2,
                 },
@@ -364,20 +402,27 @@ impl Proxy {
     async fn forward(
         &self,
         mut request: Request<Incoming>,
-        client: SocketAddr,
+        client: &ClientAddr,
         allowed: Option<Allowed>,
     ) -> Response<ProxyBody> {
         let inner = &self.inner;
         let upgrade =
             request.version() == Version::HTTP_11 && headers::wants_upgrade(request.headers());
-        let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        let Ok(uri) = format!(
-            "{}{}{}",
-            inner.upstream_origin, inner.upstream_path, path_and_query
-        )
-        .parse::<Uri>() else {
+        // In origin form, as HTTP/1.1 sends it: the request's own path and
+        // query when the upstream has no base path (already checked by
+        // `http`: shared, not parsed again).
+        let path_and_query = match request.uri().path_and_query() {
+            Some(p) if inner.upstream_path.is_empty() => Ok(p.clone()),
+            p => PathAndQuery::try_from(format!(
+                "{}{}",
+                inner.upstream_path,
+                p.map_or("/", |p| p.as_str())
+            )),
+        };
+        let Ok(path_and_query) = path_and_query else {
             return bad_request();
         };
+        let uri = Uri::from(path_and_query);
         // HTTP/2 names the host in the target (`:authority`).
         if !request.headers().contains_key(header::HOST)
             && let Some(authority) = request.uri().authority()
@@ -387,7 +432,7 @@ impl Proxy {
         }
         let headers = request.headers_mut();
         headers::strip_hop_by_hop(headers, upgrade);
-        headers::set_forwarded(headers, client.ip(), &inner.proto);
+        headers::set_forwarded(headers, client, &inner.proto);
         headers.insert(header::HOST, inner.upstream_host.clone());
         if let Some(allowed) = &allowed {
             self.set_identity(headers, allowed);
@@ -396,7 +441,7 @@ impl Proxy {
         *request.version_mut() = Version::HTTP_11;
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
 
-        let mut response = match inner.client.request(request).await {
+        let mut response = match inner.upstream.send(request).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::warn!(error = %e, "upstream unreachable");
@@ -430,9 +475,8 @@ impl Proxy {
 }
 
 /// The request's path and query: where a login sends the user back.
-fn target_of(uri: &Uri) -> String {
-    uri.path_and_query()
-        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+fn target_of(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", |p| p.as_str())
 }
 
 /// The value of `name` in `query` if it is given exactly once (given

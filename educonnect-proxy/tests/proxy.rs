@@ -608,3 +608,17 @@ async fn an_unreachable_upstream_is_a_502() {
     let (status, _, _) = raw(proxy.addr, "GET", "/public/x", &[]).await;
     assert_eq!(status, 502);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_base_path_prefixes_the_target() {
+    let upstream = Upstream::start().await;
+    let text = config_text(&upstream, "").replace(
+        &format!("upstream = \"{}\"", upstream.url()),
+        &format!("upstream = \"{}/app/\"", upstream.url()),
+    );
+    let proxy = TestProxy::start(&parse(&text)).await;
+    let (status, _, body) = raw(proxy.addr, "GET", "/public/x?y=1", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, "upstream /app/public/x?y=1");
+    assert!(upstream.last("/app/public/x?y=1").is_some());
+}
