@@ -109,13 +109,10 @@ impl<'de> Scanner<'de> {
         wanted: &impl Fn(&str) -> Option<K>,
         member: &mut impl FnMut(K, Member<'de>),
     ) -> Result<(), Fail> {
-        self.enter(0)?;
-        self.pos += 1;
-        let mut names = Names::default();
-        self.whitespace();
-        if self.eat(b'}') {
+        if self.open(0, b'}')? {
             return Ok(());
         }
+        let mut names = Names::default();
         loop {
             let name = self.name()?;
             let kept = match wanted(&name) {
@@ -174,11 +171,8 @@ impl<'de> Scanner<'de> {
             Some(b'"') => Ok(Member::Str(self.string(true)?.ok_or(Fail::Syntax)?)),
             Some(b'-' | b'0'..=b'9') => Ok(Member::Number(self.number(true)?.ok_or(Fail::Syntax)?)),
             Some(b'[') => {
-                self.enter(depth)?;
-                self.pos += 1;
                 let mut strings = Some(Vec::new());
-                self.whitespace();
-                if self.eat(b']') {
+                if self.open(depth, b']')? {
                     return Ok(Member::Array(strings));
                 }
                 loop {
@@ -214,13 +208,10 @@ impl<'de> Scanner<'de> {
                 self.number(false)?;
             }
             Some(b'{') => {
-                self.enter(depth)?;
-                self.pos += 1;
-                let mut names = Names::default();
-                self.whitespace();
-                if self.eat(b'}') {
+                if self.open(depth, b'}')? {
                     return Ok(());
                 }
+                let mut names = Names::default();
                 loop {
                     let name = self.name()?;
                     self.value(depth + 1)?;
@@ -233,10 +224,7 @@ impl<'de> Scanner<'de> {
                 }
             }
             Some(b'[') => {
-                self.enter(depth)?;
-                self.pos += 1;
-                self.whitespace();
-                if self.eat(b']') {
+                if self.open(depth, b']')? {
                     return Ok(());
                 }
                 loop {
@@ -254,8 +242,17 @@ impl<'de> Scanner<'de> {
         Ok(())
     }
 
-    /// At the opening bracket of a container nested in `depth` others. The
-    /// recursion is bounded here, so the scanner's stack is too.
+    /// At the opening bracket of a container nested in `depth` others:
+    /// steps in, and says whether it closes at once (`{}`, `[]`).
+    fn open(&mut self, depth: usize, close: u8) -> Result<bool, Fail> {
+        self.enter(depth)?;
+        self.pos += 1;
+        self.whitespace();
+        Ok(self.eat(close))
+    }
+
+    /// Whether a container nested in `depth` others may open. The recursion
+    /// is bounded here, so the scanner's stack is too.
     fn enter(&self, depth: usize) -> Result<(), Fail> {
         if depth >= SERDE_JSON_DEPTH {
             return Err(Fail::Syntax);
