@@ -100,6 +100,7 @@ use crate::directory::Directory;
 use crate::filiation::{ActForPolicy, AuditSink, LockoutPolicy, Notifier, TracingAuditSink};
 use crate::http_client::HttpClient;
 use crate::jose::SigningKey;
+use crate::jose::crypto::constant_time_eq;
 use crate::provider::ConfigError;
 use crate::random::{RandomSource, SystemRandomSource, alphanumeric};
 use crate::store::{MemoryStore, Store, StoreError};
@@ -1102,11 +1103,6 @@ fn sha256(value: &str) -> String {
     use base64::Engine;
     let digest = crate::jose::crypto::sha256(value.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
 }
 
 /// A query string, decoded. A parameter given twice is treated as absent.
