@@ -183,7 +183,7 @@ mod aws_lc_rs {
                 let verified = policy()
                     .verify_encrypted::<Value>(&token, &decryption, &set)
                     .unwrap_or_else(|e| panic!("{alg} {enc}: {e}"));
-                assert_eq!(verified.registered().sub, "fc-plus-sub");
+                assert_eq!(verified.registered().sub(), "fc-plus-sub");
                 assert_eq!(verified.algorithm(), Algorithm::ES256);
             }
         }

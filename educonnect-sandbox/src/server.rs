@@ -801,7 +801,7 @@ impl PlusClient {
         Validation::new(client_id, token_endpoint)
             .algorithms([Algorithm::ES256, Algorithm::RS256])
             .verify::<Value>(assertion, &self.signing)
-            .is_ok_and(|v| v.registered().sub == client_id)
+            .is_ok_and(|v| v.registered().sub() == client_id)
     }
 }
 

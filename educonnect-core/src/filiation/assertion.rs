@@ -134,13 +134,13 @@ impl AssertionVerifier {
             .verify::<Payload>(token, &self.keys)
             .map_err(AssertionError::Rejected)?;
         let (registered, payload) = verified.into_parts();
-        if registered.sub != payload.family.sub() {
+        if registered.sub() != payload.family.sub() {
             return Err(AssertionError::SubjectMismatch);
         }
         Ok(VerifiedFamily {
             family: payload.family,
-            issued_at: registered.iat,
-            expires_at: registered.exp,
+            issued_at: registered.iat(),
+            expires_at: registered.exp(),
         })
     }
 }

@@ -657,12 +657,12 @@ impl Upstream {
         let registered = verified.registered();
 
         let claims = self
-            .userinfo(response.access_token().secret(), &registered.sub)
+            .userinfo(response.access_token().secret(), registered.sub())
             .await?;
         Ok(Completed {
             claims,
-            acr: registered.acr.clone(),
-            auth_time: registered.auth_time,
+            acr: registered.acr().map(str::to_owned),
+            auth_time: registered.auth_time(),
             id_token,
         })
     }

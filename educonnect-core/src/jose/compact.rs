@@ -63,31 +63,28 @@ impl<'a> Compact<'a> {
     /// `alg`, `kid` and `crit` are kept.
     fn header(header: &[u8], max_depth: usize) -> Result<(Algorithm, Option<String>), Error> {
         let header = std::str::from_utf8(header).map_err(|_| Malformed::Json(Part::Header))?;
-        #[derive(Clone, Copy)]
-        enum Kept {
-            Alg,
-            Kid,
-            Crit,
-        }
+        const ALG: usize = 0;
+        const KID: usize = 1;
+        const CRIT: usize = 2;
         let (mut alg, mut kid, mut crit) = (None, None, false);
         walk_object(
             header,
             Part::Header,
             max_depth,
             |name| match name {
-                "alg" => Some(Kept::Alg),
-                "kid" => Some(Kept::Kid),
-                "crit" => Some(Kept::Crit),
+                "alg" => Some(ALG),
+                "kid" => Some(KID),
+                "crit" => Some(CRIT),
                 _ => None,
             },
-            |kept, value| match kept {
-                Kept::Alg => alg = Some(value),
-                Kept::Kid => kid = Some(value),
-                Kept::Crit => crit = true,
+            |key, value| match key {
+                ALG => alg = Some(value),
+                KID => kid = Some(value),
+                _ => crit = true,
             },
         )?;
         let alg = match alg {
-            Some(Member::Str(name)) => Algorithm::from_header(&name)?,
+            Some(Member::Str(name)) => Algorithm::from_header(&name.value())?,
             _ => return Err(Malformed::HeaderMember("alg").into()),
         };
         if crit {
@@ -95,7 +92,7 @@ impl<'a> Compact<'a> {
         }
         let kid = match kid {
             None => None,
-            Some(Member::Str(kid)) => Some(kid.into_owned()),
+            Some(Member::Str(kid)) => Some(kid.into_string()),
             Some(_) => return Err(Malformed::HeaderMember("kid").into()),
         };
         Ok((alg, kid))

@@ -19,7 +19,7 @@
 //! let keys = KeySet::from_jwks_json(key.public_jwks_json().as_bytes())?;
 //! let verified = Validation::new("https://ent.example", "bourse")
 //!     .verify::<serde_json::Value>(&token, &keys)?;
-//! assert_eq!(verified.registered().sub, "p-123");
+//! assert_eq!(verified.registered().sub(), "p-123");
 //! # Ok(())
 //! # }
 //! ```
@@ -40,7 +40,7 @@ mod sign;
 mod validation;
 
 pub use alg::{Algorithm, AlgorithmSet};
-pub use claims::{Acr, RegisteredClaims, UnknownAcr, Verified};
+pub use claims::{Acr, Audiences, RegisteredClaims, UnknownAcr, Verified};
 pub use compact::DEFAULT_MAX_TOKEN_LEN;
 
 /// What must never decide anything: reading a token without checking it,

@@ -177,44 +177,38 @@ impl Validation {
     }
 
     fn check(&self, c: &RegisteredClaims) -> Result<(), ClaimError> {
-        if c.iss != self.issuer {
+        if c.iss() != self.issuer {
             return Err(ClaimError::IssuerMismatch);
         }
-        if !c.aud.contains(&self.audience) {
+        if !c.aud().any(|aud| aud == self.audience) {
             return Err(ClaimError::AudienceMismatch);
         }
-        match &c.azp {
-            Some(azp) if *azp != self.audience => return Err(ClaimError::AzpMismatch),
-            None if c.aud.len() > 1 => return Err(ClaimError::AzpMissing),
+        match c.azp() {
+            Some(azp) if azp != self.audience => return Err(ClaimError::AzpMismatch),
+            None if c.aud().len() > 1 => return Err(ClaimError::AzpMissing),
             _ => {}
         }
 
         let now = self.clock.unix_seconds();
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
-        if now.saturating_sub(leeway) >= c.exp {
+        if now.saturating_sub(leeway) >= c.exp() {
             return Err(ClaimError::Expired);
         }
-        if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        if c.nbf().is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(ClaimError::NotYetValid);
         }
-        if c.iat > now.saturating_add(leeway) {
+        if c.iat() > now.saturating_add(leeway) {
             return Err(ClaimError::IssuedInFuture);
         }
 
         if let Some(expected) = &self.nonce {
-            let sent = c
-                .nonce
-                .as_deref()
-                .ok_or(ClaimError::Missing(super::Claim::Nonce))?;
+            let sent = c.nonce().ok_or(ClaimError::Missing(super::Claim::Nonce))?;
             if !super::crypto::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
                 return Err(ClaimError::NonceMismatch);
             }
         }
         if let Some(min) = self.min_acr {
-            let acr = c
-                .acr
-                .as_deref()
-                .ok_or(ClaimError::Missing(super::Claim::Acr))?;
+            let acr = c.acr().ok_or(ClaimError::Missing(super::Claim::Acr))?;
             match acr.parse::<Acr>() {
                 Ok(level) if level >= min => {}
                 _ => return Err(ClaimError::AcrTooLow),
