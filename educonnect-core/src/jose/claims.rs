@@ -67,7 +67,7 @@ impl FromStr for Acr {
 #[derive(Clone)]
 pub struct RegisteredClaims {
     /// The kept strings, one after another.
-    text: Box<str>,
+    text: String,
     iss: Span,
     sub: Span,
     /// The first audience; the others, if any, in `more_aud`.
@@ -320,11 +320,18 @@ impl Raw<'_> {
         let auth_time = date(auth_time, Claim::AuthTime)?;
         let jti = string(jti, Claim::Jti)?;
 
-        let mut text = Text::buffer(
-            [iss, sub, aud.0]
-                .into_iter()
-                .chain(aud.1.iter().copied())
-                .chain([azp, nonce, acr, jti].into_iter().flatten()),
+        // Values are never longer than the strings as written: one
+        // allocation holds them all.
+        let len = |text: Option<Text<'_>>| text.map_or(0, Text::raw_len);
+        let mut text = String::with_capacity(
+            iss.raw_len()
+                + sub.raw_len()
+                + aud.0.raw_len()
+                + aud.1.iter().map(|a| a.raw_len()).sum::<usize>()
+                + len(azp)
+                + len(nonce)
+                + len(acr)
+                + len(jti),
         );
         let mut push = |value: Text<'_>| {
             let start = text.len();
@@ -349,7 +356,7 @@ impl Raw<'_> {
             jti.map(&mut push),
         );
         Ok(RegisteredClaims {
-            text: text.into_boxed_str(),
+            text,
             iss,
             sub,
             aud,

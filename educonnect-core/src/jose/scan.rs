@@ -65,13 +65,13 @@ impl<'de> Text<'de> {
         self.raw.is_empty()
     }
 
-    /// A buffer large enough for these strings' values, which are never
-    /// longer than the strings as written.
-    pub(crate) fn buffer(texts: impl IntoIterator<Item = Self>) -> String {
-        String::with_capacity(texts.into_iter().map(|t| t.raw.len()).sum())
+    /// The string's length as written, never less than its value's.
+    pub(crate) fn raw_len(self) -> usize {
+        self.raw.len()
     }
 
     /// Appends the string's value to `out`.
+    #[inline]
     pub(crate) fn push_to(self, out: &mut String) {
         if self.escaped {
             out.push_str(&unescape(self.raw));
@@ -379,7 +379,7 @@ impl<'de> Scanner<'de> {
     /// A string at its opening quote, checked and stepped over; whether it
     /// had an escape. Only positions and a flag come back: a kept string is
     /// cut from the input by its caller, and unescaped only when read.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<bool, Fail> {
         let mut at = self.plain_run(self.pos + 1);
         let mut escaped = false;
@@ -502,12 +502,7 @@ impl<'de> Scanner<'de> {
                     return Err(Fail::Syntax);
                 }
             }
-            Some(b'1'..=b'9') => {
-                while let Some(digit @ b'0'..=b'9') = self.peek() {
-                    value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
-                    self.pos += 1;
-                }
-            }
+            Some(b'1'..=b'9') => value = self.integer_digits(),
             _ => return Err(Fail::Syntax),
         }
         let mut plain = !negative && self.pos - start <= 19;
@@ -535,6 +530,60 @@ impl<'de> Scanner<'de> {
         let literal = self.text.get(start..self.pos).ok_or(Fail::Syntax)?;
         literal.parse::<Number>().map_err(|_| Fail::Syntax)?;
         Ok(None)
+    }
+
+    /// Steps over a run of digits and returns its value (wrapping: only
+    /// used for up to 19 digits). Eight at a time (SWAR) while eight bytes
+    /// remain: a date's ten digits take two steps and no branch per digit.
+    fn integer_digits(&mut self) -> u64 {
+        const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+        const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+        const BELOW_TEN: u64 = u64::from_le_bytes([0x76; 8]);
+        const POWERS: [u64; 9] = [
+            1,
+            10,
+            100,
+            1_000,
+            10_000,
+            100_000,
+            1_000_000,
+            10_000_000,
+            100_000_000,
+        ];
+        let mut value = 0u64;
+        while let Some(Ok(chunk)) = self
+            .bytes
+            .get(self.pos..self.pos + 8)
+            .map(<[u8; 8]>::try_from)
+        {
+            // Each lane's digit value; a lane that is not a digit has its
+            // high bit set in `x` or in `x + 0x76`. A carry out of a lane
+            // only comes from such a lane, so the lowest marked lane is the
+            // first non-digit.
+            let x = u64::from_le_bytes(chunk) ^ ZEROS;
+            let marked = (x | x.wrapping_add(BELOW_TEN)) & HIGHS;
+            let count = (marked.trailing_zeros() / 8) as usize;
+            if count == 0 {
+                return value;
+            }
+            // The digits moved to the high lanes (the first digit is the
+            // lowest byte, so zeros come in as leading zeros), then summed
+            // pairwise: 2 digits a lane, 4, 8.
+            let digits = x << (8 * (8 - count));
+            let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8) & 0x00FF_00FF_00FF_00FF;
+            let quads = pairs.wrapping_mul(100).wrapping_add(pairs >> 16) & 0x0000_FFFF_0000_FFFF;
+            let eight = quads.wrapping_mul(10_000).wrapping_add(quads >> 32) & 0xFFFF_FFFF;
+            value = value.wrapping_mul(POWERS[count]).wrapping_add(eight);
+            self.pos += count;
+            if count < 8 {
+                return value;
+            }
+        }
+        while let Some(digit @ b'0'..=b'9') = self.peek() {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+            self.pos += 1;
+        }
+        value
     }
 
     fn digits(&mut self) {
@@ -878,6 +927,39 @@ mod tests {
                             Some(Read::Str(map["k"].as_str().unwrap().to_owned())),
                             "{input:?}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Plain integers of every length, read eight digits at a time, then
+    /// one by one: the value kept is serde_json's, and what follows the
+    /// digits is read as what it is.
+    #[test]
+    fn integers_of_every_length() {
+        let digits = "9876543210123456789012345";
+        for len in 1..=digits.len() {
+            for after in ["}", " }", ".5}", "e2}", "E-1}", "x}", "", ",\"m\":0}"] {
+                for sign in ["", "-"] {
+                    let input = format!("{{\"n\":{sign}{}{after}", &digits[..len]);
+                    let reference = parse_object(input.as_bytes(), Part::Payload, 4);
+                    assert_eq!(
+                        walk(input.as_bytes(), 4),
+                        reference.as_ref().map(|_| ()).map_err(Clone::clone),
+                        "{input}"
+                    );
+                    let mut kept = None;
+                    let walked = walk_object(
+                        &input,
+                        Part::Payload,
+                        4,
+                        |name| (name == "n").then_some(0),
+                        |_, member| kept = Some(read(member)),
+                    );
+                    if let (Ok(map), Ok(())) = (&reference, walked) {
+                        let expected = map["n"].as_number().unwrap().clone();
+                        assert_eq!(kept, Some(Read::Number(expected)), "{input}");
                     }
                 }
             }
