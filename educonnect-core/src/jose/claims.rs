@@ -81,6 +81,9 @@ pub struct RegisteredClaims {
     acr: Option<Span>,
     auth_time: Option<i64>,
     jti: Option<Span>,
+    /// Not a claim: the header's `kid`, for [`Verified::kid`], kept in the
+    /// same buffer.
+    kid: Option<Span>,
 }
 
 /// Where one string is in [`RegisteredClaims`]'s buffer.
@@ -225,7 +228,11 @@ impl RegisteredClaims {
     /// payload is checked as strictly as [`parse_object`](super::json::parse_object)
     /// would (one object, no duplicate names, bounded depth) in one pass that
     /// builds nothing but the registered claims: no `Map` of the whole payload.
-    pub(crate) fn parse(payload: &str, max_depth: usize) -> Result<Self, Error> {
+    pub(crate) fn parse(
+        payload: &str,
+        kid: Option<Text<'_>>,
+        max_depth: usize,
+    ) -> Result<Self, Error> {
         let mut raw = Raw::default();
         walk_object(
             payload,
@@ -236,7 +243,7 @@ impl RegisteredClaims {
                 raw.members[slot] = Some(value);
             },
         )?;
-        Ok(raw.claims()?)
+        Ok(raw.claims(kid)?)
     }
 }
 
@@ -280,7 +287,7 @@ impl Raw<'_> {
 
     /// The claims with their types checked, in the order (and so with the
     /// errors) of the `Map`-based reading this replaced.
-    fn claims(self) -> Result<RegisteredClaims, ClaimError> {
+    fn claims(self, kid: Option<Text<'_>>) -> Result<RegisteredClaims, ClaimError> {
         let [
             iss,
             sub,
@@ -331,7 +338,8 @@ impl Raw<'_> {
                 + len(azp)
                 + len(nonce)
                 + len(acr)
-                + len(jti),
+                + len(jti)
+                + len(kid),
         );
         let mut push = |value: Text<'_>| {
             let start = text.len();
@@ -349,11 +357,12 @@ impl Raw<'_> {
             push(aud.0),
             aud.1.into_iter().map(&mut push).collect(),
         );
-        let (azp, nonce, acr, jti) = (
+        let (azp, nonce, acr, jti, kid) = (
             azp.map(&mut push),
             nonce.map(&mut push),
             acr.map(&mut push),
             jti.map(&mut push),
+            kid.map(&mut push),
         );
         Ok(RegisteredClaims {
             text,
@@ -369,6 +378,7 @@ impl Raw<'_> {
             acr,
             auth_time,
             jti,
+            kid,
         })
     }
 }
@@ -411,7 +421,7 @@ fn date(member: Option<Member<'_>>, claim: Claim) -> Result<Option<i64>, ClaimEr
 #[derive(Debug, Clone)]
 pub struct Verified<T> {
     pub(crate) alg: Algorithm,
-    pub(crate) kid: Option<String>,
+    /// Also holds the header's `kid`.
     pub(crate) registered: RegisteredClaims,
     pub(crate) claims: T,
 }
@@ -424,7 +434,7 @@ impl<T> Verified<T> {
 
     /// The `kid` of the header, if any.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.registered.kid.map(|span| self.registered.get(span))
     }
 
     /// The registered claims (`iss`, `sub`, `aud`, times, `nonce`, `acr`...).
@@ -459,7 +469,7 @@ mod tests {
     #[test]
     fn claims_read_from_one_buffer() {
         let payload = r#"{"iss":"https:\/\/idp","sub":"s-1","aud":["a","\u0062",""],"exp":20,"iat":10,"nbf":5,"azp":"a","nonce":"n\"1","acr":"eidas2","auth_time":9.5,"jti":"\uD83D\uDE00"}"#;
-        let claims = RegisteredClaims::parse(payload, DEPTH).unwrap();
+        let claims = RegisteredClaims::parse(payload, None, DEPTH).unwrap();
         assert_eq!(claims.iss(), "https://idp");
         assert_eq!(claims.sub(), "s-1");
         assert_eq!(claims.aud().collect::<Vec<_>>(), ["a", "b", ""]);
@@ -475,12 +485,19 @@ mod tests {
         assert_eq!(claims.jti(), Some("\u{1F600}"));
 
         let reordered = r#"{"jti":"😀","auth_time":9,"acr":"eidas2","nonce":"n\"1","azp":"a","nbf":5,"iat":10,"exp":20,"aud":["a","b",""],"sub":"s-1","iss":"https://idp"}"#;
-        assert_eq!(RegisteredClaims::parse(reordered, DEPTH).unwrap(), claims);
+        assert_eq!(
+            RegisteredClaims::parse(reordered, None, DEPTH).unwrap(),
+            claims
+        );
         let other_aud = reordered.replace(r#""b","#, r#""c","#);
-        assert_ne!(RegisteredClaims::parse(&other_aud, DEPTH).unwrap(), claims);
+        assert_ne!(
+            RegisteredClaims::parse(&other_aud, None, DEPTH).unwrap(),
+            claims
+        );
 
         let minimal = RegisteredClaims::parse(
             r#"{"iss":"i","sub":"s","aud":"only","exp":2,"iat":1}"#,
+            None,
             DEPTH,
         )
         .unwrap();
@@ -496,6 +513,7 @@ mod tests {
     fn debug_hides_sub_and_nonce() {
         let claims = RegisteredClaims::parse(
             r#"{"iss":"i","sub":"secret-sub","aud":"a","exp":2,"iat":1,"nonce":"secret-nonce"}"#,
+            None,
             DEPTH,
         )
         .unwrap();
@@ -544,13 +562,14 @@ mod tests {
                 ClaimError::Missing(Claim::Iat),
             ),
         ] {
-            match RegisteredClaims::parse(payload, DEPTH) {
+            match RegisteredClaims::parse(payload, None, DEPTH) {
                 Err(Error::Claim(found)) => assert_eq!(found, error, "{payload}"),
                 other => panic!("{payload}: {other:?}"),
             }
         }
         let negative = RegisteredClaims::parse(
             r#"{"iss":"i","sub":"s","aud":"a","exp":-2.5,"iat":9223372036854775807}"#,
+            None,
             DEPTH,
         )
         .unwrap();

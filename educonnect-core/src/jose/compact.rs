@@ -3,17 +3,17 @@
 use serde_json::{Map, Value};
 
 use super::json::parse_object;
-use super::scan::{Member, walk_object};
+use super::scan::{Member, Text, walk_object};
 use super::{Algorithm, Error, Malformed, Part, b64};
 
 /// Default largest token accepted: 16 KiB. FranceConnect's ID tokens and
 /// userinfo are well under 2 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// A compact JWS cut into its parts, header decoded, nothing verified.
+/// A compact JWS cut into its parts, nothing decoded, nothing verified.
 pub(crate) struct Compact<'a> {
-    pub(crate) alg: Algorithm,
-    pub(crate) kid: Option<String>,
+    /// The header, base64url.
+    pub(crate) header: &'a [u8],
     /// `header.payload`, what the signature covers.
     pub(crate) signing_input: &'a [u8],
     pub(crate) payload: &'a [u8],
@@ -44,28 +44,36 @@ fn split(token: &[u8], max_len: usize) -> Result<[&[u8]; 3], Malformed> {
 }
 
 impl<'a> Compact<'a> {
-    /// Splits the token and reads the header: `alg` (never `none`), `kid`,
-    /// and `crit`, which fails the token since no extension is understood.
-    pub(crate) fn parse(token: &'a [u8], max_len: usize, max_depth: usize) -> Result<Self, Error> {
-        let [header_b64, payload, signature] = split(token, max_len)?;
-        let (alg, kid) = b64::with_decoded(header_b64, |header| Self::header(header, max_depth))
-            .map_err(|()| Malformed::Base64(Part::Header))??;
+    /// Splits the token into its three segments.
+    pub(crate) fn split(token: &'a [u8], max_len: usize) -> Result<Self, Malformed> {
+        let [header, payload, signature] = split(token, max_len)?;
         Ok(Self {
-            alg,
-            kid,
-            signing_input: &token[..header_b64.len() + 1 + payload.len()],
+            header,
+            signing_input: &token[..header.len() + 1 + payload.len()],
             payload,
             signature,
         })
     }
+}
 
-    /// The decoded header: checked as strictly as any object, but only
+/// What a verification reads of a decoded header: `alg` (never `none`) and
+/// `kid`, borrowed from the decoded bytes; a `crit` fails the token, since
+/// no extension is understood.
+pub(crate) struct Header<'h> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<Text<'h>>,
+}
+
+impl<'h> Header<'h> {
+    /// The decoded header, checked as strictly as any object, but only
     /// `alg`, `kid` and `crit` are kept.
-    fn header(header: &[u8], max_depth: usize) -> Result<(Algorithm, Option<String>), Error> {
+    pub(crate) fn parse(header: &'h [u8], max_depth: usize) -> Result<Self, Error> {
         let header = std::str::from_utf8(header).map_err(|_| Malformed::Json(Part::Header))?;
         const ALG: usize = 0;
         const KID: usize = 1;
         const CRIT: usize = 2;
+        // `typ` is wanted only to be told apart by its key, as the others.
+        const TYP: usize = 3;
         let (mut alg, mut kid, mut crit) = (None, None, false);
         walk_object(
             header,
@@ -75,12 +83,14 @@ impl<'a> Compact<'a> {
                 "alg" => Some(ALG),
                 "kid" => Some(KID),
                 "crit" => Some(CRIT),
+                "typ" => Some(TYP),
                 _ => None,
             },
             |key, value| match key {
                 ALG => alg = Some(value),
                 KID => kid = Some(value),
-                _ => crit = true,
+                CRIT => crit = true,
+                _ => {}
             },
         )?;
         let alg = match alg {
@@ -92,10 +102,10 @@ impl<'a> Compact<'a> {
         }
         let kid = match kid {
             None => None,
-            Some(Member::Str(kid)) => Some(kid.into_string()),
+            Some(Member::Str(kid)) => Some(kid),
             Some(_) => return Err(Malformed::HeaderMember("kid").into()),
         };
-        Ok((alg, kid))
+        Ok(Self { alg, kid })
     }
 }
 

@@ -55,11 +55,6 @@ impl<'de> Text<'de> {
         }
     }
 
-    /// The string's value, owned.
-    pub(crate) fn into_string(self) -> String {
-        self.value().into_owned()
-    }
-
     /// Whether the string is `""` (an escape is never empty).
     pub(crate) fn is_empty(self) -> bool {
         self.raw.is_empty()
@@ -710,11 +705,11 @@ mod tests {
 
     fn read(member: Member<'_>) -> Read {
         match member {
-            Member::Str(s) => Read::Str(s.into_string()),
+            Member::Str(s) => Read::Str(s.value().into_owned()),
             Member::Int(n) => Read::Number(n.into()),
             Member::Number(n) => Read::Number(n.parse().expect("a checked number")),
             Member::Array(Some(list)) => {
-                Read::Strings(list.into_iter().map(Text::into_string).collect())
+                Read::Strings(list.into_iter().map(|s| s.value().into_owned()).collect())
             }
             Member::Array(None) => Read::NotStrings,
             Member::Other => Read::Other,

@@ -7,8 +7,9 @@ use serde::Deserializer;
 use serde::de::{DeserializeOwned, Visitor};
 
 use super::claims::{Acr, RegisteredClaims, Verified};
-use super::compact::{Compact, DEFAULT_MAX_TOKEN_LEN};
+use super::compact::{Compact, DEFAULT_MAX_TOKEN_LEN, Header};
 use super::json::DEFAULT_MAX_DEPTH;
+use super::scan::Text;
 use super::{Algorithm, AlgorithmSet, ClaimError, Error, KeySet, Malformed, Part, b64};
 use crate::clock::{Clock, SystemClock};
 
@@ -120,45 +121,57 @@ impl Validation {
         token: impl AsRef<[u8]>,
         keys: &KeySet,
     ) -> Result<Verified<T>, Error> {
-        let jws = Compact::parse(token.as_ref(), self.max_token_len, self.max_depth)?;
-        if !self.algorithms.contains(jws.alg) {
-            return Err(Error::AlgorithmNotAllowed(jws.alg));
+        let jws = Compact::split(token.as_ref(), self.max_token_len)?;
+        // Each part is decoded on the stack when it fits, as an ID token's
+        // do; the header's bytes live until the end, so that its `kid` is
+        // borrowed until it is kept with the claims.
+        b64::with_decoded(jws.header, |header| {
+            let header = Header::parse(header, self.max_depth)?;
+            self.verify_parts(&jws, header, keys)
+        })
+        .map_err(|()| Malformed::Base64(Part::Header))?
+    }
+
+    fn verify_parts<T: DeserializeOwned>(
+        &self,
+        jws: &Compact<'_>,
+        header: Header<'_>,
+        keys: &KeySet,
+    ) -> Result<Verified<T>, Error> {
+        let alg = header.alg;
+        if !self.algorithms.contains(alg) {
+            return Err(Error::AlgorithmNotAllowed(alg));
         }
         b64::with_decoded(jws.signature, |signature| {
-            if jws.alg == Algorithm::HS256 {
+            if alg == Algorithm::HS256 {
                 keys.hmac()
                     .ok_or(Error::NoHmacSecret)?
                     .verify(jws.signing_input, signature)
             } else {
-                keys.select(jws.alg, jws.kid.as_deref())?.verify(
-                    jws.alg,
-                    jws.signing_input,
-                    signature,
-                )
+                let kid = header.kid.map(Text::value);
+                keys.select(alg, kid.as_deref())?
+                    .verify(alg, jws.signing_input, signature)
             }
         })
         .map_err(|()| Malformed::Base64(Part::Signature))??;
 
-        // The payload is decoded on the stack when it fits, as an ID token's
-        // does; it is read in one strict pass for the registered claims
+        // The payload is read in one strict pass for the registered claims
         // without building the payload, then the caller's type is read from
         // the same bytes, which that pass has found to be one object without
         // duplicate names.
-        let (registered, custom) = b64::with_decoded(jws.payload, |payload| {
+        b64::with_decoded(jws.payload, |payload| {
             let payload =
                 std::str::from_utf8(payload).map_err(|_| Malformed::Json(Part::Payload))?;
-            let registered = RegisteredClaims::parse(payload, self.max_depth)?;
+            let registered = RegisteredClaims::parse(payload, header.kid, self.max_depth)?;
             self.check(&registered)?;
-            let custom = T::deserialize(Walked(payload)).map_err(|_| ClaimError::Shape)?;
-            Ok::<_, Error>((registered, custom))
+            let claims = T::deserialize(Walked(payload)).map_err(|_| ClaimError::Shape)?;
+            Ok(Verified {
+                alg,
+                registered,
+                claims,
+            })
         })
-        .map_err(|()| Malformed::Base64(Part::Payload))??;
-        Ok(Verified {
-            alg: jws.alg,
-            kid: jws.kid,
-            registered,
-            claims: custom,
-        })
+        .map_err(|()| Malformed::Base64(Part::Payload))?
     }
 
     /// Decrypts a compact JWE with the relying party's `decryption` keys, then
