@@ -17,6 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64_simd::Out;
 
+use super::{Error, Malformed, Part};
+
 /// The decoded length of `encoded` characters, or `None` for a length no
 /// unpadded base64 has (one character past a multiple of four).
 pub(crate) fn decoded_len(encoded: usize) -> Option<usize> {
@@ -56,15 +58,23 @@ const STACK: usize = 2048;
 /// parts of a token, unless it is unusually large), and gives the bytes to
 /// `f`: no allocation for a token's three parts. The buffer is left
 /// uninitialized (the decoder writes what `f` sees), because zeroing 2 KiB
-/// costs more than decoding an HMAC's 43 characters.
-pub(crate) fn with_decoded<R>(input: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, ()> {
-    let len = decoded_len(input.len()).ok_or(())?;
+/// costs more than decoding an HMAC's 43 characters. Invalid base64 is
+/// [`Malformed::Base64`] of `part`; `f`'s own result comes back as it is,
+/// one `Result` for both, so that a verification's result is not moved
+/// through one more layer per part.
+pub(crate) fn with_decoded<R>(
+    input: &[u8],
+    part: Part,
+    f: impl FnOnce(&[u8]) -> Result<R, Error>,
+) -> Result<R, Error> {
+    let invalid = || Error::Malformed(Malformed::Base64(part));
+    let len = decoded_len(input.len()).ok_or_else(invalid)?;
     if len > STACK {
-        return Ok(f(&decode(input)?));
+        return f(&decode(input).map_err(|()| invalid())?);
     }
     let mut buffer = [MaybeUninit::<u8>::uninit(); STACK];
-    let out = buffer.get_mut(..len).ok_or(())?;
-    Ok(f(decode_to(input, Out::from_uninit_slice(out))?))
+    let out = buffer.get_mut(..len).ok_or_else(invalid)?;
+    f(decode_to(input, Out::from_uninit_slice(out)).map_err(|()| invalid())?)
 }
 
 pub(crate) fn encode(input: &[u8]) -> String {
@@ -74,6 +84,13 @@ pub(crate) fn encode(input: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`with_decoded`]'s bytes, or `()` for the error it must give.
+    fn to_vec(input: &[u8]) -> Result<Vec<u8>, ()> {
+        with_decoded(input, Part::Signature, |bytes| Ok(bytes.to_vec())).map_err(|error| {
+            assert_eq!(error, Error::Malformed(Malformed::Base64(Part::Signature)));
+        })
+    }
 
     #[test]
     fn strict() {
@@ -126,12 +143,7 @@ mod tests {
         for input in inputs {
             let expected = URL_SAFE_NO_PAD.decode(&input).map_err(|_| ());
             assert_eq!(decode(&input), expected, "{:?}", input);
-            assert_eq!(
-                with_decoded(&input, <[u8]>::to_vec),
-                expected,
-                "{:?}",
-                input
-            );
+            assert_eq!(to_vec(&input), expected, "{:?}", input);
         }
     }
 
@@ -150,11 +162,7 @@ mod tests {
                     changed[at] = bad;
                     let expected = URL_SAFE_NO_PAD.decode(&changed).map_err(|_| ());
                     assert_eq!(decode(&changed), expected, "{len} {at} {bad}");
-                    assert_eq!(
-                        with_decoded(&changed, <[u8]>::to_vec),
-                        expected,
-                        "{len} {at} {bad}"
-                    );
+                    assert_eq!(to_vec(&changed), expected, "{len} {at} {bad}");
                 }
             }
         }
@@ -165,10 +173,7 @@ mod tests {
         let bytes: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
         for len in [0, 1, 2, 3, 95, 96, 97, STACK - 1, STACK, STACK + 1, 3000] {
             let encoded = encode(&bytes[..len]);
-            assert_eq!(
-                with_decoded(encoded.as_bytes(), <[u8]>::to_vec).unwrap(),
-                &bytes[..len]
-            );
+            assert_eq!(to_vec(encoded.as_bytes()).unwrap(), &bytes[..len]);
         }
     }
 }

@@ -188,7 +188,8 @@ impl<'de> Scanner<'de> {
         // Wanted names are told apart by their keys, one bit each; only the
         // others go through `Names`.
         let mut kept = 0u64;
-        let mut names = Names::default();
+        // Made at the first name not wanted: in a token, often never.
+        let mut names: Option<Names<'de>> = None;
         loop {
             let name = self.name()?;
             // A name with an escape is unescaped before it is compared; the
@@ -208,6 +209,7 @@ impl<'de> Scanner<'de> {
                 }
                 None => {
                     self.value(1)?;
+                    let names = names.get_or_insert_with(Names::default);
                     if !names.insert(name.raw, unescaped) {
                         return Err(Fail::Duplicate);
                     }

@@ -125,11 +125,10 @@ impl Validation {
         // Each part is decoded on the stack when it fits, as an ID token's
         // do; the header's bytes live until the end, so that its `kid` is
         // borrowed until it is kept with the claims.
-        b64::with_decoded(jws.header, |header| {
+        b64::with_decoded(jws.header, Part::Header, |header| {
             let header = Header::parse(header, self.max_depth)?;
             self.verify_parts(&jws, header, keys)
         })
-        .map_err(|()| Malformed::Base64(Part::Header))?
     }
 
     fn verify_parts<T: DeserializeOwned>(
@@ -142,7 +141,7 @@ impl Validation {
         if !self.algorithms.contains(alg) {
             return Err(Error::AlgorithmNotAllowed(alg));
         }
-        b64::with_decoded(jws.signature, |signature| {
+        b64::with_decoded(jws.signature, Part::Signature, |signature| {
             if alg == Algorithm::HS256 {
                 keys.hmac()
                     .ok_or(Error::NoHmacSecret)?
@@ -152,14 +151,13 @@ impl Validation {
                 keys.select(alg, kid.as_deref())?
                     .verify(alg, jws.signing_input, signature)
             }
-        })
-        .map_err(|()| Malformed::Base64(Part::Signature))??;
+        })?;
 
         // The payload is read in one strict pass for the registered claims
         // without building the payload, then the caller's type is read from
         // the same bytes, which that pass has found to be one object without
         // duplicate names.
-        b64::with_decoded(jws.payload, |payload| {
+        b64::with_decoded(jws.payload, Part::Payload, |payload| {
             let payload =
                 std::str::from_utf8(payload).map_err(|_| Malformed::Json(Part::Payload))?;
             let registered = RegisteredClaims::parse(payload, header.kid, self.max_depth)?;
@@ -171,7 +169,6 @@ impl Validation {
                 claims,
             })
         })
-        .map_err(|()| Malformed::Base64(Part::Payload))?
     }
 
     /// Decrypts a compact JWE with the relying party's `decryption` keys, then
