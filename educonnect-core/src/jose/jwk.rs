@@ -14,6 +14,7 @@ use super::crypto::backend::{hmac, signature};
 use serde_json::{Map, Value};
 
 use super::b64;
+use super::compact::HeaderCache;
 use super::json::{DEFAULT_MAX_DEPTH, parse_object};
 use super::{Algorithm, Error, KeyError, Malformed, Part};
 
@@ -407,6 +408,8 @@ pub struct KeySet {
     keys: Vec<VerifyingKey>,
     skipped: Vec<SkippedKey>,
     hmac: Option<HmacSecret>,
+    /// What the header of the first token verified with this set says.
+    header: HeaderCache,
 }
 
 impl KeySet {
@@ -483,6 +486,10 @@ impl KeySet {
             .map(|k| Value::Object(k.to_jwk()))
             .collect();
         serde_json::json!({ "keys": keys }).to_string()
+    }
+
+    pub(crate) fn header_cache(&self) -> &HeaderCache {
+        &self.header
     }
 
     pub(crate) fn hmac(&self) -> Option<&HmacSecret> {

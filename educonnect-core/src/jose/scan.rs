@@ -55,6 +55,14 @@ impl<'de> Text<'de> {
         }
     }
 
+    /// A value already unescaped, as a string without escapes.
+    pub(crate) fn unescaped(value: &'de str) -> Self {
+        Self {
+            raw: value,
+            escaped: false,
+        }
+    }
+
     /// Whether the string is `""` (an escape is never empty).
     pub(crate) fn is_empty(self) -> bool {
         self.raw.is_empty()

@@ -122,12 +122,18 @@ impl Validation {
         keys: &KeySet,
     ) -> Result<Verified<T>, Error> {
         let jws = Compact::split(token.as_ref(), self.max_token_len)?;
+        let cache = keys.header_cache();
+        if let Some(header) = cache.get(jws.header, self.max_depth) {
+            return self.verify_parts(&jws, header, keys);
+        }
         // Each part is decoded on the stack when it fits, as an ID token's
         // do; the header's bytes live until the end, so that its `kid` is
         // borrowed until it is kept with the claims.
-        b64::with_decoded(jws.header, Part::Header, |header| {
-            let header = Header::parse(header, self.max_depth)?;
-            self.verify_parts(&jws, header, keys)
+        b64::with_decoded(jws.header, Part::Header, |decoded| {
+            let header = Header::parse(decoded, self.max_depth)?;
+            let verified = self.verify_parts(&jws, header, keys)?;
+            cache.remember(jws.header, self.max_depth, header);
+            Ok(verified)
         })
     }
 
@@ -288,5 +294,156 @@ impl<'de> Deserializer<'de> for Walked<'de> {
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
         deserialize_identifier();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::IgnoredAny;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::jose::HmacSecret;
+
+    const SECRET: &[u8] = b"a-client-secret-of-thirty-two-bytes-or-more";
+    const NOW: i64 = 1_790_000_000;
+
+    fn hs256(header: &str, claims: &str, secret: &[u8]) -> String {
+        let input = format!(
+            "{}.{}",
+            b64::encode(header.as_bytes()),
+            b64::encode(claims.as_bytes())
+        );
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+        let tag = ring::hmac::sign(&key, input.as_bytes());
+        format!("{input}.{}", b64::encode(tag.as_ref()))
+    }
+
+    fn claims(sub: &str) -> String {
+        format!(
+            r#"{{"iss":"i","sub":"{sub}","aud":"a","exp":{},"iat":{NOW}}}"#,
+            NOW + 60
+        )
+    }
+
+    fn policy() -> Validation {
+        Validation::new("i", "a")
+            .algorithms([Algorithm::HS256])
+            .clock(Arc::new(FixedClock::at_unix(NOW as u64)))
+    }
+
+    fn keys() -> KeySet {
+        KeySet::default().with_hmac_secret(HmacSecret::new(SECRET).unwrap())
+    }
+
+    fn segment(token: &str) -> &[u8] {
+        token.split('.').next().unwrap().as_bytes()
+    }
+
+    fn sub(result: Result<Verified<IgnoredAny>, Error>) -> Result<String, Error> {
+        result.map(|v| v.registered().sub().to_owned())
+    }
+
+    /// Only a token that verified fills the header cache: a forged one,
+    /// however well-formed, does not.
+    #[test]
+    fn header_cache_is_filled_by_a_verified_token_only() {
+        let (policy, keys) = (policy(), keys());
+        let header = r#"{"alg":"HS256","kid":"k\u0031"}"#;
+        let forged = hs256(
+            header,
+            &claims("s"),
+            b"another-secret-of-thirty-two-bytes-or-more",
+        );
+        assert_eq!(sub(policy.verify(&forged, &keys)), Err(Error::BadSignature));
+        assert!(
+            keys.header_cache()
+                .get(segment(&forged), DEFAULT_MAX_DEPTH)
+                .is_none()
+        );
+
+        let token = hs256(header, &claims("s"), SECRET);
+        let verified = policy.verify::<IgnoredAny>(&token, &keys).unwrap();
+        assert_eq!(verified.kid(), Some("k1"));
+        let cached = keys
+            .header_cache()
+            .get(segment(&token), DEFAULT_MAX_DEPTH)
+            .unwrap();
+        assert_eq!(cached.alg, Algorithm::HS256);
+        assert_eq!(
+            cached.kid.map(|kid| kid.value().into_owned()).as_deref(),
+            Some("k1")
+        );
+    }
+
+    /// Once a header is kept, tokens with that header read as they would
+    /// without it, and tokens with any other header are read in full.
+    #[test]
+    fn cached_header_reads_as_the_header_would() {
+        let (policy, keys) = (policy(), keys());
+        let header = r#"{"alg":"HS256","kid":"k1"}"#;
+        let first = hs256(header, &claims("first"), SECRET);
+        assert_eq!(sub(policy.verify(&first, &keys)).unwrap(), "first");
+
+        // The same header: another payload, then a bad signature.
+        let second = hs256(header, &claims("second"), SECRET);
+        let verified = policy.verify::<IgnoredAny>(&second, &keys).unwrap();
+        assert_eq!(
+            (verified.registered().sub(), verified.kid()),
+            ("second", Some("k1"))
+        );
+        let forged = hs256(
+            header,
+            &claims("x"),
+            b"another-secret-of-thirty-two-bytes-or-more",
+        );
+        assert_eq!(sub(policy.verify(&forged, &keys)), Err(Error::BadSignature));
+
+        // Another header: its own kid, and the first header stays kept.
+        let other = hs256(r#"{"alg":"HS256","kid":"k2"}"#, &claims("other"), SECRET);
+        assert_eq!(
+            policy.verify::<IgnoredAny>(&other, &keys).unwrap().kid(),
+            Some("k2")
+        );
+        assert!(
+            keys.header_cache()
+                .get(segment(&other), DEFAULT_MAX_DEPTH)
+                .is_none()
+        );
+        assert!(
+            keys.header_cache()
+                .get(segment(&first), DEFAULT_MAX_DEPTH)
+                .is_some()
+        );
+        let critical = hs256(r#"{"alg":"HS256","crit":["x"]}"#, &claims("c"), SECRET);
+        assert_eq!(
+            sub(policy.verify(&critical, &keys)),
+            Err(Error::CriticalHeader)
+        );
+
+        // A policy that does not allow the kept header's algorithm.
+        let es256_only = Validation::new("i", "a").clock(Arc::new(FixedClock::at_unix(NOW as u64)));
+        assert_eq!(
+            sub(es256_only.verify(&second, &keys)),
+            Err(Error::AlgorithmNotAllowed(Algorithm::HS256))
+        );
+    }
+
+    /// A header kept under one depth limit is read again under another.
+    #[test]
+    fn cached_header_keeps_its_depth_limit() {
+        let keys = keys();
+        let header = r#"{"alg":"HS256","x":{"y":[1]}}"#;
+        let token = hs256(header, &claims("s"), SECRET);
+        assert!(policy().verify::<IgnoredAny>(&token, &keys).is_ok());
+        let mut shallow = policy();
+        shallow.max_depth = 1;
+        assert_eq!(
+            sub(shallow.verify(&token, &keys)),
+            Err(Error::Malformed(Malformed::TooDeep {
+                part: Part::Header,
+                limit: 1
+            }))
+        );
     }
 }
