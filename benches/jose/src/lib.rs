@@ -187,6 +187,25 @@ fn signing_input(alg: Alg) -> String {
     )
 }
 
+/// `signing_input` signed with HS256 and the client secret.
+fn hs256_token(signing_input: &str) -> String {
+    let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HMAC_SECRET);
+    let tag = ring::hmac::sign(&hmac, signing_input.as_bytes());
+    format!("{signing_input}.{}", b64(tag.as_ref()))
+}
+
+/// An HS256 ID token with the same claims as the fixture's and another
+/// header (another `kid`): verified first with a key set, it is the header
+/// that set keeps, so that the fixture's token is read in full each time.
+pub fn hs256_token_with_another_header() -> String {
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": "client-secret-2"});
+    hs256_token(&format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(id_token_claims().to_string().as_bytes())
+    ))
+}
+
 fn token(alg: Alg, compact: String) -> Token {
     let (input, sig) = compact.rsplit_once('.').expect("compact JWS");
     Token {
@@ -241,10 +260,7 @@ pub fn fixture() -> Fixture {
     .expect("RS256");
     let rs256 = format!("{input}.{}", b64(&sig));
 
-    let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HMAC_SECRET);
-    let input = signing_input(Alg::HS256);
-    let tag = ring::hmac::sign(&hmac, input.as_bytes());
-    let hs256 = format!("{input}.{}", b64(tag.as_ref()));
+    let hs256 = hs256_token(&signing_input(Alg::HS256));
 
     let tokens = vec![
         token(Alg::ES256, es256.sign(&claims).expect("ES256 token")),

@@ -403,6 +403,11 @@ pub struct SkippedKey {
 
 /// The keys a token may be verified with: public keys from the issuer's JWKS,
 /// plus an HMAC secret if the caller configured one.
+///
+/// A set also keeps the header of the first token it verified: the next
+/// tokens with the very same header (a provider signing with one key writes
+/// the same on each) skip reading it again. Keep one set per issuer, as
+/// long as its keys last.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<VerifyingKey>,

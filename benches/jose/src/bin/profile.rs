@@ -3,8 +3,10 @@
 //! machine are not.
 //!
 //! `jose-bench-profile VERIFIER ALG ITERATIONS`, VERIFIER one of `bare`
-//! (aws-lc-rs, key as bytes), `ours`, `jsonwebtoken` (aws-lc-rs backend),
-//! `openidconnect`, `setup` (the fixture alone, to subtract), or `jwe-bare`
+//! (aws-lc-rs, key as bytes), `ours`, `ours-header-read` (the key set keeps
+//! another header, so the token's is read every time), `jsonwebtoken`
+//! (aws-lc-rs backend), `openidconnect`, `setup` (the fixture alone, to
+//! subtract), or `jwe-bare`
 //! / `jwe-ours` (decrypting the RSA-OAEP-256 + A256GCM token: aws-lc-rs's
 //! primitives, educonnect's `DecryptionKeys::decrypt`); ALG one of `ES256`,
 //! `RS256`, `EdDSA`, `HS256` (ignored by the JWE ones).
@@ -27,7 +29,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [verifier, alg, iterations] = args.as_slice() else {
         eprintln!(
-            "usage: jose-bench-profile bare|ours|jsonwebtoken|openidconnect|setup|jwe-bare|jwe-ours ALG N"
+            "usage: jose-bench-profile bare|ours|ours-header-read|jsonwebtoken|openidconnect|setup|jwe-bare|jwe-ours ALG N"
         );
         std::process::exit(2);
     };
@@ -70,7 +72,7 @@ fn main() {
                 assert!(ok);
             }
         }
-        "ours" => {
+        "ours" | "ours-header-read" => {
             let keys = KeySet::from_jwks_json(fixture.jwks.as_bytes())
                 .expect("JWKS")
                 .with_hmac_secret(HmacSecret::new(HMAC_SECRET).expect("secret"));
@@ -79,6 +81,15 @@ fn main() {
                 .clock(Arc::new(FixedClock::at_unix(NOW)))
                 .nonce(NONCE)
                 .min_acr(Acr::Eidas1);
+            if verifier == "ours-header-read" {
+                // The set keeps another header: the token's is read each time.
+                policy
+                    .verify::<IgnoredAny>(
+                        educonnect_jose_bench::hs256_token_with_another_header(),
+                        &keys,
+                    )
+                    .expect("the other header's token");
+            }
             for _ in 0..n {
                 policy
                     .verify::<IgnoredAny>(black_box(&token.compact), &keys)
