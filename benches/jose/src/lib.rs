@@ -194,16 +194,21 @@ fn hs256_token(signing_input: &str) -> String {
     format!("{signing_input}.{}", b64(tag.as_ref()))
 }
 
-/// An HS256 ID token with the same claims as the fixture's and another
-/// header (another `kid`): verified first with a key set, it is the header
-/// that set keeps, so that the fixture's token is read in full each time.
-pub fn hs256_token_with_another_header() -> String {
-    let header = json!({"alg": "HS256", "typ": "JWT", "kid": "client-secret-2"});
-    hs256_token(&format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(id_token_claims().to_string().as_bytes())
-    ))
+/// HS256 ID tokens with the same claims as the fixture's and other headers
+/// (other `kid`s), more than a key set keeps: verified first with a set,
+/// they fill its header cache, so that the fixture's token is read in full
+/// each time.
+pub fn hs256_tokens_with_other_headers() -> Vec<String> {
+    (2..10)
+        .map(|n| {
+            let header = json!({"alg": "HS256", "typ": "JWT", "kid": format!("client-secret-{n}")});
+            hs256_token(&format!(
+                "{}.{}",
+                b64(header.to_string().as_bytes()),
+                b64(id_token_claims().to_string().as_bytes())
+            ))
+        })
+        .collect()
 }
 
 fn token(alg: Alg, compact: String) -> Token {

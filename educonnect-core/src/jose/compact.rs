@@ -112,18 +112,20 @@ impl<'h> Header<'h> {
     }
 }
 
-/// The header of the first token a key set verified, kept with the set so
-/// that the next tokens with the very same header segment skip decoding and
-/// reading it: a provider that signs with one key writes the same header on
-/// every token, and on an HS256 ID token the header cost a tenth of the
-/// verification (about 85 ns of 810 on the bench machine).
+/// The headers of the first tokens a key set verified (up to
+/// [`HeaderCache::SLOTS`]), kept with the set so that the next tokens with
+/// the very same header segment skip decoding and reading it: a provider
+/// writes the same header on every token it signs with one key, and on an
+/// HS256 ID token the header cost a tenth of the verification (about 85 ns
+/// of 810 on the bench machine). Several slots, so that a key rotation's
+/// old and new key, or a set used for a few algorithms, are all kept.
 ///
 /// It maps exact bytes, and the depth limit they were read under, to what
 /// [`Header::parse`] read from them: it can only give the answer a reading
-/// would. It is filled once, and only after a token verified, so that a
-/// token nobody signed cannot take the place.
+/// would. Each slot is filled once, and only after a token verified, so
+/// that a token nobody signed cannot take a place.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct HeaderCache(OnceLock<KnownHeader>);
+pub(crate) struct HeaderCache([OnceLock<KnownHeader>; HeaderCache::SLOTS]);
 
 #[derive(Debug, Clone)]
 struct KnownHeader {
@@ -134,27 +136,42 @@ struct KnownHeader {
 }
 
 impl HeaderCache {
-    /// The header read from `segment` under `max_depth`, if it is the one
-    /// kept.
+    /// How many headers a set keeps.
+    pub(crate) const SLOTS: usize = 4;
+
+    /// The header read from `segment` under `max_depth`, if it is one of
+    /// those kept.
     pub(crate) fn get(&self, segment: &[u8], max_depth: usize) -> Option<Header<'_>> {
-        let known = self.0.get()?;
-        (known.max_depth == max_depth && *known.segment == *segment).then(|| Header {
-            alg: known.alg,
-            kid: known.kid.as_deref().map(Text::unescaped),
-        })
+        self.0
+            .iter()
+            .map_while(OnceLock::get)
+            .find(|known| known.max_depth == max_depth && *known.segment == *segment)
+            .map(|known| Header {
+                alg: known.alg,
+                kid: known.kid.as_deref().map(Text::unescaped),
+            })
     }
 
-    /// Keeps `header`, read from `segment` under `max_depth`, unless a header
-    /// is already kept.
+    /// Keeps `header`, read from `segment` under `max_depth`, in the first
+    /// free slot, if there is one.
     pub(crate) fn remember(&self, segment: &[u8], max_depth: usize, header: Header<'_>) {
-        if self.0.get().is_none() {
-            // Another thread may have kept one meanwhile: the first stays.
-            let _ = self.0.set(KnownHeader {
-                segment: segment.into(),
-                max_depth,
-                alg: header.alg,
-                kid: header.kid.map(|kid| kid.value().into()),
-            });
+        if self.get(segment, max_depth).is_some() {
+            return;
+        }
+        let mut known = Some(KnownHeader {
+            segment: segment.into(),
+            max_depth,
+            alg: header.alg,
+            kid: header.kid.map(|kid| kid.value().into()),
+        });
+        for slot in &self.0 {
+            // A slot another thread filled meanwhile hands the value back,
+            // for the next one (two threads keeping the same new header at
+            // once may take two slots: a slot lost, nothing else).
+            match known.take().map(|header| slot.set(header)) {
+                Some(Err(again)) => known = Some(again),
+                _ => return,
+            }
         }
     }
 }

@@ -404,16 +404,16 @@ pub struct SkippedKey {
 /// The keys a token may be verified with: public keys from the issuer's JWKS,
 /// plus an HMAC secret if the caller configured one.
 ///
-/// A set also keeps the header of the first token it verified: the next
-/// tokens with the very same header (a provider signing with one key writes
-/// the same on each) skip reading it again. Keep one set per issuer, as
-/// long as its keys last.
+/// A set also keeps the headers of the first tokens it verified (four): the
+/// next tokens with the very same header (a provider signing with one key
+/// writes the same on each) skip reading it again. Keep one set per issuer,
+/// as long as its keys last.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<VerifyingKey>,
     skipped: Vec<SkippedKey>,
     hmac: Option<HmacSecret>,
-    /// What the header of the first token verified with this set says.
+    /// What the headers of the first tokens verified with this set say.
     header: HeaderCache,
 }
 

@@ -301,6 +301,7 @@ impl<'de> Deserializer<'de> for Walked<'de> {
 mod tests {
     use serde::de::IgnoredAny;
 
+    use super::super::compact::HeaderCache;
     use super::*;
     use crate::clock::FixedClock;
     use crate::jose::HmacSecret;
@@ -399,17 +400,23 @@ mod tests {
         );
         assert_eq!(sub(policy.verify(&forged, &keys)), Err(Error::BadSignature));
 
-        // Another header: its own kid, and the first header stays kept.
-        let other = hs256(r#"{"alg":"HS256","kid":"k2"}"#, &claims("other"), SECRET);
-        assert_eq!(
-            policy.verify::<IgnoredAny>(&other, &keys).unwrap().kid(),
-            Some("k2")
-        );
-        assert!(
-            keys.header_cache()
-                .get(segment(&other), DEFAULT_MAX_DEPTH)
-                .is_none()
-        );
+        // Other headers: each read with its own kid and kept, up to the
+        // number of slots; the first stays kept.
+        for n in 2..=HeaderCache::SLOTS + 2 {
+            let header = format!(r#"{{"alg":"HS256","kid":"k{n}"}}"#);
+            let other = hs256(&header, &claims("other"), SECRET);
+            for _ in 0..2 {
+                let verified = policy.verify::<IgnoredAny>(&other, &keys).unwrap();
+                assert_eq!(verified.kid(), Some(&*format!("k{n}")));
+            }
+            assert_eq!(
+                keys.header_cache()
+                    .get(segment(&other), DEFAULT_MAX_DEPTH)
+                    .map(|h| h.kid.unwrap().value().into_owned()),
+                (n <= HeaderCache::SLOTS).then(|| format!("k{n}")),
+                "k{n}"
+            );
+        }
         assert!(
             keys.header_cache()
                 .get(segment(&first), DEFAULT_MAX_DEPTH)

@@ -29,7 +29,7 @@ const VERIFIERS: [(&str, &str); 10] = [
     ),
     (
         "educonnect_aws_lc_rs_header_read",
-        "**educonnect**, aws-lc-rs, header read in full (the key set keeps another)",
+        "**educonnect**, aws-lc-rs, header read in full (the key set keeps others)",
     ),
     (
         "educonnect_ring",
@@ -37,7 +37,7 @@ const VERIFIERS: [(&str, &str); 10] = [
     ),
     (
         "educonnect_ring_header_read",
-        "**educonnect**, ring, header read in full (the key set keeps another)",
+        "**educonnect**, ring, header read in full (the key set keeps others)",
     ),
     (
         "jsonwebtoken_aws_lc_rs",
