@@ -155,7 +155,9 @@ impl HeaderCache {
     /// Keeps `header`, read from `segment` under `max_depth`, in the first
     /// free slot, if there is one.
     pub(crate) fn remember(&self, segment: &[u8], max_depth: usize, header: Header<'_>) {
-        if self.get(segment, max_depth).is_some() {
+        // Full (the usual case once a set has seen its provider's headers),
+        // or kept already: nothing to build.
+        if self.0[Self::SLOTS - 1].get().is_some() || self.get(segment, max_depth).is_some() {
             return;
         }
         let mut known = Some(KnownHeader {
