@@ -20,10 +20,11 @@ use serde_json::Number;
 use super::{Malformed, Part};
 
 /// What [`walk_object`] keeps of a wanted top-level member's value: a string,
-/// a number's literal, an array's strings, or only the fact that it was
-/// something else. Everything borrows from the input and was checked:
-/// values are only read (a string unescaped, a number parsed) by the caller
-/// that keeps them, so the scan itself moves nothing but positions.
+/// a number (a plain integer's value, any other's literal), an array's
+/// strings, or only the fact that it was something else. Everything borrows
+/// from the input and was checked: a string is unescaped, and a literal
+/// parsed, only by the caller that reads it, so the scan itself moves little
+/// more than positions.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Member<'de> {
     Str(Text<'de>),
