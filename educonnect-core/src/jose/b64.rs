@@ -4,8 +4,8 @@
 //!
 //! Decoding is `base64-simd`'s, into the caller's buffer: SSSE3 or AVX2
 //! chosen at run time, a scalar loop elsewhere. On an HS256 token our own
-//! table-driven scalar loop cost a quarter of the HMAC; the SIMD decoder a
-//! tenth. Its strict mode (`URL_SAFE_NO_PAD`) refuses padding, the standard
+//! table-driven scalar loop took about a third of the HMAC's time, the SIMD
+//! decoder about a fifth (perf on the bench machine). Its strict mode (`URL_SAFE_NO_PAD`) refuses padding, the standard
 //! alphabet and non-canonical trailing bits. The tests below hold it to the
 //! `base64` crate's strict decoder, which still encodes, on every short
 //! string over a mixed alphabet and on long strings (the SIMD blocks) with
@@ -28,15 +28,8 @@ pub(crate) fn decoded_len(encoded: usize) -> Option<usize> {
     }
 }
 
-/// Decodes `input` into the start of `out`, which must hold
-/// [`decoded_len`] bytes, and returns that part of it.
-pub(crate) fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o mut [u8], ()> {
-    let len = decoded_len(input.len()).ok_or(())?;
-    let out = out.get_mut(..len).ok_or(())?;
-    decode_to(input, Out::from_slice(out))
-}
-
-/// `out` is exactly the decoded length: `decode` panics on a short one.
+/// Decodes `input` into `out`, which must be exactly [`decoded_len`] long
+/// (`base64-simd` panics on a shorter one; both callers size it so).
 fn decode_to<'o>(input: &[u8], out: Out<'o, [u8]>) -> Result<&'o mut [u8], ()> {
     base64_simd::URL_SAFE_NO_PAD
         .decode(input, out)
@@ -46,7 +39,7 @@ fn decode_to<'o>(input: &[u8], out: Out<'o, [u8]>) -> Result<&'o mut [u8], ()> {
 /// Decodes `input` into a new vector.
 pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>, ()> {
     let mut out = vec![0; decoded_len(input.len()).ok_or(())?];
-    decode_into(input, &mut out)?;
+    decode_to(input, Out::from_slice(&mut out))?;
     Ok(out)
 }
 
@@ -171,7 +164,7 @@ mod tests {
     #[test]
     fn every_buffer_size_decodes() {
         let bytes: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
-        for len in [0, 1, 2, 3, 95, 96, 97, STACK - 1, STACK, STACK + 1, 3000] {
+        for len in [0, 1, 2, 3, STACK - 1, STACK, STACK + 1, 3000] {
             let encoded = encode(&bytes[..len]);
             assert_eq!(to_vec(encoded.as_bytes()).unwrap(), &bytes[..len]);
         }

@@ -304,12 +304,10 @@ impl Raw<'_> {
         let aud = match aud {
             None => return Err(ClaimError::Missing(Claim::Aud)),
             Some(Member::Str(a)) => (a, Vec::new()),
-            Some(Member::Array(Some(list))) if !list.is_empty() => {
+            Some(Member::Array(Some(list))) => {
                 let mut list = list.into_iter();
-                match list.next() {
-                    Some(first) => (first, list.collect()),
-                    None => return Err(ClaimError::Invalid(Claim::Aud)),
-                }
+                let first = list.next().ok_or(ClaimError::Invalid(Claim::Aud))?;
+                (first, list.collect())
             }
             Some(_) => return Err(ClaimError::Invalid(Claim::Aud)),
         };

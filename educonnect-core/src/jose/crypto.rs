@@ -175,6 +175,28 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// Equal strings of every length are equal; one bit changed at any
+    /// place (in the eight-byte words or the remainder) or one byte more or
+    /// less is not.
+    #[test]
+    fn constant_time_eq_finds_every_difference() {
+        for len in 0..40 {
+            let a: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(31)).collect();
+            assert!(constant_time_eq(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                for bit in [0x01, 0x80] {
+                    let mut b = a.clone();
+                    b[at] ^= bit;
+                    assert!(!constant_time_eq(&a, &b), "{len} {at} {bit}");
+                }
+            }
+            let mut longer = a.clone();
+            longer.push(0);
+            assert!(!constant_time_eq(&a, &longer), "{len}");
+            assert!(!constant_time_eq(&longer, &a), "{len}");
+        }
+    }
+
     #[test]
     fn sha256_of_abc() {
         // FIPS 180-2, appendix B.1.

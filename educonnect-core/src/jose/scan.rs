@@ -508,7 +508,7 @@ impl<'de> Scanner<'de> {
                     return Err(Fail::Syntax);
                 }
             }
-            Some(b'1'..=b'9') => value = self.integer_digits(),
+            Some(b'1'..=b'9') => value = self.digits(),
             _ => return Err(Fail::Syntax),
         }
         let mut plain = !negative && self.pos - start <= 19;
@@ -539,9 +539,10 @@ impl<'de> Scanner<'de> {
     }
 
     /// Steps over a run of digits and returns its value (wrapping: only
-    /// used for up to 19 digits). Eight at a time (SWAR) while eight bytes
+    /// used for an integer part of up to 19 digits; a fraction's or an
+    /// exponent's is dropped). Eight at a time (SWAR) while eight bytes
     /// remain: a date's ten digits take two steps and no branch per digit.
-    fn integer_digits(&mut self) -> u64 {
+    fn digits(&mut self) -> u64 {
         const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
         const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
         const BELOW_TEN: u64 = u64::from_le_bytes([0x76; 8]);
@@ -590,12 +591,6 @@ impl<'de> Scanner<'de> {
             self.pos += 1;
         }
         value
-    }
-
-    fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
     }
 
     fn whitespace(&mut self) {
